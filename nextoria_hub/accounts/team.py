@@ -1,0 +1,188 @@
+"""The people of a workspace: invitations, roles and removal. Admin-only changes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from nextoria_hub.accounts.passwords import check_password_strength, hash_password
+from nextoria_hub.accounts.sessions import end_all_sessions, start_session
+from nextoria_hub.accounts.tokens import new_token, token_hash
+from nextoria_hub.accounts.users import find_user, normalise_email, parse_role
+from nextoria_hub.audit import record_audit
+from nextoria_hub.clock import utcnow
+from nextoria_hub.errors import NotFound, ValidationError
+from nextoria_hub.models import Invitation, Role, User, Workspace
+from nextoria_hub.notifications.outbox import enqueue_email
+from nextoria_hub.settings import get_settings
+from nextoria_hub.tenancy import Actor
+
+INVITE_TTL = timedelta(days=7)
+
+
+def list_team(db: Session, actor: Actor) -> list[User]:
+    """Admins and members of the actor's workspace (clients are listed under Clients)."""
+    actor.require_staff()
+    return list(
+        db.exec(
+            select(User)
+            .where(
+                User.workspace_id == actor.workspace_id,
+                User.role != Role.client,
+                User.removed_at.is_(None),  # type: ignore[union-attr]
+            )
+            .order_by(col(User.name))
+        )
+    )
+
+
+def list_pending_invitations(db: Session, actor: Actor) -> list[Invitation]:
+    actor.require_admin()
+    return list(
+        db.exec(
+            select(Invitation)
+            .where(
+                Invitation.workspace_id == actor.workspace_id,
+                Invitation.accepted_at.is_(None),  # type: ignore[union-attr]
+                Invitation.revoked_at.is_(None),  # type: ignore[union-attr]
+                Invitation.expires_at > utcnow(),
+            )
+            .order_by(col(Invitation.id).desc())
+        )
+    )
+
+
+def invite(db: Session, actor: Actor, *, email: str, role: str, name: str = "") -> Invitation:
+    """Invite someone to the workspace; the link goes out through the outbox."""
+    actor.require_admin()
+    email = normalise_email(email)
+    parsed = parse_role(role)
+    existing = find_user(db, actor.workspace_id, email)
+    if existing is not None and existing.active:
+        raise ValidationError("This person is already in the workspace.", "email")
+    token = new_token()
+    invitation = Invitation(
+        workspace_id=actor.workspace_id,
+        email=email,
+        name=name.strip()[:120],
+        role=parsed,
+        token_hash=token_hash(token),
+        invited_by_id=actor.user_id,
+        expires_at=utcnow() + INVITE_TTL,
+    )
+    db.add(invitation)
+    db.flush()
+    workspace = db.get(Workspace, actor.workspace_id)
+    assert workspace is not None
+    enqueue_email(
+        db,
+        workspace_id=actor.workspace_id,
+        to=email,
+        kind="team_invite",
+        context={
+            "workspace_name": workspace.name,
+            "inviter_name": actor.name,
+            "invitee_name": invitation.name,
+            "role": parsed.value,
+            "link": get_settings().workspace_url(workspace.slug, f"/invite/{token}"),
+        },
+    )
+    record_audit(db, actor, "team.invite", f"{email} as {parsed.value}")
+    return invitation
+
+
+def invitation_for_token(db: Session, workspace_id: int, token: str) -> Invitation:
+    invitation = db.exec(
+        select(Invitation).where(Invitation.token_hash == token_hash(token))
+    ).first()
+    if (
+        invitation is None
+        or invitation.workspace_id != workspace_id
+        or invitation.accepted_at is not None
+        or invitation.revoked_at is not None
+        or utcnow() >= invitation.expires_at
+    ):
+        raise NotFound("This invitation is no longer valid. Ask your admin for a new one.")
+    return invitation
+
+
+def accept_invitation(
+    db: Session, *, workspace_id: int, token: str, name: str, password: str
+) -> tuple[User, str]:
+    """Create the invited user with their chosen password and sign them in."""
+    invitation = invitation_for_token(db, workspace_id, token)
+    check_password_strength(password, email=invitation.email)
+    name = (name or invitation.name or invitation.email.split("@")[0]).strip()[:120]
+    user = find_user(db, workspace_id, invitation.email)
+    if user is not None and user.active:
+        raise ValidationError("This email already has an account here. Sign in instead.", "email")
+    if user is None:
+        user = User(
+            workspace_id=workspace_id, email=invitation.email, name=name, role=invitation.role
+        )
+    user.name, user.role, user.removed_at = name, invitation.role, None
+    user.password_hash = hash_password(password)
+    user.password_changed_at = utcnow()
+    db.add(user)
+    invitation.accepted_at = utcnow()
+    db.add(invitation)
+    db.flush()
+    return user, start_session(db, user)
+
+
+def _member(db: Session, actor: Actor, user_id: int) -> User:
+    user = db.get(User, user_id)
+    if (
+        user is None
+        or user.workspace_id != actor.workspace_id
+        or user.role == Role.client
+        or not user.active
+    ):
+        raise NotFound("That person is not in this workspace.")
+    return user
+
+
+def _admin_count(db: Session, workspace_id: int) -> int:
+    return db.exec(
+        select(func.count())
+        .select_from(User)
+        .where(
+            User.workspace_id == workspace_id,
+            User.role == Role.admin,
+            User.removed_at.is_(None),  # type: ignore[union-attr]
+        )
+    ).one()
+
+
+def change_role(db: Session, actor: Actor, *, user_id: int, role: str) -> User:
+    actor.require_admin()
+    parsed = parse_role(role)
+    if parsed == Role.client:
+        raise ValidationError("Team members can be admins or members.", "role")
+    user = _member(db, actor, user_id)
+    if (
+        user.role == Role.admin
+        and parsed != Role.admin
+        and _admin_count(db, actor.workspace_id) <= 1
+    ):
+        raise ValidationError(
+            "The workspace needs at least one admin: promote someone first.", "role"
+        )
+    old = user.role
+    user.role = parsed
+    db.add(user)
+    record_audit(db, actor, "team.role", f"{user.email}: {old} → {parsed.value}")
+    return user
+
+
+def remove_member(db: Session, actor: Actor, *, user_id: int) -> None:
+    actor.require_admin()
+    user = _member(db, actor, user_id)
+    if user.role == Role.admin and _admin_count(db, actor.workspace_id) <= 1:
+        raise ValidationError("The last admin cannot be removed: promote someone first.", "role")
+    end_all_sessions(db, user.id)  # type: ignore[arg-type]
+    user.removed_at = utcnow()
+    db.add(user)
+    record_audit(db, actor, "team.remove", user.email)

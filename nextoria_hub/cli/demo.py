@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from nextoria_hub.cli.common import unit_of_work
+from nextoria_hub.demo import DEMO_LOGINS, DEMO_SLUG, seed_demo
+from nextoria_hub.settings import get_settings
+
+app = typer.Typer(help="The demo workspace.", no_args_is_help=True)
+
+
+@app.command("seed")
+def seed() -> None:
+    """Create the demo workspace and logins if they are missing, then print them."""
+    with unit_of_work() as db:
+        seed_demo(db)
+    settings = get_settings()
+    console = Console()
+    console.print(f"\n[bold]Nextoria Hub[/bold]  sign up a new agency at {settings.apex_url()}")
+    console.print(f"Demo workspace: {settings.workspace_url(DEMO_SLUG)}  (sign in at /login)\n")
+    table = Table("role", "email", "password")
+    for login in DEMO_LOGINS:
+        table.add_row(login.role, login.email, login.password)
+    console.print(table)

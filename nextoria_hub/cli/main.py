@@ -1,0 +1,27 @@
+"""Assembles the ``nextoria`` command groups."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+
+from nextoria_hub.cli import db_commands, demo, users, workspaces
+
+app = typer.Typer(
+    help="Nextoria Hub: payments and client portal for agencies.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db_commands.app, name="db")
+app.add_typer(workspaces.app, name="workspace")
+app.add_typer(users.app, name="user")
+app.add_typer(demo.app, name="demo")
+
+
+@app.callback()
+def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log more.")) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )

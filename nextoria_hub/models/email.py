@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+from nextoria_hub.clock import utcnow
+
+
+class OutboxEmail(SQLModel, table=True):
+    """An email written in the same transaction as its cause, delivered later by a job."""
+
+    __tablename__ = "outbox_email"
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int | None = Field(default=None, foreign_key="workspace.id", index=True)
+    to_address: str = Field(max_length=254)
+    subject: str = Field(max_length=250)
+    text_body: str
+    html_body: str = ""
+    kind: str = Field(max_length=60, index=True)
+    status: str = Field(default="pending", max_length=16, index=True)
+    attempts: int = 0
+    last_error: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = None
+    next_attempt_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,1 @@
+"""Emails: written to an outbox with their cause, delivered by a job."""

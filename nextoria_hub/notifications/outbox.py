@@ -1,0 +1,65 @@
+"""Writing emails to the outbox and reading them back for the Emails page."""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlmodel import Session, col, select
+
+from nextoria_hub.models import OutboxEmail
+
+log = logging.getLogger(__name__)
+_TEMPLATES = Path(__file__).parent / "templates"
+
+
+@lru_cache
+def _env() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(_TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render(kind: str, context: dict[str, Any]) -> tuple[str, str, str]:
+    """(subject, text, html) of the template ``kind``; the subject is the text's first line."""
+    text = _env().get_template(f"{kind}.txt").render(**context)
+    subject, _, body = text.partition("\n")
+    html = _env().get_template(f"{kind}.html").render(**context)
+    return subject.removeprefix("Subject:").strip(), body.strip() + "\n", html
+
+
+def enqueue_email(
+    db: Session, *, workspace_id: int | None, to: str, kind: str, context: dict[str, Any]
+) -> OutboxEmail:
+    """Write an email in the caller's transaction; it is sent only if that commits."""
+    subject, text, html = render(kind, context)
+    email = OutboxEmail(
+        workspace_id=workspace_id,
+        to_address=to,
+        subject=subject,
+        text_body=text,
+        html_body=html,
+        kind=kind,
+    )
+    db.add(email)
+    db.flush()
+    log.info("email queued: %s to %s (%s)", kind, to, subject)
+    return email
+
+
+def list_emails(db: Session, workspace_id: int, limit: int = 200) -> list[OutboxEmail]:
+    return list(
+        db.exec(
+            select(OutboxEmail)
+            .where(OutboxEmail.workspace_id == workspace_id)
+            .order_by(col(OutboxEmail.id).desc())
+            .limit(limit)
+        )
+    )

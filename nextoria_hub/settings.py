@@ -1,0 +1,99 @@
+"""One settings object for the app, the CLI and the jobs (``NEXTORIA_*`` variables, ``.env``)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from cryptography.fernet import Fernet
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigurationError(RuntimeError):
+    """The app cannot start with the configuration it was given."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="NEXTORIA_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    env: Literal["development", "test", "production"] = "development"
+    data_dir: Path = PROJECT_ROOT / ".nextoria"
+    database_url: str = ""
+    base_domain: str = "localhost"
+    # Port the browser uses for the app; shown in URLs on localhost only.
+    public_port: int = 3000
+    public_scheme: Literal["http", "https"] = "http"
+    # Comma-separated Fernet keys, newest first.
+    secret_keys: str = Field(default="", repr=False)
+    session_idle_minutes: int = 60 * 24
+    session_max_hours: int = 24 * 14
+    login_max_failures: int = 5
+    login_window_minutes: int = 15
+    stripe_api_base: str = "https://api.stripe.com"
+    email_from: str = "Nextoria Hub <billing@nextoriahub.com>"
+    scheduler: Literal["on", "off"] = "on"
+
+    @field_validator("base_domain")
+    @classmethod
+    def _lower(cls, value: str) -> str:
+        return value.strip().lower().strip(".")
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'nextoria.db'}"
+
+    @property
+    def is_local(self) -> bool:
+        return self.base_domain == "localhost" or self.base_domain.endswith(".localhost")
+
+    def workspace_url(self, slug: str, path: str = "/") -> str:
+        """The address of a workspace's pages as the browser sees it."""
+        port = f":{self.public_port}" if self.is_local else ""
+        return f"{self.public_scheme}://{slug}.{self.base_domain}{port}{path}"
+
+    def apex_url(self, path: str = "/") -> str:
+        port = f":{self.public_port}" if self.is_local else ""
+        return f"{self.public_scheme}://{self.base_domain}{port}{path}"
+
+    def master_keys(self) -> list[str]:
+        """Fernet master keys, newest first; generated once into the data dir outside production."""
+        keys = [k.strip() for k in self.secret_keys.split(",") if k.strip()]
+        if keys:
+            return keys
+        if self.env == "production":
+            raise ConfigurationError(
+                "NEXTORIA_SECRET_KEYS is not set. Production needs at least one master key: "
+                "generate one with `nextoria secrets generate-key`."
+            )
+        return [_local_master_key(self.data_dir)]
+
+
+def _local_master_key(data_dir: Path) -> str:
+    path = data_dir / "secret.key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        key = Fernet.generate_key().decode()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key + "\n")
+        log.warning(
+            "NEXTORIA_SECRET_KEYS is not set: generated a local master key in %s. "
+            "Set NEXTORIA_SECRET_KEYS in production.",
+            path,
+        )
+    return path.read_text().strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
