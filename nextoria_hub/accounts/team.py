@@ -86,7 +86,7 @@ def invite(db: Session, actor: Actor, *, email: str, role: str, name: str = "") 
             "inviter_name": actor.name,
             "invitee_name": invitation.name,
             "role": parsed.value,
-            "link": get_settings().workspace_url(workspace.slug, f"/invite/{token}"),
+            "link": get_settings().workspace_url(workspace.slug, f"/invite?token={token}"),
         },
     )
     record_audit(db, actor, "team.invite", f"{email} as {parsed.value}")

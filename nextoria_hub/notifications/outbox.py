@@ -11,6 +11,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from sqlmodel import Session, col, select
 
 from nextoria_hub.models import OutboxEmail
+from nextoria_hub.tenancy import Actor
 
 log = logging.getLogger(__name__)
 _TEMPLATES = Path(__file__).parent / "templates"
@@ -54,11 +55,13 @@ def enqueue_email(
     return email
 
 
-def list_emails(db: Session, workspace_id: int, limit: int = 200) -> list[OutboxEmail]:
+def list_emails(db: Session, actor: Actor, limit: int = 200) -> list[OutboxEmail]:
+    """The workspace's emails, newest first, for its admins."""
+    actor.require_admin()
     return list(
         db.exec(
             select(OutboxEmail)
-            .where(OutboxEmail.workspace_id == workspace_id)
+            .where(OutboxEmail.workspace_id == actor.workspace_id)
             .order_by(col(OutboxEmail.id).desc())
             .limit(limit)
         )

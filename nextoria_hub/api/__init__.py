@@ -1,0 +1,1 @@
+"""HTTP routes outside Reflex's websocket: health and (later) Stripe webhooks."""

@@ -1,0 +1,33 @@
+"""The Emails page: what the outbox holds for this workspace."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from nextoria_hub.errors import AccessDenied, NotSignedIn
+from nextoria_hub.notifications.outbox import list_emails
+from nextoria_hub.ui.states.session import AppState
+
+
+class EmailsState(AppState):
+    emails: list[dict[str, str]] = []
+
+    @rx.event
+    def load(self):
+        try:
+            with self._unit() as (db, actor):
+                self.emails = [
+                    {
+                        "id": str(e.id),
+                        "to": e.to_address,
+                        "subject": e.subject,
+                        "status": e.status,
+                        "kind": e.kind,
+                        "created": e.created_at.strftime("%d %b %Y %H:%M"),
+                        "body": e.text_body,
+                    }
+                    for e in list_emails(db, actor)
+                ]
+        except (NotSignedIn, AccessDenied) as err:
+            return self._denied(err)
+        return None

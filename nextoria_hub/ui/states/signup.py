@@ -1,0 +1,65 @@
+"""Creating a workspace from the apex sign-up form."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from nextoria_hub.accounts.sessions import create_sign_in_link
+from nextoria_hub.accounts.workspaces import create_workspace, suggest_slug
+from nextoria_hub.db import session_scope
+from nextoria_hub.errors import ValidationError
+from nextoria_hub.settings import get_settings
+from nextoria_hub.ui.states.session import AppState
+
+FIELDS = ("name", "slug", "admin_name", "email", "password")
+
+
+class SignupState(AppState):
+    agency_name: str = ""
+    slug: str = ""
+    slug_touched: bool = False
+    errors: dict[str, str] = {}
+    submitting: bool = False
+
+    @rx.var
+    def address_preview(self) -> str:
+        base = get_settings().base_domain
+        port = self.router.url.port
+        return f"{self.slug or 'your-agency'}.{base}{f':{port}' if port else ''}"
+
+    @rx.event
+    def set_agency_name(self, value: str) -> None:
+        self.agency_name = value
+        if not self.slug_touched:
+            self.slug = suggest_slug(value)
+
+    @rx.event
+    def set_slug(self, value: str) -> None:
+        self.slug_touched = True
+        self.slug = value.strip().lower()
+
+    @rx.event
+    def submit(self, form: dict):
+        self.errors = {}
+        if not self._resolve_is_apex():
+            return rx.toast.error("Workspaces are created on the main Nextoria Hub address.")
+        try:
+            with session_scope() as db:
+                created = create_workspace(
+                    db,
+                    slug=self.slug,
+                    name=form.get("name", ""),
+                    admin_name=form.get("admin_name", ""),
+                    admin_email=form.get("email", ""),
+                    admin_password=form.get("password", ""),
+                )
+                token = create_sign_in_link(db, created.admin)
+                slug = created.workspace.slug
+        except ValidationError as err:
+            self.errors = {err.field or "form": err.message}
+            return None
+        return rx.redirect(self._workspace_url(slug, f"/welcome?token={token}"))
+
+    def _resolve_is_apex(self) -> bool:
+        self._resolve()
+        return self.host_kind == "apex"

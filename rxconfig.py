@@ -1,0 +1,21 @@
+"""Reflex configuration; everything product-specific comes from nextoria_hub.settings."""
+
+import reflex as rx
+from reflex.plugins import SitemapPlugin
+
+from nextoria_hub.settings import get_settings
+from nextoria_hub.ui.theme import THEME
+
+_settings = get_settings()
+
+config = rx.Config(
+    app_name="nextoria_hub",
+    db_url=_settings.effective_database_url,
+    # HTTP CORS: the apex only; websocket origins (every workspace subdomain) are checked
+    # by nextoria_hub.tenancy.origin_allowed, installed in nextoria_hub.nextoria_hub.
+    cors_allowed_origins=[_settings.apex_url().rstrip("/")],
+    telemetry_enabled=False,
+    show_built_with_reflex=False,
+    plugins=[rx.plugins.RadixThemesPlugin(theme=THEME)],
+    disable_plugins=[SitemapPlugin],
+)
