@@ -1,0 +1,73 @@
+"""Shared fixtures: a migrated database (SQLite by default, PostgreSQL when CI asks) per test session.
+
+Set ``NEXTORIA_TEST_DATABASE_URL=postgresql+psycopg://…`` to run the suite on PostgreSQL.
+Every test starts from empty tables.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import Session, SQLModel
+
+import nextoria_hub.models  # noqa: F401  (registers tables)
+from nextoria_hub.db import engine_for, get_engine, upgrade_database
+from nextoria_hub.settings import get_settings
+
+
+def _reset_caches() -> None:
+    get_settings.cache_clear()
+    engine_for.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("nextoria-data")
+
+
+@pytest.fixture(scope="session")
+def database_url(data_dir: Path) -> str:
+    return os.environ.get("NEXTORIA_TEST_DATABASE_URL") or f"sqlite:///{data_dir / 'test.db'}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _configured(data_dir: Path, database_url: str) -> Iterator[None]:
+    """Point settings at the test database and apply the migrations once."""
+    saved = {k: os.environ.get(k) for k in ("NEXTORIA_DATA_DIR", "NEXTORIA_DATABASE_URL", "NEXTORIA_ENV")}
+    os.environ["NEXTORIA_DATA_DIR"] = str(data_dir)
+    os.environ["NEXTORIA_DATABASE_URL"] = database_url
+    os.environ["NEXTORIA_ENV"] = "test"
+    _reset_caches()
+    upgrade_database()
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    _reset_caches()
+
+
+def truncate_all() -> None:
+    engine = get_engine()
+    tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            quoted = ", ".join(f'"{name}"' for name in tables)
+            conn.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                conn.execute(text(f'DELETE FROM "{name}"'))
+
+
+@pytest.fixture
+def db() -> Iterator[Session]:
+    """A session on empty tables; the test commits or flushes as the code under test does."""
+    truncate_all()
+    with Session(get_engine(), expire_on_commit=False) as session:
+        yield session
+        session.rollback()
