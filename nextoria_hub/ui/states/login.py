@@ -41,6 +41,7 @@ class LoginState(AppState):
                 return None
             role = user.role
         self.session_token = token
+        self.access = "loading"  # the next page's guard decides; don't show its shell early
         next_path = self.router.url.query_parameters.get("next", "")
         safe_next = (
             next_path if next_path.startswith("/") and not next_path.startswith("//") else ""
@@ -77,6 +78,7 @@ class WelcomeState(AppState):
             except NotFound as err:
                 self.problem = err.message
                 return None
+        self.access = "loading"
         return rx.redirect("/dashboard")
 
 
@@ -129,4 +131,5 @@ class InviteState(AppState):
                 return None
             role = user.role
         self.session_token = token
+        self.access = "loading"
         return rx.redirect(_home_for(role))

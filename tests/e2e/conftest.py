@@ -1,0 +1,126 @@
+"""Browser tests: one real ``reflex run`` per test session, driven by Debian's Chromium.
+
+The app runs on its own ports against the test database, so a developer's ``make run``
+on 3000/8000 is not disturbed (but don't run both from one checkout at once: they share
+``.web/``). Browsers resolve ``*.localhost`` to loopback, so workspaces are real subdomains.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class RunningApp:
+    frontend_port: int
+    backend_port: int
+
+    def url(self, slug: str | None = None, path: str = "/") -> str:
+        host = f"{slug}.localhost" if slug else "localhost"
+        return f"http://{host}:{self.frontend_port}{path}"
+
+
+def _wait_for(url: str, proc: subprocess.Popen, log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"reflex run exited early:\n{log.read_text()[-4000:]}")
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"{url} did not answer within {timeout:.0f}s:\n{log.read_text()[-4000:]}")
+
+
+@pytest.fixture(scope="session")
+def app_server(data_dir: Path, database_url: str, _configured: None) -> Iterator[RunningApp]:
+    frontend, backend = _free_port(), _free_port()
+    env = {
+        **os.environ,
+        "NEXTORIA_DATA_DIR": str(data_dir),
+        "NEXTORIA_DATABASE_URL": database_url,
+        "NEXTORIA_PUBLIC_PORT": str(frontend),
+        "NEXTORIA_ENV": "test",
+        "PYTHONUNBUFFERED": "1",
+    }
+    log = data_dir / "reflex-run.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable, "-m", "reflex", "run",
+                "--frontend-port", str(frontend),
+                "--backend-port", str(backend),
+                "--loglevel", "info",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        _wait_for(f"http://127.0.0.1:{backend}/api/health", proc, log, timeout=240)
+        _wait_for(f"http://127.0.0.1:{frontend}/", proc, log, timeout=240)
+        yield RunningApp(frontend, backend)
+    finally:
+        os.killpg(proc.pid, 15)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("Chromium is missing: `make test` installs Debian's chromium package.")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    ctx = browser.new_context(viewport={"width": 1280, "height": 800})
+    ctx.set_default_timeout(20_000)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Page:
+    return context.new_page()
+
+
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+
+
+def screenshot(page: Page, name: str) -> None:
+    """Save a screenshot for the docs (docs/screenshots/NAME.png)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
