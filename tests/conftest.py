@@ -1,4 +1,4 @@
-"""Shared fixtures: a migrated database (SQLite by default, PostgreSQL when CI asks) per test session.
+"""Shared fixtures: one migrated database per test session (SQLite, or PostgreSQL for CI).
 
 Set ``NEXTORIA_TEST_DATABASE_URL=postgresql+psycopg://…`` to run the suite on PostgreSQL.
 Every test starts from empty tables.
@@ -37,7 +37,9 @@ def database_url(data_dir: Path) -> str:
 @pytest.fixture(scope="session", autouse=True)
 def _configured(data_dir: Path, database_url: str) -> Iterator[None]:
     """Point settings at the test database and apply the migrations once."""
-    saved = {k: os.environ.get(k) for k in ("NEXTORIA_DATA_DIR", "NEXTORIA_DATABASE_URL", "NEXTORIA_ENV")}
+    saved = {
+        k: os.environ.get(k) for k in ("NEXTORIA_DATA_DIR", "NEXTORIA_DATABASE_URL", "NEXTORIA_ENV")
+    }
     os.environ["NEXTORIA_DATA_DIR"] = str(data_dir)
     os.environ["NEXTORIA_DATABASE_URL"] = database_url
     os.environ["NEXTORIA_ENV"] = "test"

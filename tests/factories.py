@@ -27,7 +27,12 @@ def make_workspace(db: Session, slug: str = "acme", name: str = "Acme") -> NewWo
 
 def make_user(db: Session, workspace_id: int, email: str, role: str = "member") -> User:
     user = create_user(
-        db, workspace_id=workspace_id, email=email, name=email.split("@")[0], role=role, password=PASSWORD
+        db,
+        workspace_id=workspace_id,
+        email=email,
+        name=email.split("@")[0],
+        role=role,
+        password=PASSWORD,
     )
     db.commit()
     return user

@@ -70,10 +70,16 @@ def app_server(data_dir: Path, database_url: str, _configured: None) -> Iterator
     with log.open("w") as out:
         proc = subprocess.Popen(
             [
-                sys.executable, "-m", "reflex", "run",
-                "--frontend-port", str(frontend),
-                "--backend-port", str(backend),
-                "--loglevel", "info",
+                sys.executable,
+                "-m",
+                "reflex",
+                "run",
+                "--frontend-port",
+                str(frontend),
+                "--backend-port",
+                str(backend),
+                "--loglevel",
+                "info",
             ],
             cwd=ROOT,
             env=env,

@@ -17,7 +17,9 @@ def unique_slug(prefix: str) -> str:
     return f"{prefix}-{secrets.token_hex(3)}"
 
 
-def seed_workspace(slug: str, *, clients: tuple[str, ...] = (), members: tuple[str, ...] = ()) -> str:
+def seed_workspace(
+    slug: str, *, clients: tuple[str, ...] = (), members: tuple[str, ...] = ()
+) -> str:
     """Create a workspace with admin@<slug>.test plus the given people; returns the admin email."""
     with session_scope() as db:
         ws = create_workspace(
@@ -29,9 +31,23 @@ def seed_workspace(slug: str, *, clients: tuple[str, ...] = (), members: tuple[s
             admin_password=PASSWORD,
         ).workspace
         for email in clients:
-            create_user(db, workspace_id=ws.id, email=email, name="Cleo Client", role="client", password=PASSWORD)
+            create_user(
+                db,
+                workspace_id=ws.id,
+                email=email,
+                name="Cleo Client",
+                role="client",
+                password=PASSWORD,
+            )
         for email in members:
-            create_user(db, workspace_id=ws.id, email=email, name="Max Member", role="member", password=PASSWORD)
+            create_user(
+                db,
+                workspace_id=ws.id,
+                email=email,
+                name="Max Member",
+                role="member",
+                password=PASSWORD,
+            )
     return f"admin@{slug}.test"
 
 

@@ -19,7 +19,9 @@ def test_sign_up_lands_signed_in_on_the_new_subdomain(app_server: RunningApp, pa
     expect(page.get_by_role("heading", name="Create your workspace")).to_be_visible()
     page.get_by_label("Agency name").fill("Studio Nine")
     page.get_by_label("Workspace address").fill(slug)
-    expect(page.locator("#slug-preview")).to_have_text(f"{slug}.localhost:{app_server.frontend_port}")
+    expect(page.locator("#slug-preview")).to_have_text(
+        f"{slug}.localhost:{app_server.frontend_port}"
+    )
     page.get_by_label("Your name").fill("Sam Founder")
     page.get_by_label("Email").fill("sam@studio.test")
     page.get_by_label("Password").fill("short")
@@ -67,7 +69,9 @@ def test_repeated_failures_are_throttled(app_server: RunningApp, page: Page) -> 
         sign_in(page, app_server.url(slug, "/login"), admin, "wrong-password-123")
         expect(page.get_by_role("alert")).to_have_text("Email or password is incorrect.")
     sign_in(page, app_server.url(slug, "/login"), admin)  # even the right password waits
-    expect(page.get_by_role("alert")).to_contain_text("Too many failed attempts. Try again in 15 minutes")
+    expect(page.get_by_role("alert")).to_contain_text(
+        "Too many failed attempts. Try again in 15 minutes"
+    )
     screenshot(page, "login-throttled")
 
 
