@@ -18,6 +18,8 @@ def test_sign_up_lands_signed_in_on_the_new_subdomain(app_server: RunningApp, pa
     page.goto(app_server.url())
     expect(page.get_by_role("heading", name="Create your workspace")).to_be_visible()
     page.get_by_label("Agency name").fill("Studio Nine")
+    # The address is suggested from the name until the admin edits it.
+    expect(page.get_by_label("Workspace address")).to_have_value("studio-nine")
     page.get_by_label("Workspace address").fill(slug)
     expect(page.locator("#slug-preview")).to_have_text(
         f"{slug}.localhost:{app_server.frontend_port}"
