@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import uvicorn
@@ -14,6 +17,9 @@ import uvicorn
 from .app import create_app
 from .delivery import DeliveryConfig
 from .sandbox import Sandbox
+
+if TYPE_CHECKING:
+    import stripe
 
 
 class SandboxServer:
@@ -98,6 +104,74 @@ class SandboxServer:
             body["url"] = url
         return self.control("POST", "accounts", body)  # type: ignore[no-any-return]
 
+    def client(self, key: str, **kwargs: Any) -> stripe.StripeClient:
+        """An official ``stripe.StripeClient`` for ``key`` pointed at this sandbox."""
+        import stripe
+
+        kwargs.setdefault("max_network_retries", 0)
+        return stripe.StripeClient(key, base_addresses={"api": self.base_url}, **kwargs)
+
     def wait_for_deliveries(self, timeout: float = 10.0) -> bool:
         """Block until no webhook delivery is queued or running."""
         return self.sandbox.deliverer.wait_idle(timeout)
+
+
+class WebhookReceiver:
+    """A tiny webhook receiver on a loopback port that records every POST.
+
+    ``fail_first`` answers the first N requests with 500, to exercise retries.
+    """
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.fail_first = 0
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(length).decode()
+                with receiver._lock:
+                    receiver.requests.append(
+                        {"path": self.path, "headers": dict(self.headers), "body": body}
+                    )
+                    failing = len(receiver.requests) <= receiver.fail_first
+                self.send_response(500 if failing else 200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = int(self.server.server_address[1])
+        self.url = f"http://127.0.0.1:{self.port}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def events(self) -> list[dict[str, Any]]:
+        """The JSON bodies received so far, in arrival order."""
+        with self._lock:
+            return [json.loads(r["body"]) for r in self.requests]
+
+    def wait_for(
+        self, predicate: Callable[[list[dict[str, Any]]], bool], timeout: float = 10.0
+    ) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate(self.events()):
+                return True
+            time.sleep(0.02)
+        return False
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def __enter__(self) -> WebhookReceiver:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
