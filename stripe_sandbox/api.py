@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import StripeError, invalid, missing_param, no_such
+from .fixtures import fill
 from .store import Scope, public
 
 if TYPE_CHECKING:
@@ -42,7 +43,8 @@ class Ctx:
         return obj
 
     def save(self, obj: dict[str, Any]) -> dict[str, Any]:
-        return self.sb.store.put(self.scope, obj)
+        """Store ``obj`` (completing it with its fixture's keys first)."""
+        return self.sb.store.put(self.scope, fill(obj))
 
     def emit(self, type_: str, obj: dict[str, Any], previous: dict | None = None) -> dict:
         from .events import emit

@@ -48,7 +48,7 @@ _NULLED: dict[str, set[str]] = {
         "adaptive_pricing",
         "customer_details",
     },
-    "charge": {"outcome", "shipping", "transfer_data", "fraud_details", "level3"},
+    "charge": {"shipping", "transfer_data", "fraud_details", "level3"},
     "invoice": {
         "last_finalization_error",
         "from_invoice",
@@ -113,8 +113,29 @@ def _template(resource: str) -> dict[str, Any]:
     return scrubbed
 
 
+def merge(template: Any, value: Any) -> Any:
+    """``value`` with keys missing from it filled in from ``template``, recursively."""
+    if isinstance(template, dict) and isinstance(value, dict):
+        out = {k: copy.deepcopy(v) for k, v in template.items() if k not in value}
+        for k, v in value.items():
+            out[k] = merge(template[k], v) if k in template else v
+        return {k: out[k] for k in [*template, *value] if k in out}
+    return value
+
+
 def build(resource: str, **fields: Any) -> dict[str, Any]:
     """A fresh object of ``resource`` with the template's keys and the given fields set."""
-    obj = copy.deepcopy(_template(resource))
-    obj.update(fields)
+    return dict(merge(_template(resource), fields))
+
+
+def fill(obj: dict[str, Any], template: Any = None) -> dict[str, Any]:
+    """Add, in place, the template keys ``obj`` lacks (after handlers replaced nested dicts)."""
+    if template is None:
+        template = _template(str(obj.get("object", "")))
+    if isinstance(template, dict):
+        for key, value in template.items():
+            if key not in obj:
+                obj[key] = copy.deepcopy(value)
+            elif isinstance(value, dict) and isinstance(obj[key], dict) and key != "metadata":
+                fill(obj[key], value)
     return obj
