@@ -38,6 +38,7 @@ def new_pi(
         amount=amount,
         amount_capturable=0,
         amount_received=0,
+        amount_refunded=0,
         currency=currency,
         customer=customer,
         metadata=metadata or {},

@@ -51,6 +51,11 @@ def refund_charge(
     charge["amount_refunded"] = charge.get("amount_refunded", 0) + amount
     charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
     ctx.save(charge)
+    pi = ctx.sb.store.get(ctx.scope, charge.get("payment_intent") or "")
+    if pi is not None:
+        # Not in Stripe's current PaymentIntent; a convenience the charge mirrors (README).
+        pi["amount_refunded"] = pi.get("amount_refunded", 0) + amount
+        ctx.save(pi)
     ctx.emit("refund.created", refund)
     ctx.emit("charge.refunded", charge, {"amount_refunded": charge["amount_refunded"] - amount})
     return refund

@@ -162,6 +162,7 @@ def test_refunds_full_and_partial(client: stripe.StripeClient) -> None:
     assert rest.amount == 7500
     charge = client.v1.charges.retrieve(pi.latest_charge)
     assert charge.amount_refunded == 10000 and charge.refunded is True
+    assert client.v1.payment_intents.retrieve(pi.id)["amount_refunded"] == 10000
     refunded = client.v1.events.list(params={"type": "charge.refunded"}).data
     assert [e.data.object.amount_refunded for e in refunded] == [10000, 2500]
     with pytest.raises(stripe.InvalidRequestError) as exc:
