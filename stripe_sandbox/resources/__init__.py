@@ -1,0 +1,13 @@
+"""API handlers, one module per family of Stripe resources; importing registers their routes."""
+
+from . import (  # noqa: F401
+    account,
+    billing,
+    checkout,
+    customers,
+    payment_intents,
+    payment_methods,
+    refunds,
+    setup_intents,
+    webhook_endpoints,
+)

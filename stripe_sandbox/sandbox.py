@@ -1,0 +1,265 @@
+"""The sandbox's state holder: store, keys and authentication, idempotency and chaos settings."""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from .delivery import Deliverer, DeliveryConfig
+from .errors import StripeError
+from .ids import new_id, token
+from .store import Scope, Store
+
+IDEMPOTENCY_TTL = 24 * 3600
+
+# Permission group (as used in routes and in restricted-key grants) -> Stripe's rak_ name.
+RAK_NAMES: dict[str, str] = {
+    "customers": "customer",
+    "payment_methods": "payment_method",
+    "setup_intents": "setup_intent",
+    "payment_intents": "payment_intent",
+    "charges": "charge",
+    "refunds": "refund",
+    "checkout_sessions": "checkout_session",
+    "events": "event",
+    "webhook_endpoints": "webhook",
+    "products": "product",
+    "prices": "plan",
+    "subscriptions": "subscription",
+    "invoices": "invoice",
+    "balance": "balance",
+    "account": "account",
+}
+
+
+@dataclass
+class Chaos:
+    """Injected trouble for API calls (``/v1`` only)."""
+
+    latency_ms: int = 0
+    failure_rate: float = 0.0
+    failure_mode: str = "500"
+    hang_seconds: float = 30.0
+    rng: random.Random = field(default_factory=random.Random)
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "latency_ms": self.latency_ms,
+            "failure_rate": self.failure_rate,
+            "failure_mode": self.failure_mode,
+            "hang_seconds": self.hang_seconds,
+        }
+
+
+@dataclass
+class IdemEntry:
+    fingerprint: str
+    created: float
+    done: bool = False
+    status: int = 0
+    body: bytes = b""
+
+
+def redact(key: str) -> str:
+    head = key[:8]
+    return head + "*" * max(0, len(key) - len(head) - 4) + key[-4:]
+
+
+def auth_error(message: str, code: str | None = None) -> StripeError:
+    return StripeError(401, "invalid_request_error", message, code=code)
+
+
+class Sandbox:
+    """Everything one running server knows; shared by the API, the controls and the pages."""
+
+    def __init__(self, db_path: str | None = None, delivery: DeliveryConfig | None = None) -> None:
+        self.store = Store(db_path)
+        self.chaos = Chaos()
+        self.deliverer = Deliverer(self, delivery or DeliveryConfig())
+        self.idempotency: dict[tuple[str, bool, str], IdemEntry] = {}
+        self.idem_lock = threading.Lock()
+
+    def start(self) -> None:
+        self.deliverer.start()
+
+    def stop(self) -> None:
+        self.deliverer.stop()
+        self.store.close()
+
+    # accounts and keys
+    def create_account(self, name: str, url: str | None = None) -> dict[str, Any]:
+        acct_id = new_id("acct", 16)
+        acct = {
+            "id": acct_id,
+            "name": name,
+            "url": url,
+            "created": int(time.time()),
+            "charges_enabled": True,
+            "details_submitted": True,
+            "payouts_enabled": True,
+            "currently_due": [],
+        }
+        self.store.save_account(acct)
+        out: dict[str, Any] = {"account_id": acct_id}
+        for mode, live in (("test", False), ("live", True)):
+            keys = {}
+            for kind, prefix in (("publishable", "pk"), ("secret", "sk")):
+                key = f"{prefix}_{mode}_51{token(96)}"
+                self.store.save_key(self._key_record(key, acct_id, live, kind))
+                keys[f"{kind}_key"] = key
+            out[mode] = keys
+        return out
+
+    def _key_record(
+        self, key: str, acct: str, live: bool, kind: str, perms: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        return {
+            "key": key,
+            "account": acct,
+            "livemode": live,
+            "kind": kind,
+            "permissions": perms,
+            "revoked": False,
+            "created": int(time.time()),
+        }
+
+    def account_keys(self, acct_id: str) -> dict[str, Any]:
+        out: dict[str, Any] = {"account_id": acct_id, "test": {}, "live": {}}
+        for k in self.store.keys.values():
+            if k["account"] == acct_id and k["kind"] != "restricted" and not k["revoked"]:
+                out["live" if k["livemode"] else "test"][f"{k['kind']}_key"] = k["key"]
+        return out
+
+    def create_restricted_key(
+        self, acct_id: str, livemode: bool, permissions: dict[str, str]
+    ) -> dict[str, Any]:
+        for group, level in permissions.items():
+            if group not in RAK_NAMES or level not in {"read", "write", "none"}:
+                raise ValueError(f"unknown permission {group}={level}")
+        key = f"rk_{'live' if livemode else 'test'}_51{token(96)}"
+        record = self._key_record(key, acct_id, livemode, "restricted", dict(permissions))
+        self.store.save_key(record)
+        return record
+
+    def revoke_key(self, key: str) -> bool:
+        with self.store.lock:
+            record = self.store.keys.get(key)
+            if record is None:
+                return False
+            record["revoked"] = True
+            self.store.save_key(record)
+            return True
+
+    def authenticate(self, authorization: str | None) -> dict[str, Any]:
+        """The key record for an ``Authorization`` header, or Stripe's 401."""
+        if not authorization:
+            raise auth_error(
+                "You did not provide an API key. You need to provide your API key in the "
+                "Authorization header, using Bearer auth (e.g. 'Authorization: Bearer "
+                "YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for details, "
+                "or we can help at https://support.stripe.com/."
+            )
+        scheme, _, value = authorization.partition(" ")
+        key = value.strip()
+        if scheme.lower() == "basic":
+            try:
+                key = base64.b64decode(key).decode().split(":", 1)[0]
+            except (ValueError, UnicodeDecodeError):
+                key = ""
+        elif scheme.lower() != "bearer":
+            key = ""
+        record = self.store.keys.get(key)
+        if record is None:
+            raise auth_error(f"Invalid API Key provided: {redact(key)}")
+        if record["revoked"]:
+            raise auth_error(
+                f"Expired API Key provided: {redact(key)}. Application access may have been "
+                "revoked.",
+                code="api_key_expired",
+            )
+        return record
+
+    def authorize(self, record: dict[str, Any], permission: str, write: bool) -> None:
+        """Enforce publishable and restricted keys' limits with Stripe's 403."""
+        if record["kind"] == "publishable":
+            if permission == "payment_methods" and write:
+                return
+            raise StripeError(
+                403,
+                "invalid_request_error",
+                "This API call cannot be made with a publishable API key. Please use a secret "
+                "API key. You can find a list of your API keys at "
+                "https://dashboard.stripe.com/account/apikeys.",
+                code="secret_key_required",
+            )
+        if record["kind"] != "restricted":
+            return
+        granted = (record.get("permissions") or {}).get(permission, "none")
+        if granted == "write" or (granted == "read" and not write):
+            return
+        level = "write" if write else "read"
+        raise StripeError(
+            403,
+            "invalid_request_error",
+            f"The provided key '{redact(record['key'])}' does not have the required permissions "
+            f"for this endpoint on account '{record['account']}'. Having the "
+            f"'rak_{RAK_NAMES[permission]}_{level}' permission would allow this request to "
+            "continue.",
+        )
+
+    def scope_of(self, record: dict[str, Any]) -> Scope:
+        return Scope(record["account"], bool(record["livemode"]))
+
+    # idempotency
+    def idem_claim(self, scope: Scope, key: str, fingerprint: str) -> IdemEntry | None:
+        """Claim ``key``: None means go ahead; an entry is a replay; raises on conflicts."""
+        now = time.time()
+        with self.idem_lock:
+            slot = (scope.account, scope.livemode, key)
+            entry = self.idempotency.get(slot)
+            if entry is not None and now - entry.created > IDEMPOTENCY_TTL:
+                entry = None
+            if entry is None:
+                self.idempotency[slot] = IdemEntry(fingerprint, now)
+                return None
+            if not entry.done:
+                raise StripeError(
+                    409,
+                    "idempotency_error",
+                    "There is currently another in-progress request using this Idempotent Key "
+                    "(that probably means you submitted twice, and the other request is still "
+                    "going through): " + key + ". Please try again later.",
+                    code="idempotency_key_in_use",
+                )
+            if entry.fingerprint != fingerprint:
+                raise StripeError(
+                    400,
+                    "idempotency_error",
+                    "Keys for idempotent requests can only be used with the same parameters they "
+                    f"were first used with. Try using a key other than '{key}' if you meant to "
+                    "execute a different request.",
+                )
+            return entry
+
+    def idem_finish(self, scope: Scope, key: str, status: int, body: bytes, keep: bool) -> None:
+        with self.idem_lock:
+            slot = (scope.account, scope.livemode, key)
+            if not keep:
+                self.idempotency.pop(slot, None)
+                return
+            entry = self.idempotency.get(slot)
+            if entry is not None:
+                entry.done, entry.status, entry.body = True, status, body
+
+    def account_object(self, acct_id: str) -> dict[str, Any]:
+        from .resources.account import account_object
+
+        return account_object(self.store.accounts[acct_id])
+
+    def dump(self, obj: Any) -> bytes:
+        return json.dumps(obj, indent=2).encode()
