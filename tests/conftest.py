@@ -7,8 +7,10 @@ Every test starts from empty tables.
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -17,6 +19,7 @@ from sqlmodel import Session, SQLModel
 import nextoria_hub.models  # noqa: F401  (registers tables)
 from nextoria_hub.db import engine_for, get_engine, upgrade_database
 from nextoria_hub.settings import get_settings
+from stripe_sandbox.testing import SandboxServer
 
 
 def _reset_caches() -> None:
@@ -64,6 +67,23 @@ def truncate_all() -> None:
         else:
             for name in tables:
                 conn.execute(text(f'DELETE FROM "{name}"'))
+
+
+@pytest.fixture(scope="session")
+def stripe_sandbox(_configured: None) -> Iterator[SandboxServer]:
+    """The local Stripe, reached over HTTP; the app's settings point at it."""
+    with SandboxServer(retry_initial_delay=0.05, retry_max_delay=0.5) as server:
+        os.environ["NEXTORIA_STRIPE_API_BASE"] = server.base_url
+        get_settings.cache_clear()
+        yield server
+        os.environ.pop("NEXTORIA_STRIPE_API_BASE", None)
+        get_settings.cache_clear()
+
+
+@pytest.fixture
+def stripe_account(stripe_sandbox: SandboxServer) -> dict[str, Any]:
+    """A new sandbox account: ``{"account_id", "test": {...keys}, "live": {...keys}}``."""
+    return stripe_sandbox.create_account(f"Agency {secrets.token_hex(3)}")
 
 
 @pytest.fixture

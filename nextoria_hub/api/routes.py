@@ -1,4 +1,4 @@
-"""Starlette routes mounted in front of the Reflex backend."""
+"""Starlette routes mounted in front of the Reflex backend: health and Stripe webhooks."""
 
 from __future__ import annotations
 
@@ -6,11 +6,14 @@ import logging
 
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from nextoria_hub.db import get_engine
+from nextoria_hub.db import get_engine, session_scope
+from nextoria_hub.payments.webhooks import MAX_BODY_BYTES, receive_webhook
+from nextoria_hub.tenancy import workspace_for_host
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +24,7 @@ async def health(_request: Request) -> JSONResponse:
         with get_engine().connect() as conn:
             conn.execute(text("SELECT 1"))
         database = "ok"
-    except Exception as err:
+    except Exception as err:  # report any database failure as unhealthy
         log.warning("health check: database unavailable: %s", type(err).__name__)
         database = "unavailable"
     status = 200 if database == "ok" else 503
@@ -30,5 +33,48 @@ async def health(_request: Request) -> JSONResponse:
     )
 
 
+class BodyTooLarge(Exception):
+    pass
+
+
+async def _read_capped(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def stripe_webhook(request: Request) -> JSONResponse:
+    """``POST /api/webhooks/stripe`` on a workspace's host."""
+    host = request.headers.get("host", "")
+
+    def find_workspace() -> int | None:
+        with session_scope() as db:
+            ws = workspace_for_host(db, host)
+            return ws.id if ws else None
+
+    workspace_id = await run_in_threadpool(find_workspace)
+    if workspace_id is None:
+        return JSONResponse({"error": "no workspace at this address"}, 404)
+    try:
+        payload = await _read_capped(request, MAX_BODY_BYTES)
+    except BodyTooLarge:
+        return JSONResponse({"error": "body over 1 MiB"}, 413)
+    signature = request.headers.get("stripe-signature", "")
+    result = await run_in_threadpool(receive_webhook, workspace_id, payload, signature)
+    return JSONResponse({"outcome": result.outcome, "detail": result.detail}, result.status)
+
+
 def build_api() -> Starlette:
-    return Starlette(routes=[Route("/api/health", health, methods=["GET"])])
+    return Starlette(
+        routes=[
+            Route("/api/health", health, methods=["GET"]),
+            Route("/api/webhooks/stripe", stripe_webhook, methods=["POST"]),
+        ]
+    )

@@ -1,0 +1,1 @@
+"""Clients, invoices, money and the workspace's finance options."""

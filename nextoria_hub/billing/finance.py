@@ -1,0 +1,141 @@
+"""Settings → Finance: default currency, payment methods, receipts, retries, autopay notice."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import pairwise
+
+from sqlmodel import Session
+
+from nextoria_hub.audit import record_audit
+from nextoria_hub.billing.money import validate_currency
+from nextoria_hub.billing.payment_methods import BY_KEY
+from nextoria_hub.clock import utcnow
+from nextoria_hub.errors import ValidationError
+from nextoria_hub.models import FinanceSettings
+from nextoria_hub.tenancy import Actor
+
+MAX_RETRIES = 8
+MAX_RETRY_DAY = 60
+MAX_NOTICE_DAYS = 30
+
+
+def get_finance(db: Session, workspace_id: int) -> FinanceSettings:
+    """The workspace's finance settings, created with defaults on first use."""
+    settings = db.get(FinanceSettings, workspace_id)
+    if settings is None:
+        settings = FinanceSettings(workspace_id=workspace_id)
+        db.add(settings)
+        db.flush()
+    return settings
+
+
+def enabled_methods(settings: FinanceSettings) -> list[str]:
+    return [m for m in settings.payment_methods.split(",") if m]
+
+
+def retry_schedule(settings: FinanceSettings) -> list[int]:
+    return [int(d) for d in settings.retry_days.split(",") if d]
+
+
+def parse_retry_days(values: list[str] | list[int]) -> list[int]:
+    """Days after the first failure: 1–8 entries, each 1–60, strictly increasing."""
+    days: list[int] = []
+    for raw in values:
+        text = str(raw).strip()
+        if not text:
+            continue
+        try:
+            days.append(int(text))
+        except ValueError:
+            raise ValidationError(
+                f"“{text}” is not a whole number of days.", "retry_days"
+            ) from None
+    if not 1 <= len(days) <= MAX_RETRIES:
+        raise ValidationError(f"Give between 1 and {MAX_RETRIES} retry days.", "retry_days")
+    for day in days:
+        if not 1 <= day <= MAX_RETRY_DAY:
+            raise ValidationError(
+                f"Each retry must be 1 to {MAX_RETRY_DAY} days after the first failure.",
+                "retry_days",
+            )
+    if any(b <= a for a, b in pairwise(days)):
+        raise ValidationError(
+            "Retry days must be in increasing order, each later than the one before.", "retry_days"
+        )
+    return days
+
+
+@dataclass(frozen=True)
+class FinanceUpdate:
+    default_currency: str
+    payment_methods: list[str]
+    receipts_enabled: bool
+    retry_days: list[str] | list[int]
+    autopay_notice_days: int | str
+
+
+def method_warnings(methods: list[str], currency: str) -> list[str]:
+    """Plain explanations of enabled methods that can't apply to the default currency."""
+    notes = []
+    for key in methods:
+        option = BY_KEY[key]
+        if option.currencies is not None and currency not in option.currencies:
+            allowed = "/".join(sorted(c.upper() for c in option.currencies))
+            notes.append(
+                f"{option.label} only works for {allowed} invoices, and your default currency is "
+                f"{currency.upper()}: Checkout will offer it only on {allowed} invoices."
+            )
+    return notes
+
+
+def update_finance(
+    db: Session, actor: Actor, update: FinanceUpdate
+) -> tuple[FinanceSettings, list[str]]:
+    """Validate and save; returns the settings and warnings to show (contradictions explained)."""
+    actor.require_admin()
+    currency = validate_currency(update.default_currency, field="default_currency")
+    methods = ["card"]
+    for key in update.payment_methods:
+        option = BY_KEY.get(key)
+        if option is None:
+            raise ValidationError(f"Unknown payment method “{key}”.", "payment_methods")
+        if option.retired:
+            raise ValidationError(
+                f"{option.label} can't be enabled: {option.retired}", "payment_methods"
+            )
+        if key not in methods:
+            methods.append(key)
+    days = parse_retry_days(update.retry_days)
+    try:
+        notice = int(str(update.autopay_notice_days).strip())
+    except ValueError:
+        raise ValidationError(
+            "Enter a whole number of days (0 turns the notice off).", "autopay_notice_days"
+        ) from None
+    if not 0 <= notice <= MAX_NOTICE_DAYS:
+        raise ValidationError(
+            f"Use 0 to {MAX_NOTICE_DAYS} days (0 turns the notice off).", "autopay_notice_days"
+        )
+
+    settings = get_finance(db, actor.workspace_id)
+    before = _describe(settings)
+    settings.default_currency = currency
+    settings.payment_methods = ",".join(methods)
+    settings.receipts_enabled = bool(update.receipts_enabled)
+    settings.retry_days = ",".join(str(d) for d in days)
+    settings.autopay_notice_days = notice
+    settings.updated_at = utcnow()
+    db.add(settings)
+    after = _describe(settings)
+    if before != after:
+        record_audit(db, actor, "finance.update", f"{before} → {after}")
+    return settings, method_warnings(methods, currency)
+
+
+def _describe(s: FinanceSettings) -> str:
+    return (
+        f"currency={s.default_currency}; methods={s.payment_methods}; "
+        f"receipts={'on' if s.receipts_enabled else 'off'}; "
+        f"retries={s.retry_days}; notice={s.autopay_notice_days}d"
+    )

@@ -1,0 +1,125 @@
+"""Money as integer minor units with an ISO currency, following Stripe's decimal rules."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from babel.numbers import format_currency, get_currency_name
+
+from nextoria_hub.errors import ValidationError
+
+# https://docs.stripe.com/currencies#zero-decimal and #three-decimal
+ZERO_DECIMAL = frozenset(
+    [
+        "bif",
+        "clp",
+        "djf",
+        "gnf",
+        "jpy",
+        "kmf",
+        "krw",
+        "mga",
+        "pyg",
+        "rwf",
+        "ugx",
+        "vnd",
+        "vuv",
+        "xaf",
+        "xof",
+        "xpf",
+    ]
+)
+THREE_DECIMAL = frozenset(["bhd", "jod", "kwd", "omr", "tnd"])
+
+# Currencies offered in Settings → Finance: Stripe presentment currencies agencies use most.
+SUPPORTED_CURRENCIES = tuple(
+    sorted(
+        [
+            "usd",
+            "eur",
+            "gbp",
+            "cad",
+            "aud",
+            "nzd",
+            "chf",
+            "sek",
+            "nok",
+            "dkk",
+            "pln",
+            "czk",
+            "huf",
+            "ron",
+            "bgn",
+            "jpy",
+            "sgd",
+            "hkd",
+            "inr",
+            "mxn",
+            "brl",
+            "zar",
+            "aed",
+            "kwd",
+            "bhd",
+            "jod",
+            "omr",
+            "ils",
+            "try",
+            "thb",
+            "myr",
+            "php",
+            "idr",
+            "krw",
+            "clp",
+        ]
+    )
+)
+
+
+def decimals(currency: str) -> int:
+    currency = currency.lower()
+    if currency in ZERO_DECIMAL:
+        return 0
+    if currency in THREE_DECIMAL:
+        return 3
+    return 2
+
+
+def validate_currency(currency: str, *, field: str = "currency") -> str:
+    code = currency.strip().lower()
+    if code not in SUPPORTED_CURRENCIES:
+        raise ValidationError(f"“{currency}” is not a currency Nextoria Hub supports.", field)
+    return code
+
+
+def currency_label(currency: str, locale: str = "en") -> str:
+    return f"{currency.upper()} — {get_currency_name(currency.upper(), locale=locale)}"
+
+
+def to_minor(amount: str | Decimal | int, currency: str, *, field: str = "amount") -> int:
+    """``"12.34"`` USD → 1234; refuses more decimals than the currency has."""
+    try:
+        value = Decimal(str(amount).strip().replace(",", ""))
+    except InvalidOperation:
+        raise ValidationError("Enter an amount like 1250.00.", field) from None
+    places = decimals(currency)
+    scaled = value * (10**places)
+    if scaled != scaled.to_integral_value():
+        raise ValidationError(f"{currency.upper()} amounts have at most {places} decimals.", field)
+    return int(scaled.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def from_minor(amount: int, currency: str) -> Decimal:
+    return Decimal(amount) / (10 ** decimals(currency))
+
+
+def format_money(amount: int, currency: str, locale: str = "en_US") -> str:
+    """Display through Babel with the currency's own number of decimals."""
+    places = decimals(currency)
+    pattern = None if places == 2 else ("¤#,##0" if places == 0 else "¤#,##0.000")
+    return format_currency(
+        from_minor(amount, currency),
+        currency.upper(),
+        format=pattern,
+        locale=locale,
+        currency_digits=pattern is None,
+    )

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import typer
+
+from nextoria_hub.accounts.workspaces import get_workspace_by_slug
+from nextoria_hub.cli.common import print_json, unit_of_work
+from nextoria_hub.models import Role
+from nextoria_hub.payments.stripe_connection import ConnectInput, connect, connection_status
+from nextoria_hub.tenancy import Actor
+from nextoria_hub.webhooks_health import webhook_health
+
+app = typer.Typer(help="A workspace's Stripe connection.", no_args_is_help=True)
+
+
+def _operator(workspace_id: int) -> Actor:
+    """The CLI acts as the workspace's operator, with admin rights, recorded as 'cli'."""
+    return Actor(
+        workspace_id=workspace_id, user_id=None, role=Role.admin, email="cli", name="Command line"
+    )  # type: ignore[arg-type]
+
+
+@app.command("connect")
+def connect_command(
+    workspace: str = typer.Option(..., help="Workspace slug."),
+    publishable_key: str = typer.Option(..., help="pk_test_… or pk_live_…"),
+    secret_key: str = typer.Option(..., help="sk_… or a restricted rk_… key."),
+    webhook_secret: str = typer.Option("", help="whsec_… signing secret of the webhook endpoint."),
+    mode: str = typer.Option(None, help="test or live; must match the keys."),
+) -> None:
+    """Validate keys with Stripe and store them, exactly as the settings page does."""
+    with unit_of_work() as db:
+        ws = get_workspace_by_slug(db, workspace)
+        row = connect(
+            db,
+            _operator(ws.id),  # type: ignore[arg-type]
+            ConnectInput(publishable_key, secret_key, webhook_secret, mode),
+        )
+        typer.echo(
+            f"connected {ws.slug} in {row.mode} mode to {row.account_name} ({row.account_id}) with {row.secret_key_mask}"
+        )
+
+
+@app.command("status")
+def status_command(
+    workspace: str = typer.Option(..., help="Workspace slug."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Print the masked connection and webhook health."""
+    with unit_of_work() as db:
+        ws = get_workspace_by_slug(db, workspace)
+        actor = _operator(ws.id)  # type: ignore[arg-type]
+        active, modes = connection_status(db, actor)
+        health = webhook_health(db, ws.id)  # type: ignore[arg-type]
+    if as_json:
+        print_json(
+            {
+                "workspace": ws.slug,
+                "active_mode": active,
+                "modes": [m.__dict__ for m in modes],
+                "webhooks": health.__dict__,
+            }
+        )
+        return
+    typer.echo(f"workspace {ws.slug}: active mode {active}")
+    for m in modes:
+        if not m.connected:
+            typer.echo(f"  {m.mode}: not connected")
+            continue
+        ready = "can take payments" if m.charges_enabled else "cannot take payments yet"
+        typer.echo(
+            f"  {m.mode}: {m.account_name} ({m.account_id}), secret {m.secret_key_mask}, "
+            f"webhook secret {m.webhook_secret_mask or 'none'}, {ready}"
+        )
+    typer.echo(
+        f"  webhooks: last received {health.last_received or 'never'}"
+        f"{f' ({health.last_type})' if health.last_type else ''}; "
+        f"last signature failure {health.last_signature_failure or 'never'}; "
+        f"not applied {health.not_applied}"
+    )

@@ -1,0 +1,1 @@
+"""Taking payments: the Stripe connection, checkout, webhooks, autopay."""

@@ -1,0 +1,124 @@
+"""Receiving a Stripe webhook: verify, record once, apply, all or nothing.
+
+Webhooks are at-least-once and unordered. The event row is unique per workspace and
+event id and is written in the same transaction as the handler's effect, so a duplicate
+changes nothing and a failure rolls everything back for Stripe to retry.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from nextoria_hub import stripe_gateway as gateway
+from nextoria_hub.db import session_scope
+from nextoria_hub.models import StripeEvent, WebhookDelivery
+from nextoria_hub.payments.stripe_connection import webhook_secrets
+from nextoria_hub.payments.webhook_handlers import EventContext, dispatch
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class WebhookOutcome:
+    status: int
+    outcome: str
+    detail: str = ""
+
+
+def receive_webhook(workspace_id: int, payload: bytes, signature_header: str) -> WebhookOutcome:
+    """The whole pipeline for one delivery to a known workspace; returns the HTTP answer."""
+    with session_scope() as db:
+        secrets = webhook_secrets(db, workspace_id)
+    mode = gateway.verify_webhook(payload, signature_header, secrets) if secrets else None
+    if mode is None:
+        detail = "no webhook secret is set" if not secrets else "signature did not match"
+        _log_delivery(workspace_id, "bad_signature", detail=detail)
+        return WebhookOutcome(400, "bad_signature", detail)
+    try:
+        event = json.loads(payload)
+        event_id, event_type = str(event["id"]), str(event["type"])
+        obj = dict(event["data"]["object"])
+        livemode, created = bool(event.get("livemode")), int(event.get("created") or 0)
+    except (ValueError, KeyError, TypeError):
+        _log_delivery(workspace_id, "ignored", detail="signed but not a Stripe event")
+        return WebhookOutcome(400, "ignored", "not a Stripe event")
+
+    base = {"event_id": event_id, "event_type": event_type, "mode": mode}
+    if livemode != (mode == "live"):
+        detail = f"{'live' if livemode else 'test'} event signed with the {mode} secret"
+        log.warning("webhook %s for workspace %s ignored: %s", event_id, workspace_id, detail)
+        _log_delivery(workspace_id, "wrong_mode", detail=detail, **base)
+        return WebhookOutcome(200, "wrong_mode", detail)
+    named = (obj.get("metadata") or {}).get("nextoria_workspace_id")
+    if named and str(named) != str(workspace_id):
+        detail = f"metadata names workspace {named}"
+        log.warning("webhook %s for workspace %s ignored: %s", event_id, workspace_id, detail)
+        _log_delivery(workspace_id, "foreign", detail=detail, **base)
+        return WebhookOutcome(200, "foreign", detail)
+
+    ctx = EventContext(workspace_id, mode, event_id, event_type, obj, created)
+    try:
+        result = _apply_once(ctx)
+    except Exception as err:  # roll back, tell Stripe to retry, keep a trace for admins
+        log.exception("webhook %s (%s) failed for workspace %s", event_id, event_type, workspace_id)
+        _log_delivery(workspace_id, "error", detail=f"{type(err).__name__}: {err}"[:500], **base)
+        return WebhookOutcome(500, "error", "could not apply the event; Stripe will retry")
+    outcome, detail = result
+    _log_delivery(
+        workspace_id, outcome, detail=detail, body=payload.decode("utf-8", "replace"), **base
+    )
+    return WebhookOutcome(200, outcome, detail)
+
+
+def _apply_once(ctx: EventContext) -> tuple[str, str]:
+    with session_scope() as db:
+        if _already_recorded(db, ctx):
+            return "duplicate", "already received"
+        result, detail = dispatch(db, ctx)
+        db.add(
+            StripeEvent(
+                workspace_id=ctx.workspace_id,
+                event_id=ctx.event_id,
+                type=ctx.event_type,
+                mode=ctx.mode,
+                stripe_created=ctx.created,
+                result=result,
+                detail=detail[:1000],
+            )
+        )
+        try:
+            db.flush()
+        except IntegrityError:
+            # A concurrent delivery of the same event won the race: undo ours entirely.
+            db.rollback()
+            return "duplicate", "already received"
+        return result, detail
+
+
+def _already_recorded(db: Session, ctx: EventContext) -> bool:
+    return (
+        db.exec(
+            select(StripeEvent.id).where(
+                StripeEvent.workspace_id == ctx.workspace_id, StripeEvent.event_id == ctx.event_id
+            )
+        ).first()
+        is not None
+    )
+
+
+def _log_delivery(
+    workspace_id: int, outcome: str, *, detail: str = "", body: str = "", **fields: str
+) -> None:
+    with session_scope() as db:
+        db.add(
+            WebhookDelivery(
+                workspace_id=workspace_id, outcome=outcome, detail=detail, body=body, **fields
+            )
+        )

@@ -1,0 +1,259 @@
+"""The only module that talks to Stripe.
+
+Every call builds a ``StripeClient`` from the tenant's key (decrypted by the caller at the
+moment of use), with a pinned API version, network retries and an idempotency key derived
+from our own ids. Nothing here sets the global ``stripe.api_key``. Stripe's errors become
+our own, with messages people can act on and without any key in them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from typing import Any
+
+import stripe
+
+from nextoria_hub.errors import NextoriaError
+from nextoria_hub.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+API_VERSION = "2026-10-28.endive"  # the version stripe==16.1.0 is generated for
+NETWORK_RETRIES = 2
+
+
+class StripeGatewayError(NextoriaError):
+    """Stripe refused or could not be reached; ``message`` is safe to show."""
+
+    def __init__(
+        self, message: str, *, code: str = "", decline_code: str = "", http_status: int = 0
+    ):
+        super().__init__(message)
+        self.code = code
+        self.decline_code = decline_code
+        self.http_status = http_status
+
+
+class StripeKeyRejected(StripeGatewayError):
+    """401: the key is wrong, revoked or expired."""
+
+
+class StripePermissionMissing(StripeGatewayError):
+    """403: a restricted key lacks a permission."""
+
+
+class StripeUnavailable(StripeGatewayError):
+    """Network failure, timeout, 5xx or 429 after retries: try again later."""
+
+
+class StripeCardError(StripeGatewayError):
+    """402: the card was declined or needs authentication."""
+
+    def __init__(self, message: str, *, payment_intent_id: str = "", **kwargs: Any):
+        super().__init__(message, **kwargs)
+        self.payment_intent_id = payment_intent_id
+
+
+class StripeRequestFailed(StripeGatewayError):
+    """Any other refusal (400, 404, idempotency conflicts)."""
+
+
+def client_for(secret_key: str) -> stripe.StripeClient:
+    return stripe.StripeClient(
+        secret_key,
+        stripe_version=API_VERSION,
+        base_addresses={"api": get_settings().stripe_api_base},
+        max_network_retries=NETWORK_RETRIES,
+    )
+
+
+@contextmanager
+def translated_errors(action: str) -> Iterator[None]:
+    """Turn stripe-python's exceptions into ours; ``action`` says what we were doing."""
+    try:
+        yield
+    except stripe.AuthenticationError as err:
+        raise StripeKeyRejected(
+            "Stripe rejected this key: it is mistyped, revoked or expired. Copy it again from "
+            "the Stripe Dashboard (Developers → API keys).",
+            http_status=err.http_status or 401,
+        ) from None
+    except stripe.PermissionError as err:
+        raise StripePermissionMissing(
+            f"This restricted key is missing a permission needed to {action}. "
+            f"Stripe said: {_scrub(err.user_message or '')}",
+            http_status=err.http_status or 403,
+        ) from None
+    except stripe.CardError as err:
+        error = err.error
+        raise StripeCardError(
+            _scrub(err.user_message or "The card was declined."),
+            code=err.code or "",
+            decline_code=(getattr(error, "decline_code", None) or "") if error else "",
+            http_status=err.http_status or 402,
+            payment_intent_id=_payment_intent_id(error),
+        ) from None
+    except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as err:
+        log.warning("Stripe unavailable while trying to %s: %s", action, type(err).__name__)
+        raise StripeUnavailable(
+            f"Stripe could not be reached to {action}. Nothing was changed; try again in a minute.",
+            http_status=err.http_status or 0,
+        ) from None
+    except stripe.StripeError as err:
+        raise StripeRequestFailed(
+            f"Stripe refused to {action}: {_scrub(err.user_message or str(err))}",
+            code=err.code or "",
+            http_status=err.http_status or 0,
+        ) from None
+
+
+def _payment_intent_id(error: Any) -> str:
+    pi = getattr(error, "payment_intent", None) if error is not None else None
+    if isinstance(pi, dict):
+        return str(pi.get("id", ""))
+    return str(getattr(pi, "id", "") or "")
+
+
+def _scrub(text: str) -> str:
+    """Stripe echoes keys in some messages ('The provided key 'rk_test_…'): mask them."""
+    import re
+
+    return re.sub(r"\b((?:sk|rk|pk)_(?:test|live)_|whsec_)[A-Za-z0-9]+", r"\1…", text)
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    id: str
+    name: str
+    charges_enabled: bool
+    details_submitted: bool
+    requirements_due: tuple[str, ...]
+    livemode_hint: str  # "test"/"live", from the key used
+
+
+def retrieve_account(secret_key: str) -> AccountInfo:
+    with translated_errors("read your Stripe account"):
+        account = client_for(secret_key).v1.accounts.retrieve_current().to_dict()
+    settings_obj = account.get("settings") or {}
+    dashboard = (settings_obj.get("dashboard") or {}) if settings_obj else {}
+    profile = account.get("business_profile") or {}
+    requirements = account.get("requirements") or {}
+    name = (
+        dashboard.get("display_name")
+        or profile.get("name")
+        or account.get("email")
+        or account["id"]
+    )
+    return AccountInfo(
+        id=account["id"],
+        name=str(name),
+        charges_enabled=bool(account.get("charges_enabled")),
+        details_submitted=bool(account.get("details_submitted")),
+        requirements_due=tuple(requirements.get("currently_due") or ()),
+        livemode_hint="live" if "_live_" in secret_key else "test",
+    )
+
+
+def upsert_webhook_endpoint(
+    secret_key: str, *, url: str, events: list[str], endpoint_id: str = ""
+) -> tuple[str, str | None]:
+    """Create or update our endpoint; returns (id, signing secret if newly created).
+
+    An endpoint already registered for ``url`` is updated rather than duplicated.
+    """
+    client = client_for(secret_key)
+    with translated_errors("register the webhook"):
+        existing = None
+        if endpoint_id:
+            try:
+                existing = client.v1.webhook_endpoints.retrieve(endpoint_id)
+            except stripe.InvalidRequestError:
+                existing = None
+        if existing is None:
+            for candidate in client.v1.webhook_endpoints.list({"limit": 100}).auto_paging_iter():
+                if candidate.url == url:
+                    existing = candidate
+                    break
+        if existing is not None:
+            client.v1.webhook_endpoints.update(
+                existing.id,
+                {"url": url, "enabled_events": events, "disabled": False},  # type: ignore[typeddict-unknown-key]
+            )
+            return existing.id, None
+        created = client.v1.webhook_endpoints.create(
+            {"url": url, "enabled_events": events, "description": "Nextoria Hub"}  # type: ignore[typeddict-item]
+        )
+        return created.id, created.secret
+
+
+def retrieve_webhook_endpoint(secret_key: str, endpoint_id: str) -> dict[str, Any] | None:
+    with translated_errors("check the webhook"):
+        try:
+            endpoint = client_for(secret_key).v1.webhook_endpoints.retrieve(endpoint_id)
+        except stripe.InvalidRequestError:
+            return None
+    return {
+        "id": endpoint.id,
+        "url": endpoint.url,
+        "status": endpoint.status,
+        "enabled_events": list(endpoint.enabled_events or []),
+    }
+
+
+# What a restricted key needs, as the Dashboard names the permissions, with a probe each:
+# a request Stripe authorises before it validates, aimed at an id that does not exist, so a
+# permitted key gets 404 (or an empty list) and a key without the permission gets 403.
+RESTRICTED_KEY_PERMISSIONS: tuple[tuple[str, str, str, str], ...] = (
+    ("Customers", "Write", "post", "/v1/customers/cus_nextoria_probe"),
+    ("Checkout Sessions", "Write", "post", "/v1/checkout/sessions/cs_nextoria_probe/expire"),
+    ("PaymentIntents", "Write", "post", "/v1/payment_intents/pi_nextoria_probe"),
+    ("SetupIntents", "Write", "post", "/v1/setup_intents/seti_nextoria_probe"),
+    ("PaymentMethods", "Write", "post", "/v1/payment_methods/pm_nextoria_probe"),
+    ("Products", "Write", "post", "/v1/products/prod_nextoria_probe"),
+    ("Prices", "Write", "post", "/v1/prices/price_nextoria_probe"),
+    ("Subscriptions", "Write", "post", "/v1/subscriptions/sub_nextoria_probe"),
+    ("Invoices", "Read", "get", "/v1/invoices?limit=1"),
+    ("Charges and Refunds", "Read", "get", "/v1/charges?limit=1"),
+    ("Events", "Read", "get", "/v1/events?limit=1"),
+    ("Webhook Endpoints", "Write", "post", "/v1/webhook_endpoints/we_nextoria_probe"),
+)
+
+
+def missing_permissions(secret_key: str) -> list[str]:
+    """The permissions (``"Customers: Write"``) a restricted key lacks; [] for a full key."""
+    if not secret_key.startswith("rk_"):
+        return []
+    client = client_for(secret_key)
+    missing = []
+    for resource, access, method, path in RESTRICTED_KEY_PERMISSIONS:
+        try:
+            # A 404 for the probe id means the key may make this request.
+            with (
+                translated_errors("check the key's permissions"),
+                suppress(stripe.InvalidRequestError),
+            ):
+                client.raw_request(method, path)
+        except StripePermissionMissing:
+            missing.append(f"{resource}: {access}")
+    return missing
+
+
+WEBHOOK_TOLERANCE_SECONDS = 300  # Stripe's default
+
+
+def verify_webhook(
+    payload: bytes, signature_header: str, secrets: list[tuple[str, str]]
+) -> str | None:
+    """The mode whose signing secret signed ``payload`` (any matching v1, 300 s tolerance), or None."""
+    for mode, secret in secrets:
+        try:
+            stripe.WebhookSignature.verify_header(
+                payload.decode("utf-8"), signature_header, secret, WEBHOOK_TOLERANCE_SECONDS
+            )
+        except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError):
+            continue
+        return mode
+    return None
