@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -111,3 +112,33 @@ def test_secret_keys_are_comma_separated_newest_first(settings_env, tmp_path: Pa
     multi = MultiFernet([Fernet(k.encode()) for k in settings.master_keys()])
     assert multi.decrypt(sealed_by_old) == b"sk_test_123"
     assert Fernet(new.encode()).decrypt(multi.encrypt(b"x")) == b"x"
+
+
+def _start_together(settings: Settings, n: int) -> tuple[list[str], list[BaseException]]:
+    """``n`` threads ask for the master keys at the same moment, like processes booting."""
+    barrier = threading.Barrier(n)
+    keys: list[str] = []
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        barrier.wait()
+        try:
+            keys.extend(settings.master_keys())
+        except BaseException as err:
+            errors.append(err)
+
+    threads = [threading.Thread(target=start) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return keys, errors
+
+
+@pytest.mark.parametrize("round_", range(10))
+def test_processes_starting_at_once_share_one_local_key(tmp_path: Path, round_: int) -> None:
+    settings = Settings(env="development", secret_keys="", data_dir=tmp_path / "data")
+    keys, errors = _start_together(settings, 6)
+    assert errors == []
+    assert len(keys) == 6 and len(set(keys)) == 1 and keys[0]
+    assert [p.name for p in settings.data_dir.iterdir()] == ["secret.key"]  # no temp files
