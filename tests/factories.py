@@ -73,7 +73,7 @@ def quick_workspace(db: Session, slug: str = "acme", name: str = "Acme") -> NewW
     workspace = Workspace(slug=slug, name=name)
     db.add(workspace)
     db.commit()
-    admin = quick_user(db, workspace.id, f"admin@{slug}.test", "admin", f"{name} Admin")  # type: ignore[arg-type]
+    admin = quick_user(db, workspace.id, f"admin@{slug}.test", "admin", f"{name} Admin"[:120])  # type: ignore[arg-type]
     return NewWorkspace(workspace, admin)
 
 
