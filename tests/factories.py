@@ -8,6 +8,7 @@ keeps sign-in tests fast.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 from argon2 import PasswordHasher
@@ -75,6 +76,24 @@ def quick_workspace(db: Session, slug: str = "acme", name: str = "Acme") -> NewW
     db.commit()
     admin = quick_user(db, workspace.id, f"admin@{slug}.test", "admin", f"{name} Admin"[:120])  # type: ignore[arg-type]
     return NewWorkspace(workspace, admin)
+
+
+@dataclass
+class Tenant:
+    workspace: Workspace
+    admin: User
+    member: User
+
+    @property
+    def id(self) -> int:
+        return self.workspace.id  # type: ignore[return-value]
+
+
+def build_tenant(db: Session, slug: str, name: str) -> Tenant:
+    """A workspace with ``admin@<slug>.test`` and ``member@<slug>.test``, quickly."""
+    created = quick_workspace(db, slug, name)
+    member = quick_user(db, created.workspace.id, f"member@{slug}.test", "member", f"{name} Member")  # type: ignore[arg-type]
+    return Tenant(created.workspace, created.admin, member)
 
 
 def actor_of(user: User) -> Actor:

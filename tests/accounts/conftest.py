@@ -2,30 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 from sqlmodel import Session
 
-from nextoria_hub.models import User, Workspace
-from tests.factories import quick_user, quick_workspace
-
-
-@dataclass
-class Tenant:
-    workspace: Workspace
-    admin: User
-    member: User
-
-    @property
-    def id(self) -> int:
-        return self.workspace.id  # type: ignore[return-value]
-
-
-def build_tenant(db: Session, slug: str, name: str) -> Tenant:
-    created = quick_workspace(db, slug, name)
-    member = quick_user(db, created.workspace.id, f"member@{slug}.test", "member", f"{name} Member")  # type: ignore[arg-type]
-    return Tenant(created.workspace, created.admin, member)
+from tests.factories import Tenant, build_tenant
 
 
 @pytest.fixture

@@ -20,8 +20,7 @@ from nextoria_hub.accounts.sessions import (
 from nextoria_hub.accounts.signin import change_password, sign_in
 from nextoria_hub.errors import NotFound, ValidationError
 from nextoria_hub.models import SignInLink, UserSession
-from tests.accounts.conftest import Tenant
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, Tenant
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 

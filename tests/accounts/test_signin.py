@@ -14,8 +14,7 @@ from nextoria_hub.db import get_engine
 from nextoria_hub.errors import Throttled, ValidationError
 from nextoria_hub.models import LoginFailure, UserSession
 from nextoria_hub.tenancy import Actor
-from tests.accounts.conftest import Tenant
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, Tenant
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 

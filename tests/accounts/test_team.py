@@ -22,8 +22,7 @@ from nextoria_hub.audit import list_audit
 from nextoria_hub.errors import AccessDenied, NotFound, ValidationError
 from nextoria_hub.models import Invitation, OutboxEmail, Role, User, UserSession
 from nextoria_hub.tenancy import Actor
-from tests.accounts.conftest import Tenant
-from tests.factories import PASSWORD, quick_user
+from tests.factories import PASSWORD, Tenant, quick_user
 
 NEW_PASSWORD = "invited-person-passphrase-9"
 LINK = re.compile(r"http://(?P<slug>[a-z0-9-]+)\.localhost:3000/invite\?token=(?P<token>[\w-]+)")
