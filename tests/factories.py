@@ -8,18 +8,22 @@ keeps sign-in tests fast.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
 from argon2 import PasswordHasher
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from nextoria_hub.accounts.users import create_user
 from nextoria_hub.accounts.workspaces import NewWorkspace, create_workspace
-from nextoria_hub.models import Role, User, Workspace
+from nextoria_hub.models import OutboxEmail, Role, User, Workspace
 from nextoria_hub.tenancy import Actor
 
 PASSWORD = "a-strong-passphrase-42"
+INVITE_LINK = re.compile(
+    r"http://(?P<slug>[a-z0-9-]+)\.localhost:3000/invite\?token=(?P<token>[\w-]+)"
+)
 
 
 def make_workspace(db: Session, slug: str = "acme", name: str = "Acme") -> NewWorkspace:
@@ -98,3 +102,16 @@ def build_tenant(db: Session, slug: str, name: str) -> Tenant:
 
 def actor_of(user: User) -> Actor:
     return Actor.of(user)
+
+
+def invite_token_for(db: Session, to_address: str) -> str:
+    """The token in the newest invitation email to ``to_address``, as its reader would see it."""
+    email = db.exec(
+        select(OutboxEmail)
+        .where(OutboxEmail.to_address == to_address, OutboxEmail.kind == "team_invite")
+        .order_by(col(OutboxEmail.id).desc())
+    ).first()
+    assert email is not None, f"no invitation email to {to_address}"
+    match = INVITE_LINK.search(email.text_body)
+    assert match is not None, email.text_body
+    return match["token"]

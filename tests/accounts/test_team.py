@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from sqlmodel import Session, select
 
@@ -22,22 +20,16 @@ from nextoria_hub.audit import list_audit
 from nextoria_hub.errors import AccessDenied, NotFound, ValidationError
 from nextoria_hub.models import Invitation, OutboxEmail, Role, User, UserSession
 from nextoria_hub.tenancy import Actor
-from tests.factories import PASSWORD, Tenant, quick_user
+from tests.factories import INVITE_LINK, PASSWORD, Tenant, invite_token_for, quick_user
 
 NEW_PASSWORD = "invited-person-passphrase-9"
-LINK = re.compile(r"http://(?P<slug>[a-z0-9-]+)\.localhost:3000/invite\?token=(?P<token>[\w-]+)")
 
 
 def _invite(db: Session, tenant: Tenant, email: str, role: str = "member") -> str:
     """Invite ``email`` as the tenant's admin and return the token from the outbox email."""
     invitation = invite(db, Actor.of(tenant.admin), email=email, role=role, name="New Person")
     db.commit()
-    email_row = db.exec(
-        select(OutboxEmail).where(OutboxEmail.to_address == invitation.email)
-    ).all()[-1]
-    match = LINK.search(email_row.text_body)
-    assert match is not None, email_row.text_body
-    return match["token"]
+    return invite_token_for(db, invitation.email)
 
 
 def test_invite_writes_an_email_with_a_link_to_the_workspace(db: Session, acme: Tenant) -> None:
@@ -55,7 +47,7 @@ def test_invite_writes_an_email_with_a_link_to_the_workspace(db: Session, acme: 
         "team_invite",
     )
     assert email.status == "pending"
-    match = LINK.search(email.text_body)
+    match = INVITE_LINK.search(email.text_body)
     assert match is not None and match["slug"] == "acme"
     assert f"/invite?token={match['token']}" in email.html_body
     assert "Acme Creative" in email.subject
