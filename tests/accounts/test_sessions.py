@@ -207,3 +207,13 @@ def test_unknown_sign_in_link_is_not_found(db: Session, acme: Tenant, token: str
     with pytest.raises(NotFound):
         redeem_sign_in_link(db, acme.id, token)
     assert db.exec(select(UserSession)).all() == []
+
+
+def test_sign_in_link_of_a_removed_user_opens_no_session(db: Session, acme: Tenant) -> None:
+    link = create_sign_in_link(db, acme.member)
+    acme.member.removed_at = acme.member.created_at
+    db.add(acme.member)
+    db.commit()
+    with pytest.raises(NotFound):
+        redeem_sign_in_link(db, acme.id, link)
+    assert db.exec(select(UserSession)).all() == []

@@ -243,3 +243,26 @@ def test_accepting_for_an_email_that_joined_meanwhile_is_refused(db: Session, ac
     with pytest.raises(ValidationError) as err:
         accept_invitation(db, workspace_id=acme.id, token=token, name="", password=NEW_PASSWORD)
     assert err.value.field == "email"
+
+
+def test_re_inviting_replaces_the_earlier_invitation(db: Session, acme: Tenant) -> None:
+    as_admin = _invite(db, acme, "new@agency.com", "admin")
+    as_member = _invite(db, acme, "new@agency.com", "member")  # the admin changed their mind
+    pending = list_pending_invitations(db, Actor.of(acme.admin))
+    assert [(i.email, i.role) for i in pending] == [("new@agency.com", "member")]
+    with pytest.raises(NotFound):
+        accept_invitation(db, workspace_id=acme.id, token=as_admin, name="", password=NEW_PASSWORD)
+    assert invitation_for_token(db, acme.id, as_member).role == Role.member
+
+
+def test_removal_revokes_the_persons_pending_invitations(db: Session, acme: Tenant) -> None:
+    """A removed person cannot walk back in through an invitation sent before the removal."""
+    token = _invite(db, acme, "bob@agency.com", "admin")
+    bob = quick_user(db, acme.id, "bob@agency.com", "member")  # e.g. added by the CLI meanwhile
+    remove_member(db, Actor.of(acme.admin), user_id=bob.id)  # type: ignore[arg-type]
+    db.commit()
+    with pytest.raises(NotFound):
+        accept_invitation(db, workspace_id=acme.id, token=token, name="", password=NEW_PASSWORD)
+    db.rollback()
+    assert db.get(User, bob.id).removed_at is not None  # type: ignore[union-attr]
+    assert list_pending_invitations(db, Actor.of(acme.admin)) == []
