@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -83,14 +84,23 @@ def _local_master_key(data_dir: Path) -> str:
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
         key = Fernet.generate_key().decode()
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(key + "\n")
-        log.warning(
-            "NEXTORIA_SECRET_KEYS is not set: generated a local master key in %s. "
-            "Set NEXTORIA_SECRET_KEYS in production.",
-            path,
-        )
+        # Write a private (0600) temp file, then link it into place: the key file never
+        # appears half-written, and when several processes start at once one key wins.
+        fd, tmp = tempfile.mkstemp(dir=data_dir, prefix=".secret.key.")
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(key + "\n")
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process generated it first: use theirs
+        else:
+            log.warning(
+                "NEXTORIA_SECRET_KEYS is not set: generated a local master key in %s. "
+                "Set NEXTORIA_SECRET_KEYS in production.",
+                path,
+            )
+        finally:
+            os.unlink(tmp)
     return path.read_text().strip()
 
 

@@ -1,15 +1,29 @@
-"""Small builders for test data, going through the real services."""
+"""Small builders for test data.
+
+``make_workspace``/``make_user`` go through the real services (and pay for a full argon2
+hash each). ``quick_workspace``/``quick_user`` insert the same rows directly with a cheap
+argon2id hash of ``PASSWORD``: ``verify_password`` accepts it, but in a millisecond, which
+keeps sign-in tests fast.
+"""
 
 from __future__ import annotations
 
-from sqlmodel import Session
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from argon2 import PasswordHasher
+from sqlmodel import Session, col, select
 
 from nextoria_hub.accounts.users import create_user
 from nextoria_hub.accounts.workspaces import NewWorkspace, create_workspace
-from nextoria_hub.models import User
+from nextoria_hub.models import OutboxEmail, Role, User, Workspace
 from nextoria_hub.tenancy import Actor
 
 PASSWORD = "a-strong-passphrase-42"
+INVITE_LINK = re.compile(
+    r"http://(?P<slug>[a-z0-9-]+)\.localhost:3000/invite\?token=(?P<token>[\w-]+)"
+)
 
 
 def make_workspace(db: Session, slug: str = "acme", name: str = "Acme") -> NewWorkspace:
@@ -38,5 +52,66 @@ def make_user(db: Session, workspace_id: int, email: str, role: str = "member") 
     return user
 
 
+@lru_cache
+def quick_hash(password: str = PASSWORD) -> str:
+    """An argon2id hash with minimal cost parameters (test data only)."""
+    return PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(password)
+
+
+def quick_user(
+    db: Session, workspace_id: int, email: str, role: str = "member", name: str = ""
+) -> User:
+    user = User(
+        workspace_id=workspace_id,
+        email=email.lower(),
+        name=name or email.split("@")[0],
+        role=Role(role),
+        password_hash=quick_hash(),
+    )
+    db.add(user)
+    db.commit()
+    return user
+
+
+def quick_workspace(db: Session, slug: str = "acme", name: str = "Acme") -> NewWorkspace:
+    """A workspace and its admin ``admin@<slug>.test`` (password ``PASSWORD``)."""
+    workspace = Workspace(slug=slug, name=name)
+    db.add(workspace)
+    db.commit()
+    admin = quick_user(db, workspace.id, f"admin@{slug}.test", "admin", f"{name} Admin"[:120])  # type: ignore[arg-type]
+    return NewWorkspace(workspace, admin)
+
+
+@dataclass
+class Tenant:
+    workspace: Workspace
+    admin: User
+    member: User
+
+    @property
+    def id(self) -> int:
+        return self.workspace.id  # type: ignore[return-value]
+
+
+def build_tenant(db: Session, slug: str, name: str) -> Tenant:
+    """A workspace with ``admin@<slug>.test`` and ``member@<slug>.test``, quickly."""
+    created = quick_workspace(db, slug, name)
+    member = quick_user(db, created.workspace.id, f"member@{slug}.test", "member", f"{name} Member")  # type: ignore[arg-type]
+    return Tenant(created.workspace, created.admin, member)
+
+
 def actor_of(user: User) -> Actor:
     return Actor.of(user)
+
+
+def invite_token_for(db: Session, to_address: str) -> str:
+    """The token in the newest invitation email to ``to_address``, as its reader would see it."""
+    email = db.exec(
+        select(OutboxEmail)
+        .where(OutboxEmail.to_address == to_address, OutboxEmail.kind == "team_invite")
+        .order_by(col(OutboxEmail.id).desc())
+    ).first()
+    assert email is not None, f"no invitation email to {to_address}"
+    match = INVITE_LINK.search(email.text_body)
+    assert match is not None, email.text_body
+    return match["token"]

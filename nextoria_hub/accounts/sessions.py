@@ -110,6 +110,6 @@ def redeem_sign_in_link(db: Session, workspace_id: int, token: str) -> str:
     link.used_at = now
     db.add(link)
     user = db.get(User, link.user_id)
-    if user is None:
+    if user is None or not user.active:
         raise NotFound("This sign-in link has expired. Sign in with your email and password.")
     return start_session(db, user)

@@ -62,6 +62,7 @@ def invite(db: Session, actor: Actor, *, email: str, role: str, name: str = "") 
     existing = find_user(db, actor.workspace_id, email)
     if existing is not None and existing.active:
         raise ValidationError("This person is already in the workspace.", "email")
+    _revoke_pending(db, actor.workspace_id, email)  # the newest invitation is the one that counts
     token = new_token()
     invitation = Invitation(
         workspace_id=actor.workspace_id,
@@ -91,6 +92,22 @@ def invite(db: Session, actor: Actor, *, email: str, role: str, name: str = "") 
     )
     record_audit(db, actor, "team.invite", f"{email} as {parsed.value}")
     return invitation
+
+
+def _revoke_pending(db: Session, workspace_id: int, email: str) -> None:
+    """Stop every pending invitation to ``email`` in the workspace from working."""
+    now = utcnow()
+    pending = db.exec(
+        select(Invitation).where(
+            Invitation.workspace_id == workspace_id,
+            Invitation.email == email,
+            Invitation.accepted_at.is_(None),  # type: ignore[union-attr]
+            Invitation.revoked_at.is_(None),  # type: ignore[union-attr]
+        )
+    ).all()
+    for invitation in pending:
+        invitation.revoked_at = now
+        db.add(invitation)
 
 
 def invitation_for_token(db: Session, workspace_id: int, token: str) -> Invitation:
@@ -183,6 +200,7 @@ def remove_member(db: Session, actor: Actor, *, user_id: int) -> None:
     if user.role == Role.admin and _admin_count(db, actor.workspace_id) <= 1:
         raise ValidationError("The last admin cannot be removed: promote someone first.", "role")
     end_all_sessions(db, user.id)  # type: ignore[arg-type]
+    _revoke_pending(db, actor.workspace_id, user.email)  # no way back in through an old invite
     user.removed_at = utcnow()
     db.add(user)
     record_audit(db, actor, "team.remove", user.email)

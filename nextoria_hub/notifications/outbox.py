@@ -15,6 +15,7 @@ from nextoria_hub.tenancy import Actor
 
 log = logging.getLogger(__name__)
 _TEMPLATES = Path(__file__).parent / "templates"
+SUBJECT_MAX = 250  # the width of OutboxEmail.subject
 
 
 @lru_cache
@@ -33,7 +34,10 @@ def render(kind: str, context: dict[str, Any]) -> tuple[str, str, str]:
     text = _env().get_template(f"{kind}.txt").render(**context)
     subject, _, body = text.partition("\n")
     html = _env().get_template(f"{kind}.html").render(**context)
-    return subject.removeprefix("Subject:").strip(), body.strip() + "\n", html
+    subject = subject.removeprefix("Subject:").strip()
+    if len(subject) > SUBJECT_MAX:  # long names must not make the INSERT fail
+        subject = subject[: SUBJECT_MAX - 1].rstrip() + "…"
+    return subject, body.strip() + "\n", html
 
 
 def enqueue_email(
