@@ -8,8 +8,10 @@ from starlette.types import ASGIApp
 
 from nextoria_hub.api.routes import build_api
 from nextoria_hub.tenancy import origin_allowed
-from nextoria_hub.ui.pages import auth, portal, staff, team
+from nextoria_hub.ui.pages import auth, finance, integrations, portal, staff, team
 from nextoria_hub.ui.states.emails import EmailsState
+from nextoria_hub.ui.states.finance import AuditState, FinanceState
+from nextoria_hub.ui.states.integrations import IntegrationsState
 from nextoria_hub.ui.states.login import InviteState, LoginState, WelcomeState
 from nextoria_hub.ui.states.session import AppState, HomeState
 from nextoria_hub.ui.states.team import TeamState
@@ -39,21 +41,21 @@ _PAGES = [
     ("/settings/team", team.team_page, "Team", [AppState.guard("staff"), TeamState.load]),
     (
         "/settings/integrations",
-        lambda: staff.settings_placeholder(
-            "Integrations", "Connect Stripe to take payments", "Stripe is not connected yet."
-        ),
-        "Integrations",
-        AppState.guard("staff"),
+        integrations.integrations_page,
+        "Stripe",
+        [AppState.guard("staff"), IntegrationsState.load],
     ),
     (
         "/settings/finance",
-        lambda: staff.settings_placeholder(
-            "Finance",
-            "Currency, payment methods, receipts and retries",
-            "Finance options come next.",
-        ),
+        finance.finance_page,
         "Finance",
-        AppState.guard("admin"),
+        [AppState.guard("admin"), FinanceState.load],
+    ),
+    (
+        "/settings/audit",
+        finance.audit_page,
+        "Audit log",
+        [AppState.guard("admin"), AuditState.load],
     ),
     ("/portal", portal.portal_invoices, "Invoices", AppState.guard("client")),
     (

@@ -86,8 +86,9 @@ def snapshot_of(workspace_id: int) -> dict[str, list[tuple]]:
             column = "id" if table.name == "workspace" else "workspace_id"
             if column not in table.c:
                 continue
+            order = ", ".join(c.name for c in table.primary_key.columns)
             result = conn.execute(
-                text(f'SELECT * FROM "{table.name}" WHERE {column} = :ws ORDER BY id'),
+                text(f'SELECT * FROM "{table.name}" WHERE {column} = :ws ORDER BY {order}'),
                 {"ws": workspace_id},
             )
             rows[table.name] = [tuple(r) for r in result]

@@ -30,6 +30,12 @@ def get_finance(db: Session, workspace_id: int) -> FinanceSettings:
     return settings
 
 
+def read_finance(db: Session, actor: Actor) -> FinanceSettings:
+    """The finance settings, for the admins who may change them."""
+    actor.require_admin()
+    return get_finance(db, actor.workspace_id)
+
+
 def enabled_methods(settings: FinanceSettings) -> list[str]:
     return [m for m in settings.payment_methods.split(",") if m]
 

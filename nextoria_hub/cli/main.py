@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from nextoria_hub.cli import db_commands, demo, users, workspaces
+from nextoria_hub.cli import db_commands, demo, secrets_commands, stripe_commands, users, workspaces
 
 app = typer.Typer(
     help="Nextoria Hub: payments and client portal for agencies.",
@@ -17,6 +17,8 @@ app.add_typer(db_commands.app, name="db")
 app.add_typer(workspaces.app, name="workspace")
 app.add_typer(users.app, name="user")
 app.add_typer(demo.app, name="demo")
+app.add_typer(stripe_commands.app, name="stripe")
+app.add_typer(secrets_commands.app, name="secrets")
 
 
 @app.callback()

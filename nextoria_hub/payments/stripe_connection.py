@@ -360,3 +360,8 @@ def _webhook_problems(
     if endpoint["status"] == "disabled":
         problems.append("The webhook endpoint is disabled in Stripe: enable it or register again.")
     return problems
+
+
+def uses_test_keys(db: Session, workspace_id: int) -> bool:
+    """True while the mode in use is test and test keys are connected (the "Test mode" badge)."""
+    return active_mode(db, workspace_id) == "test" and _keys(db, workspace_id, "test") is not None

@@ -1,8 +1,8 @@
 """Browser tests: one real ``reflex run`` per test session, driven by Debian's Chromium.
 
-The app runs on its own ports against the test database, so a developer's ``make run``
-on 3000/8000 is not disturbed (but don't run both from one checkout at once: they share
-``.web/``). Browsers resolve ``*.localhost`` to loopback, so workspaces are real subdomains.
+The app runs in production mode on one free port against the test database and the
+in-process Stripe sandbox, so a developer's ``make run`` on 3000 is not disturbed (but
+don't run both from one checkout at once: they share ``.web/``). Browsers resolve ``*.localhost`` to loopback, so workspaces are real subdomains.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
+from stripe_sandbox.testing import SandboxServer
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
@@ -33,12 +35,11 @@ def _free_port() -> int:
 
 @dataclass(frozen=True)
 class RunningApp:
-    frontend_port: int
-    backend_port: int
+    port: int
 
     def url(self, slug: str | None = None, path: str = "/") -> str:
         host = f"{slug}.localhost" if slug else "localhost"
-        return f"http://{host}:{self.frontend_port}{path}"
+        return f"http://{host}:{self.port}{path}"
 
 
 def _wait_for(url: str, proc: subprocess.Popen, log: Path, timeout: float) -> None:
@@ -56,13 +57,17 @@ def _wait_for(url: str, proc: subprocess.Popen, log: Path, timeout: float) -> No
 
 
 @pytest.fixture(scope="session")
-def app_server(data_dir: Path, database_url: str, _configured: None) -> Iterator[RunningApp]:
-    frontend, backend = _free_port(), _free_port()
+def app_server(
+    data_dir: Path, database_url: str, stripe_sandbox: SandboxServer
+) -> Iterator[RunningApp]:
+    """``reflex run --env prod`` on one port, as in the demo, so webhooks reach the pages' host."""
+    port = _free_port()
     env = {
         **os.environ,
         "NEXTORIA_DATA_DIR": str(data_dir),
         "NEXTORIA_DATABASE_URL": database_url,
-        "NEXTORIA_PUBLIC_PORT": str(frontend),
+        "NEXTORIA_PUBLIC_PORT": str(port),
+        "NEXTORIA_STRIPE_API_BASE": stripe_sandbox.base_url,
         "NEXTORIA_ENV": "test",
         "PYTHONUNBUFFERED": "1",
     }
@@ -74,10 +79,13 @@ def app_server(data_dir: Path, database_url: str, _configured: None) -> Iterator
                 "-m",
                 "reflex",
                 "run",
+                "--env",
+                "prod",
+                "--single-port",
                 "--frontend-port",
-                str(frontend),
+                str(port),
                 "--backend-port",
-                str(backend),
+                str(port),
                 "--loglevel",
                 "info",
             ],
@@ -88,9 +96,9 @@ def app_server(data_dir: Path, database_url: str, _configured: None) -> Iterator
             start_new_session=True,
         )
     try:
-        _wait_for(f"http://127.0.0.1:{backend}/api/health", proc, log, timeout=240)
-        _wait_for(f"http://127.0.0.1:{frontend}/", proc, log, timeout=240)
-        yield RunningApp(frontend, backend)
+        _wait_for(f"http://127.0.0.1:{port}/api/health", proc, log, timeout=300)
+        _wait_for(f"http://127.0.0.1:{port}/", proc, log, timeout=60)
+        yield RunningApp(port)
     finally:
         os.killpg(proc.pid, 15)
         try:
@@ -127,6 +135,15 @@ SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 
 def screenshot(page: Page, name: str) -> None:
-    """Save a screenshot for the docs (docs/screenshots/NAME.png)."""
+    """Save a full-page screenshot for the docs (docs/screenshots/NAME.png), toasts gone."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    toasts = page.locator("[data-sonner-toast]")
+    deadline = time.monotonic() + 10
+    while toasts.count() and time.monotonic() < deadline:
+        page.wait_for_timeout(250)
+    # A viewport as tall as the page keeps the sticky sidebar where a person sees it.
+    size = page.viewport_size or {"width": 1280, "height": 800}
+    height = page.evaluate("document.documentElement.scrollHeight")
+    page.set_viewport_size({"width": size["width"], "height": max(size["height"], height)})
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    page.set_viewport_size(size)

@@ -21,9 +21,7 @@ def test_sign_up_lands_signed_in_on_the_new_subdomain(app_server: RunningApp, pa
     # The address is suggested from the name until the admin edits it.
     expect(page.get_by_label("Workspace address")).to_have_value("studio-nine")
     page.get_by_label("Workspace address").fill(slug)
-    expect(page.locator("#slug-preview")).to_have_text(
-        f"{slug}.localhost:{app_server.frontend_port}"
-    )
+    expect(page.locator("#slug-preview")).to_have_text(f"{slug}.localhost:{app_server.port}")
     page.get_by_label("Your name").fill("Sam Founder")
     page.get_by_label("Email").fill("sam@studio.test")
     page.get_by_label("Password").fill("short")

@@ -7,17 +7,19 @@ import reflex as rx
 from nextoria_hub.ui.states.session import AppState
 from nextoria_hub.ui.theme import CARD_STYLE, PAGE_BG
 
+# (label, path, icon, admin only)
 STAFF_NAV = [
     ("Dashboard", "/dashboard", "layout-dashboard", False),
     ("Clients", "/clients", "users", False),
     ("Invoices", "/invoices", "file-text", False),
     ("Payments", "/payments", "credit-card", False),
-    ("Emails", "/emails", "mail", False),
+    ("Emails", "/emails", "mail", True),
 ]
 SETTINGS_NAV = [
     ("Integrations", "/settings/integrations", "plug", False),
     ("Finance", "/settings/finance", "landmark", True),
     ("Team", "/settings/team", "user-cog", False),
+    ("Audit log", "/settings/audit", "history", True),
 ]
 PORTAL_NAV = [
     ("Invoices", "/portal", "file-text"),
@@ -40,6 +42,22 @@ def brand() -> rx.Component:
     )
 
 
+def test_mode_badge() -> rx.Component:
+    return rx.cond(
+        AppState.test_mode,
+        rx.tooltip(
+            rx.badge(
+                rx.icon("flask-conical", size=12),
+                "Test mode",
+                color_scheme="amber",
+                variant="solid",
+                class_name="test-mode-badge",
+            ),
+            content="Stripe test keys are in use: no real money moves.",
+        ),
+    )
+
+
 def _nav_link(label: str, href: str, icon: str) -> rx.Component:
     active = AppState.router.page.path == href
     return rx.link(
@@ -53,6 +71,11 @@ def _nav_link(label: str, href: str, icon: str) -> rx.Component:
         background=rx.cond(active, "var(--accent-a3)", "transparent"),
         _hover={"background": "var(--gray-a3)"},
     )
+
+
+def _staff_link(label: str, href: str, icon: str, admin_only: bool) -> rx.Component:
+    link = _nav_link(label, href, icon)
+    return rx.cond(AppState.is_admin, link) if admin_only else link
 
 
 def user_menu() -> rx.Component:
@@ -80,15 +103,19 @@ def sidebar(portal: bool) -> rx.Component:
     if portal:
         links = [_nav_link(label, href, icon) for label, href, icon in PORTAL_NAV]
     else:
-        links = [_nav_link(label, href, icon) for label, href, icon, _ in STAFF_NAV]
+        links = [_staff_link(*item) for item in STAFF_NAV]
         links.append(
             rx.text("Settings", size="1", weight="bold", color="var(--gray-10)", padding_top="12px")
         )
-        links += [_nav_link(label, href, icon) for label, href, icon, _ in SETTINGS_NAV]
+        links += [_staff_link(*item) for item in SETTINGS_NAV]
     return rx.vstack(
         brand(),
         rx.text(AppState.workspace_name, size="2", color="var(--gray-11)", id="workspace-name"),
-        rx.cond(portal, rx.badge("Client Portal", variant="soft")),
+        rx.hstack(
+            rx.badge("Client Portal", variant="soft") if portal else rx.fragment(),
+            test_mode_badge(),
+            spacing="2",
+        ),
         rx.divider(),
         *links,
         rx.spacer(),
@@ -104,6 +131,7 @@ def _mobile_nav(portal: bool) -> rx.Component:
     return rx.box(
         rx.hstack(
             brand(),
+            test_mode_badge(),
             rx.spacer(),
             rx.drawer.root(
                 rx.drawer.trigger(

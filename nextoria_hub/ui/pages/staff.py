@@ -6,7 +6,6 @@ import reflex as rx
 
 from nextoria_hub.ui.components.layout import empty_state, guarded, page_header
 from nextoria_hub.ui.states.emails import EmailsState
-from nextoria_hub.ui.states.session import AppState
 from nextoria_hub.ui.theme import CARD_STYLE
 
 
@@ -115,22 +114,6 @@ def emails() -> rx.Component:
                 ),
                 empty_state(
                     "mail", "No emails yet", "Invitations and payment emails will show here."
-                ),
-            ),
-            width="100%",
-        )
-    )
-
-
-def settings_placeholder(title: str, subtitle: str, body: str) -> rx.Component:
-    return guarded(
-        rx.vstack(
-            page_header(title, subtitle),
-            rx.cond(
-                AppState.is_admin,
-                empty_state("settings", "Not set up yet", body),
-                empty_state(
-                    "lock", "Admins only", "Only workspace admins can change these settings."
                 ),
             ),
             width="100%",

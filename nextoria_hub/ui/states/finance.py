@@ -1,0 +1,132 @@
+"""Settings → Finance and the audit log."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from nextoria_hub.audit import list_audit
+from nextoria_hub.billing.finance import (
+    FinanceUpdate,
+    enabled_methods,
+    read_finance,
+    retry_schedule,
+    update_finance,
+)
+from nextoria_hub.billing.money import SUPPORTED_CURRENCIES, currency_label
+from nextoria_hub.billing.payment_methods import PAYMENT_METHODS
+from nextoria_hub.errors import AccessDenied, NotSignedIn, ValidationError
+from nextoria_hub.ui.states.session import AppState
+
+CURRENCY_OPTIONS = [{"code": c, "label": currency_label(c)} for c in SUPPORTED_CURRENCIES]
+METHOD_OPTIONS = [
+    {
+        "key": m.key,
+        "label": m.label,
+        "note": m.note,
+        "always_on": "yes" if m.always_on else "",
+        "retired": m.retired,
+    }
+    for m in PAYMENT_METHODS
+]
+
+
+class FinanceState(AppState):
+    currency: str = "usd"
+    currencies: list[dict[str, str]] = CURRENCY_OPTIONS
+    method_options: list[dict[str, str]] = METHOD_OPTIONS
+    methods: list[str] = ["card"]
+    receipts: bool = True
+    retry_days: list[str] = ["1", "3", "5", "7"]
+    notice_days: str = "3"
+    errors: dict[str, str] = {}
+    warnings: list[str] = []
+
+    def _show(self, settings) -> None:  # type: ignore[no-untyped-def]
+        self.currency = settings.default_currency
+        self.methods = enabled_methods(settings)
+        self.receipts = settings.receipts_enabled
+        self.retry_days = [str(d) for d in retry_schedule(settings)]
+        self.notice_days = str(settings.autopay_notice_days)
+
+    @rx.event
+    def load(self):
+        self.errors, self.warnings = {}, []
+        try:
+            with self._unit() as (db, actor):
+                self._show(read_finance(db, actor))
+        except (NotSignedIn, AccessDenied) as err:
+            return self._denied(err)
+        return None
+
+    @rx.event
+    def set_currency(self, value: str) -> None:
+        self.currency = value
+
+    @rx.event
+    def toggle_method(self, key: str, on: bool) -> None:
+        if on and key not in self.methods:
+            self.methods = [*self.methods, key]
+        elif not on and key != "card":
+            self.methods = [m for m in self.methods if m != key]
+
+    @rx.event
+    def set_receipts(self, on: bool) -> None:
+        self.receipts = on
+
+    @rx.event
+    def set_retry_day(self, index: int, value: str) -> None:
+        days = list(self.retry_days)
+        days[index] = value
+        self.retry_days = days
+
+    @rx.event
+    def add_retry(self) -> None:
+        last = int(self.retry_days[-1]) if self.retry_days and self.retry_days[-1].isdigit() else 0
+        self.retry_days = [*self.retry_days, str(min(last + 2, 60))]
+
+    @rx.event
+    def remove_retry(self, index: int) -> None:
+        self.retry_days = [d for i, d in enumerate(self.retry_days) if i != index]
+
+    @rx.event
+    def set_notice_days(self, value: str) -> None:
+        self.notice_days = value
+
+    @rx.event
+    def save(self):
+        self.errors, self.warnings = {}, []
+        update = FinanceUpdate(
+            self.currency, self.methods, self.receipts, self.retry_days, self.notice_days
+        )
+        try:
+            with self._unit() as (db, actor):
+                settings, warnings = update_finance(db, actor, update)
+                self._show(settings)
+        except ValidationError as err:
+            self.errors = {err.field or "form": err.message}
+            return rx.toast.error("Not saved: " + err.message)
+        except (NotSignedIn, AccessDenied) as err:
+            return self._denied(err)
+        self.warnings = warnings
+        return rx.toast.success("Finance settings saved.")
+
+
+class AuditState(AppState):
+    entries: list[dict[str, str]] = []
+
+    @rx.event
+    def load(self):
+        try:
+            with self._unit() as (db, actor):
+                self.entries = [
+                    {
+                        "at": e.at.strftime("%d %b %Y %H:%M"),
+                        "who": e.actor_label,
+                        "action": e.action,
+                        "detail": e.detail,
+                    }
+                    for e in list_audit(db, actor)
+                ]
+        except (NotSignedIn, AccessDenied) as err:
+            return self._denied(err)
+        return None

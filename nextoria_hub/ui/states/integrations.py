@@ -1,0 +1,179 @@
+"""Settings → Integrations → Stripe. Only masks ever reach these vars, never a secret."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from nextoria_hub.errors import (
+    AccessDenied,
+    NotFound,
+    NotSignedIn,
+    StripeNotConnected,
+    ValidationError,
+)
+from nextoria_hub.models import Workspace
+from nextoria_hub.payments import stripe_connection as conn
+from nextoria_hub.stripe_gateway import RESTRICTED_KEY_PERMISSIONS
+from nextoria_hub.ui.states.session import AppState
+from nextoria_hub.webhooks_health import webhook_health
+
+PERMISSION_LINES = [
+    f"{resource}: {access}" for resource, access, _m, _p in RESTRICTED_KEY_PERMISSIONS
+]
+
+
+def _shorten(key: str) -> str:
+    """Publishable keys are not secret, but 100+ characters don't fit a page."""
+    return key if len(key) <= 24 else f"{key[:14]}…{key[-6:]}"
+
+
+class IntegrationsState(AppState):
+    active_mode: str = "test"
+    form_mode: str = "test"
+    modes: list[dict[str, str]] = []
+    errors: dict[str, str] = {}
+    webhook_endpoint_url: str = ""
+    webhook_events: list[str] = list(conn.WEBHOOK_EVENTS)
+    required_permissions: list[str] = PERMISSION_LINES
+    health: dict[str, str] = {}
+    problems: list[str] = []
+    checked: bool = False
+    saving: bool = False
+
+    @rx.var
+    def form_mode_status(self) -> dict[str, str]:
+        for mode in self.modes:
+            if mode["mode"] == self.form_mode:
+                return mode
+        return {"mode": self.form_mode, "connected": ""}
+
+    @rx.var
+    def any_connected(self) -> bool:
+        return any(m["connected"] for m in self.modes)
+
+    def _refresh(self, db, actor) -> None:  # type: ignore[no-untyped-def]
+        active, statuses = conn.connection_status(db, actor)
+        self.active_mode = active
+        self.modes = [
+            {
+                "mode": s.mode,
+                "connected": "yes" if s.connected else "",
+                "publishable_key": _shorten(s.publishable_key),
+                "secret_key_mask": s.secret_key_mask,
+                "webhook_secret_mask": s.webhook_secret_mask,
+                "webhook_endpoint_id": s.webhook_endpoint_id,
+                "account_id": s.account_id,
+                "account_name": s.account_name,
+                "charges_enabled": "yes" if s.charges_enabled else "",
+                "details_submitted": "yes" if s.details_submitted else "",
+                "requirements_due": ", ".join(s.requirements_due),
+                "connected_at": s.connected_at,
+                "connected_by": s.connected_by,
+            }
+            for s in statuses
+        ]
+        workspace = db.get(Workspace, actor.workspace_id)
+        self.webhook_endpoint_url = conn.webhook_url(workspace)
+        health = webhook_health(db, actor.workspace_id)
+        self.health = {
+            "last_received": health.last_received or "Never",
+            "last_type": health.last_type,
+            "last_signature_failure": health.last_signature_failure or "Never",
+            "not_applied": str(health.not_applied),
+        }
+        self.test_mode = active == "test" and any(
+            s.connected and s.mode == "test" for s in statuses
+        )
+
+    @rx.event
+    def load(self):
+        self.errors, self.problems, self.checked = {}, [], False
+        try:
+            with self._unit() as (db, actor):
+                self._refresh(db, actor)
+        except (NotSignedIn, AccessDenied) as err:
+            return self._denied(err)
+        self.form_mode = self.active_mode
+        return None
+
+    @rx.event
+    def set_form_mode(self, mode: str | list[str]) -> None:
+        self.form_mode = mode if isinstance(mode, str) else mode[0]
+        self.errors = {}
+
+    def _act(self, action, success: str, *, field_for: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+        """Run ``action(db, actor)``; show field errors (renamed by ``field_for``) or a toast."""
+        self.errors = {}
+        try:
+            with self._unit() as (db, actor):
+                action(db, actor)
+                self._refresh(db, actor)
+        except ValidationError as err:
+            name = err.field or "form"
+            self.errors = {(field_for or {}).get(name, name): err.message}
+            return rx.toast.error(err.message)
+        except (StripeNotConnected, NotFound) as err:
+            return rx.toast.error(err.message)
+        except (NotSignedIn, AccessDenied) as err:
+            return self._denied(err)
+        return rx.toast.success(success)
+
+    @rx.event
+    def save_keys(self, form: dict):
+        self.saving = True
+        yield
+        data = conn.ConnectInput(
+            form.get("publishable_key", ""),
+            form.get("secret_key", ""),
+            form.get("webhook_secret", ""),
+            self.form_mode,
+        )
+        result = self._act(
+            lambda db, actor: conn.connect(db, actor, data), f"Stripe {self.form_mode} keys saved."
+        )
+        self.saving = False
+        yield result
+
+    @rx.event
+    def save_webhook_secret(self, form: dict):
+        secret = form.get("signing_secret", "")
+        mode = self.form_mode
+        return self._act(
+            lambda db, actor: conn.set_webhook_secret(db, actor, mode, secret),
+            "Webhook secret saved.",
+            field_for={"webhook_secret": "signing_secret"},
+        )
+
+    @rx.event
+    def register_webhook(self):
+        mode = self.form_mode
+        return self._act(
+            lambda db, actor: conn.register_webhook(db, actor, mode),
+            f"Webhook registered in Stripe ({mode} mode).",
+        )
+
+    @rx.event
+    def use_mode(self, mode: str):
+        return self._act(
+            lambda db, actor: conn.set_mode(db, actor, mode), f"Now using {mode} mode."
+        )
+
+    @rx.event
+    def disconnect(self):
+        mode = self.form_mode
+        return self._act(
+            lambda db, actor: conn.disconnect(db, actor, mode),
+            f"Stripe {mode} keys removed. Payments history stays.",
+        )
+
+    @rx.event
+    def check(self):
+        self.problems, self.checked = [], False
+        try:
+            with self._unit() as (db, actor):
+                self.problems = conn.check_connection(db, actor)
+                self._refresh(db, actor)
+        except (NotSignedIn, AccessDenied) as err:
+            return self._denied(err)
+        self.checked = True
+        return None

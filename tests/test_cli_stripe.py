@@ -1,0 +1,123 @@
+"""`nextoria stripe connect|status` and `nextoria secrets rotate`, against the sandbox."""
+
+from __future__ import annotations
+
+from cryptography.fernet import Fernet
+from sqlmodel import select
+from typer.testing import CliRunner
+
+from nextoria_hub.cli import app
+from nextoria_hub.models import StripeKeys
+from nextoria_hub.secret_box import is_current, unseal
+from nextoria_hub.settings import get_settings
+from tests.factories import make_workspace
+
+runner = CliRunner()
+
+
+def test_connect_then_status_shows_only_masks(db, stripe_account) -> None:
+    make_workspace(db, "acme", "Acme")
+    keys = stripe_account["test"]
+    result = runner.invoke(
+        app,
+        [
+            "stripe",
+            "connect",
+            "--workspace",
+            "acme",
+            "--publishable-key",
+            keys["publishable_key"],
+            "--secret-key",
+            keys["secret_key"],
+            "--webhook-secret",
+            "whsec_abcdefghijkl1234",
+            "--mode",
+            "test",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "connected acme in test mode" in result.output
+    assert keys["secret_key"] not in result.output
+
+    status = runner.invoke(app, ["stripe", "status", "--workspace", "acme"])
+    assert status.exit_code == 0, status.output
+    assert f"sk_test_…{keys['secret_key'][-4:]}" in status.output
+    assert "whsec_…1234" in status.output
+    assert keys["secret_key"] not in status.output and "whsec_abcdefghijkl1234" not in status.output
+
+
+def test_connect_failure_exits_non_zero_with_the_same_message(db, stripe_account) -> None:
+    make_workspace(db, "acme", "Acme")
+    keys = stripe_account["test"]
+    result = runner.invoke(
+        app,
+        [
+            "stripe",
+            "connect",
+            "--workspace",
+            "acme",
+            "--publishable-key",
+            keys["publishable_key"],
+            "--secret-key",
+            stripe_account["live"]["secret_key"],
+        ],
+    )
+    assert result.exit_code == 1
+    assert result.output.strip().startswith("error: These keys are from different modes")
+    unknown = runner.invoke(
+        app,
+        [
+            "stripe",
+            "connect",
+            "--workspace",
+            "nope",
+            "--publishable-key",
+            "pk_test_x",
+            "--secret-key",
+            "sk_test_y",
+        ],
+    )
+    assert unknown.exit_code == 1 and "No workspace called" in unknown.output
+
+
+def test_rotate_reseals_under_the_newest_key_and_can_run_again(
+    db, stripe_account, monkeypatch
+) -> None:
+    make_workspace(db, "acme", "Acme")
+    keys = stripe_account["test"]
+    runner.invoke(
+        app,
+        [
+            "stripe",
+            "connect",
+            "--workspace",
+            "acme",
+            "--publishable-key",
+            keys["publishable_key"],
+            "--secret-key",
+            keys["secret_key"],
+            "--webhook-secret",
+            "whsec_abcdefghijkl1234",
+        ],
+    )
+    old_key = get_settings().master_keys()[0]
+    new_key = Fernet.generate_key().decode()
+    monkeypatch.setenv("NEXTORIA_SECRET_KEYS", f"{new_key},{old_key}")
+    get_settings.cache_clear()
+    try:
+        first = runner.invoke(app, ["secrets", "rotate"])
+        assert first.exit_code == 0, first.output
+        assert "re-encrypted 2 secrets; 0 were already" in first.output
+        again = runner.invoke(app, ["secrets", "rotate"])
+        assert "re-encrypted 0 secrets; 2 were already" in again.output
+        # The old key can now be dropped.
+        monkeypatch.setenv("NEXTORIA_SECRET_KEYS", new_key)
+        get_settings.cache_clear()
+        db.expire_all()
+        row = db.exec(select(StripeKeys)).one()
+        assert is_current(row.secret_key_sealed)
+        assert unseal(row.secret_key_sealed) == keys["secret_key"]
+        assert unseal(row.webhook_secret_sealed) == "whsec_abcdefghijkl1234"
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
