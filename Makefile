@@ -7,7 +7,7 @@ TOOLS := .nextoria/tools
 # A bun installed here from npm is used when none is on the PATH (Reflex 0.10 needs it).
 export PATH := $(CURDIR)/$(TOOLS)/node_modules/.bin:$(PATH)
 
-.PHONY: run test install bun lint format
+.PHONY: run dev test install bun lint format
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,9 @@ bun:
 	  npm install --prefix $(TOOLS) --no-save --no-audit --no-fund bun@1.4 >/dev/null; }
 
 run: install bun
+	./scripts/run-demo.sh
+
+dev: install bun
 	$(BIN)/nextoria db upgrade
 	$(BIN)/nextoria demo seed
 	$(BIN)/reflex run

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import httpx
 from sqlmodel import Session, select
 
 from nextoria_hub.accounts.users import create_user, find_user
 from nextoria_hub.accounts.workspaces import create_workspace
-from nextoria_hub.models import Workspace
+from nextoria_hub.errors import StripeNotConnected
+from nextoria_hub.models import Role, Workspace
+from nextoria_hub.payments.stripe_connection import (
+    ConnectInput,
+    active_secret_key,
+    connect,
+    register_webhook,
+)
+from nextoria_hub.stripe_gateway import StripeGatewayError, retrieve_account
+from nextoria_hub.tenancy import Actor
 
 DEMO_SLUG = "acme"
 DEMO_NAME = "Acme Creative"
@@ -51,3 +61,35 @@ def seed_demo(db: Session) -> Workspace:
                 password=login.password,
             )
     return workspace
+
+
+def connect_demo_stripe(db: Session, workspace: Workspace, sandbox_url: str) -> str:
+    """Connect the demo workspace to an account of the local Stripe sandbox; safe to run again.
+
+    The account is created through the sandbox's control API (it is not part of Stripe's);
+    the keys then go through the same validation and storage as the settings page.
+    """
+    actor = Actor(
+        workspace_id=workspace.id,  # type: ignore[arg-type]
+        user_id=None,
+        role=Role.admin,
+        email="demo",
+        name="Demo set-up",
+    )
+    try:
+        mode, secret_key = active_secret_key(db, workspace.id)  # type: ignore[arg-type]
+        retrieve_account(secret_key)
+        return f"Stripe sandbox already connected ({mode} mode)"
+    except (StripeNotConnected, StripeGatewayError):
+        pass
+    response = httpx.post(
+        f"{sandbox_url.rstrip('/')}/_sandbox/accounts",
+        json={"name": DEMO_NAME, "url": "https://acme.example"},
+        timeout=10,
+        trust_env=False,
+    )
+    response.raise_for_status()
+    keys = response.json()["test"]
+    connect(db, actor, ConnectInput(keys["publishable_key"], keys["secret_key"], mode="test"))
+    register_webhook(db, actor, "test")
+    return f"connected to a new Stripe sandbox account {response.json()['account_id']} (test mode)"

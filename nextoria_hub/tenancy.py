@@ -64,7 +64,7 @@ class Actor:
     """The signed-in user, in the workspace of their session. Passed to every tenant service."""
 
     workspace_id: int
-    user_id: int
+    user_id: int | None  # None when the command line or a job acts for the workspace
     role: Role
     email: str
     name: str

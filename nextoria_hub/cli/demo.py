@@ -5,17 +5,22 @@ from rich.console import Console
 from rich.table import Table
 
 from nextoria_hub.cli.common import unit_of_work
-from nextoria_hub.demo import DEMO_LOGINS, DEMO_SLUG, seed_demo
+from nextoria_hub.demo import DEMO_LOGINS, DEMO_SLUG, connect_demo_stripe, seed_demo
 from nextoria_hub.settings import get_settings
 
 app = typer.Typer(help="The demo workspace.", no_args_is_help=True)
 
 
 @app.command("seed")
-def seed() -> None:
+def seed(
+    stripe_sandbox: str = typer.Option(
+        "", help="Base URL of a running stripe_sandbox to connect the demo workspace to."
+    ),
+) -> None:
     """Create the demo workspace and logins if they are missing, then print them."""
     with unit_of_work() as db:
-        seed_demo(db)
+        workspace = seed_demo(db)
+        stripe_note = connect_demo_stripe(db, workspace, stripe_sandbox) if stripe_sandbox else ""
     settings = get_settings()
     console = Console()
     console.print(f"\n[bold]Nextoria Hub[/bold]  sign up a new agency at {settings.apex_url()}")
@@ -24,3 +29,7 @@ def seed() -> None:
     for login in DEMO_LOGINS:
         table.add_row(login.role, login.email, login.password)
     console.print(table)
+    if stripe_note:
+        console.print(
+            f"Stripe: {stripe_note}. Pay with card 4242 4242 4242 4242, any future expiry, any CVC."
+        )

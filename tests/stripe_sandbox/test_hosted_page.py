@@ -2,42 +2,17 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import stripe
+from playwright.sync_api import expect
 
 from stripe_sandbox.testing import SandboxServer
 
-sync_api = pytest.importorskip("playwright.sync_api")
-
 pytestmark = pytest.mark.e2e
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    executable = shutil.which("chromium") or shutil.which("chromium-browser")
-    if executable is None:
-        pytest.skip("chromium not installed")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=executable,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context()
-    page = context.new_page()
-    page.set_default_timeout(15000)
-    yield page
-    context.close()
+# ``browser``/``page`` come from tests/conftest.py: one Chromium for the whole run.
 
 
 def _session(client: stripe.StripeClient, sandbox: SandboxServer, mode: str = "payment") -> Any:
@@ -77,8 +52,8 @@ def test_4242_pays_and_redirects(
 ) -> None:
     s = _session(client, sandbox)
     page.goto(s.url)
-    sync_api.expect(page.get_by_test_id("amount")).to_have_text("$49.50")
-    sync_api.expect(page.get_by_text("Acme Studio").first).to_be_visible()
+    expect(page.get_by_test_id("amount")).to_have_text("$49.50")
+    expect(page.get_by_text("Acme Studio").first).to_be_visible()
     _fill(page, "4242 4242 4242 4242")
     page.get_by_role("button", name="Pay", exact=True).click()
     page.wait_for_url(f"**session_id={s.id}")
@@ -95,7 +70,7 @@ def test_0002_shows_decline_and_stays_open(
     page.goto(s.url)
     _fill(page, "4000 0000 0000 0002")
     page.get_by_role("button", name="Pay", exact=True).click()
-    sync_api.expect(page.get_by_role("alert")).to_have_text("Your card was declined.")
+    expect(page.get_by_role("alert")).to_have_text("Your card was declined.")
     assert client.v1.checkout.sessions.retrieve(s.id).status == "open"
     failed = client.v1.events.list(params={"type": "payment_intent.payment_failed"}).data
     assert len(failed) == 1
@@ -108,7 +83,7 @@ def test_9995_shows_insufficient_funds(
     page.goto(s.url)
     _fill(page, "4000000000009995")
     page.get_by_role("button", name="Pay", exact=True).click()
-    sync_api.expect(page.get_by_role("alert")).to_have_text("Your card has insufficient funds.")
+    expect(page.get_by_role("alert")).to_have_text("Your card has insufficient funds.")
 
 
 def test_3155_complete_authentication(
@@ -131,7 +106,7 @@ def test_3155_fail_authentication(
     _fill(page, "4000 0025 0000 3155")
     page.get_by_role("button", name="Pay", exact=True).click()
     page.get_by_role("button", name="Fail authentication").click()
-    sync_api.expect(page.get_by_role("alert")).to_contain_text("unable to authenticate")
+    expect(page.get_by_role("alert")).to_contain_text("unable to authenticate")
     assert client.v1.checkout.sessions.retrieve(s.id).status == "open"
 
 
@@ -164,4 +139,4 @@ def test_cancel_link_and_closed_sessions(
     page.wait_for_url("**canceled=1")
     client.v1.checkout.sessions.expire(s.id)
     page.goto(s.url)
-    sync_api.expect(page.get_by_text("This checkout session has expired.")).to_be_visible()
+    expect(page.get_by_text("This checkout session has expired.")).to_be_visible()
