@@ -2,8 +2,17 @@
 
 from nextoria_hub.models.audit import AuditEntry
 from nextoria_hub.models.auth import Invitation, LoginFailure, SignInLink, UserSession
+from nextoria_hub.models.client import Client, StripeCustomer
 from nextoria_hub.models.email import OutboxEmail
 from nextoria_hub.models.finance import FinanceSettings
+from nextoria_hub.models.invoice import (
+    Invoice,
+    InvoiceActivity,
+    InvoiceCounter,
+    InvoiceLine,
+    InvoiceStatus,
+)
+from nextoria_hub.models.payment import CheckoutSession, Payment
 from nextoria_hub.models.stripe_keys import StripeKeys
 from nextoria_hub.models.user import Role, User
 from nextoria_hub.models.webhook import StripeEvent, WebhookDelivery
@@ -11,12 +20,21 @@ from nextoria_hub.models.workspace import Workspace
 
 __all__ = [
     "AuditEntry",
+    "CheckoutSession",
+    "Client",
     "FinanceSettings",
     "Invitation",
+    "Invoice",
+    "InvoiceActivity",
+    "InvoiceCounter",
+    "InvoiceLine",
+    "InvoiceStatus",
     "LoginFailure",
     "OutboxEmail",
+    "Payment",
     "Role",
     "SignInLink",
+    "StripeCustomer",
     "StripeEvent",
     "StripeKeys",
     "User",

@@ -60,6 +60,7 @@ class Invitation(SQLModel, table=True):
     email: str = Field(max_length=254)
     name: str = Field(default="", max_length=120)
     role: str = Field(max_length=16)
+    client_id: int | None = Field(default=None, foreign_key="client.id")
     token_hash: str = Field(max_length=64, unique=True, index=True, repr=False)
     invited_by_id: int | None = Field(default=None, foreign_key="user.id")
     created_at: datetime = Field(default_factory=utcnow)

@@ -25,6 +25,8 @@ class User(SQLModel, table=True):
     email: str = Field(max_length=254)
     name: str = Field(max_length=120)
     role: str = Field(max_length=16, default=Role.member)
+    # For role=client: the billing client this portal user belongs to.
+    client_id: int | None = Field(default=None, foreign_key="client.id", index=True)
     password_hash: str = Field(default="", repr=False)
     created_at: datetime = Field(default_factory=utcnow)
     password_changed_at: datetime = Field(default_factory=utcnow)
