@@ -224,6 +224,11 @@ def _expand_path(ctx: Ctx, node: Any, parts: list[str], full: str) -> None:
     if not parts or not isinstance(node, dict):
         return
     head, rest = parts[0], parts[1:]
+    if head == "line_items" and node.get("object") == "checkout.session":
+        stored = ctx.sb.store.get(ctx.scope, str(node.get("id")))
+        items = (stored or {}).get("_sb", {}).get("line_items", [])
+        url = f"/v1/checkout/sessions/{node.get('id')}/line_items"
+        node[head] = {"object": "list", "data": items, "has_more": False, "url": url}
     if head not in node:
         raise invalid(f"This property cannot be expanded ({full}).", param="expand")
     value = node[head]

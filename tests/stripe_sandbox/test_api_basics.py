@@ -169,3 +169,42 @@ def test_publishable_key_cannot_list(account: dict[str, Any], client_for: Any) -
         }
     )
     assert pm.card.last4 == "4242"
+
+
+def test_unknown_url_is_404(sandbox: SandboxServer, account: dict[str, Any]) -> None:
+    headers = {"Authorization": f"Bearer {account['test']['secret_key']}"}
+    resp = httpx.get(f"{sandbox.base_url}/v1/nonsense", headers=headers, trust_env=False)
+    assert resp.status_code == 404
+    assert resp.json()["error"]["message"].startswith(
+        "Unrecognized request URL (GET: /v1/nonsense)"
+    )
+
+
+def test_bad_expand_and_bad_limit_are_400(client: stripe.StripeClient) -> None:
+    cus = client.v1.customers.create(params={"name": "x"})
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.customers.retrieve(cus.id, params={"expand": ["nope"]})
+    assert exc.value.http_status == 400 and exc.value.param == "expand"
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.customers.list(params={"limit": 1000})
+    assert exc.value.param == "limit"
+
+
+def test_raw_form_with_bracket_appends(sandbox: SandboxServer, account: dict[str, Any]) -> None:
+    headers = {"Authorization": f"Bearer {account['test']['secret_key']}"}
+    body = (
+        "mode=payment&success_url=https%3A%2F%2Fx.example%2Fok&payment_method_types[]=card"
+        "&line_items[0][price_data][currency]=usd&line_items[0][price_data][unit_amount]=700"
+        "&line_items[0][price_data][product_data][name]=Audit&line_items[0][quantity]=3"
+        "&metadata[k]=v&expand[]=line_items"
+    )
+    resp = httpx.post(
+        f"{sandbox.base_url}/v1/checkout/sessions",
+        content=body,
+        headers={**headers, "Content-Type": "application/x-www-form-urlencoded"},
+        trust_env=False,
+    )
+    data = resp.json()
+    assert resp.status_code == 200 and data["amount_total"] == 2100
+    assert data["payment_method_types"] == ["card"] and data["metadata"] == {"k": "v"}
+    assert data["line_items"]["data"][0]["quantity"] == 3

@@ -185,3 +185,22 @@ def test_release_can_discard(fresh_sandbox: SandboxServer, receiver: Receiver) -
     assert receiver.wait_for(lambda evs: len(evs) == 1)
     fresh_sandbox.wait_for_deliveries()
     assert receiver.events()[0]["data"]["object"]["name"] == "kept"
+
+
+def test_redeliver_to_one_endpoint(
+    client: stripe.StripeClient, sandbox: SandboxServer, receiver: Receiver
+) -> None:
+    quiet = _endpoint(client, receiver.url + "?quiet=1", ["invoice.paid"])
+    client.v1.customers.create(params={"name": "r"})
+    evt = client.v1.events.list(params={"type": "customer.created"}).data[0]
+    sandbox.wait_for_deliveries()
+    assert receiver.requests == []
+    out = sandbox.control("POST", f"events/{evt.id}/redeliver", {"endpoint": quiet.id})
+    assert out["queued"] == [quiet.id]
+    assert receiver.wait_for(lambda evs: len(evs) == 1)
+    req = receiver.requests[0]
+    assert req["path"] == "/hook?quiet=1"
+    got = stripe.Webhook.construct_event(
+        req["body"], req["headers"]["Stripe-Signature"], quiet.secret
+    )
+    assert got.id == evt.id
