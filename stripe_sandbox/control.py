@@ -286,7 +286,9 @@ async def cancel_subscription(request: Request) -> Response:
     scope, sub = _locate(request, request.path_params["sub"], "sub_")
     ctx = _ctx(request, scope)
     with ctx.sb.store.lock:
-        return JSONResponse(public(billing.cancel(ctx, sub)))
+        if sub["status"] != "canceled":
+            billing.cancel(ctx, sub)
+        return JSONResponse(public(sub))
 
 
 @_endpoint

@@ -94,7 +94,8 @@ def _session(request: Request) -> tuple[Ctx, dict[str, Any]] | None:
         return None
     scope, session = found
     ctx = Ctx(sb, scope, str(request.base_url).rstrip("/"), new_id("req", 14))
-    return ctx, expire_if_due(ctx, session)
+    with sb.store.lock:
+        return ctx, expire_if_due(ctx, session)
 
 
 def _business(ctx: Ctx) -> str:

@@ -107,6 +107,9 @@ def test_dashboard_cancel_control(client: stripe.StripeClient, sandbox: SandboxS
     )
     out = sandbox.control("POST", f"subscriptions/{sub.id}/cancel")
     assert out["status"] == "canceled"
+    again = sandbox.control("POST", f"subscriptions/{sub.id}/cancel")
+    assert again["canceled_at"] == out["canceled_at"]
+    assert len(client.v1.events.list(params={"type": "customer.subscription.deleted"}).data) == 1
     deleted = client.v1.events.list(params={"type": "customer.subscription.deleted"}).data
     assert deleted[0].data.object.id == sub.id
     assert client.v1.subscriptions.retrieve(sub.id).status == "canceled"
