@@ -60,6 +60,7 @@ class Chaos:
 class IdemEntry:
     fingerprint: str
     created: float
+    request_id: str
     done: bool = False
     status: int = 0
     body: bytes = b""
@@ -216,7 +217,9 @@ class Sandbox:
         return Scope(record["account"], bool(record["livemode"]))
 
     # idempotency
-    def idem_claim(self, scope: Scope, key: str, fingerprint: str) -> IdemEntry | None:
+    def idem_claim(
+        self, scope: Scope, key: str, fingerprint: str, request_id: str
+    ) -> IdemEntry | None:
         """Claim ``key``: None means go ahead; an entry is a replay; raises on conflicts."""
         now = time.time()
         with self.idem_lock:
@@ -225,7 +228,7 @@ class Sandbox:
             if entry is not None and now - entry.created > IDEMPOTENCY_TTL:
                 entry = None
             if entry is None:
-                self.idempotency[slot] = IdemEntry(fingerprint, now)
+                self.idempotency[slot] = IdemEntry(fingerprint, now, request_id)
                 return None
             if not entry.done:
                 raise StripeError(
