@@ -17,7 +17,7 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+def chromium_browser() -> Iterator[Any]:
     executable = shutil.which("chromium") or shutil.which("chromium-browser")
     if executable is None:
         pytest.skip("chromium not installed")
@@ -32,8 +32,8 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context()
+def browser_page(chromium_browser: Any) -> Iterator[Any]:
+    context = chromium_browser.new_context()
     page = context.new_page()
     page.set_default_timeout(15000)
     yield page
@@ -73,8 +73,9 @@ def _fill(page: Any, number: str) -> None:
 
 
 def test_4242_pays_and_redirects(
-    page: Any, client: stripe.StripeClient, sandbox: SandboxServer
+    browser_page: Any, client: stripe.StripeClient, sandbox: SandboxServer
 ) -> None:
+    page = browser_page
     s = _session(client, sandbox)
     page.goto(s.url)
     sync_api.expect(page.get_by_test_id("amount")).to_have_text("$49.50")
@@ -89,8 +90,9 @@ def test_4242_pays_and_redirects(
 
 
 def test_0002_shows_decline_and_stays_open(
-    page: Any, client: stripe.StripeClient, sandbox: SandboxServer
+    browser_page: Any, client: stripe.StripeClient, sandbox: SandboxServer
 ) -> None:
+    page = browser_page
     s = _session(client, sandbox)
     page.goto(s.url)
     _fill(page, "4000 0000 0000 0002")
@@ -102,8 +104,9 @@ def test_0002_shows_decline_and_stays_open(
 
 
 def test_9995_shows_insufficient_funds(
-    page: Any, client: stripe.StripeClient, sandbox: SandboxServer
+    browser_page: Any, client: stripe.StripeClient, sandbox: SandboxServer
 ) -> None:
+    page = browser_page
     s = _session(client, sandbox)
     page.goto(s.url)
     _fill(page, "4000000000009995")
@@ -112,8 +115,9 @@ def test_9995_shows_insufficient_funds(
 
 
 def test_3155_complete_authentication(
-    page: Any, client: stripe.StripeClient, sandbox: SandboxServer
+    browser_page: Any, client: stripe.StripeClient, sandbox: SandboxServer
 ) -> None:
+    page = browser_page
     s = _session(client, sandbox)
     page.goto(s.url)
     _fill(page, "4000 0025 0000 3155")
@@ -124,8 +128,9 @@ def test_3155_complete_authentication(
 
 
 def test_3155_fail_authentication(
-    page: Any, client: stripe.StripeClient, sandbox: SandboxServer
+    browser_page: Any, client: stripe.StripeClient, sandbox: SandboxServer
 ) -> None:
+    page = browser_page
     s = _session(client, sandbox)
     page.goto(s.url)
     _fill(page, "4000 0025 0000 3155")
@@ -136,8 +141,9 @@ def test_3155_fail_authentication(
 
 
 def test_setup_mode_saves_card(
-    page: Any, client: stripe.StripeClient, sandbox: SandboxServer
+    browser_page: Any, client: stripe.StripeClient, sandbox: SandboxServer
 ) -> None:
+    page = browser_page
     cus = client.v1.customers.create(params={"name": "Saver"})
     s = client.v1.checkout.sessions.create(
         params={
@@ -156,8 +162,9 @@ def test_setup_mode_saves_card(
 
 
 def test_cancel_link_and_closed_sessions(
-    page: Any, client: stripe.StripeClient, sandbox: SandboxServer
+    browser_page: Any, client: stripe.StripeClient, sandbox: SandboxServer
 ) -> None:
+    page = browser_page
     s = _session(client, sandbox)
     page.goto(s.url)
     page.get_by_role("link", name="Cancel").click()
