@@ -57,6 +57,7 @@ async def api(request: Request) -> Response:
     scope = None
     try:
         record = sb.authenticate(request.headers.get("authorization"))
+        sb.check_account_header(record, request.headers.get("stripe-account"))
         scope = sb.scope_of(record)
         found = match(method, path)
         if found is None:

@@ -213,6 +213,18 @@ class Sandbox:
             "continue.",
         )
 
+    def check_account_header(self, record: dict[str, Any], header: str | None) -> None:
+        """``Stripe-Account`` may only name the key's own account (Connect is not emulated)."""
+        if header and header != record["account"]:
+            raise StripeError(
+                403,
+                "invalid_request_error",
+                f"The provided key '{redact(record['key'])}' does not have access to account "
+                f"'{header}' (or that account does not exist). Application access may have "
+                "been revoked.",
+                code="account_invalid",
+            )
+
     def scope_of(self, record: dict[str, Any]) -> Scope:
         return Scope(record["account"], bool(record["livemode"]))
 

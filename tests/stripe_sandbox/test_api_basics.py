@@ -208,3 +208,16 @@ def test_raw_form_with_bracket_appends(sandbox: SandboxServer, account: dict[str
     assert resp.status_code == 200 and data["amount_total"] == 2100
     assert data["payment_method_types"] == ["card"] and data["metadata"] == {"k": "v"}
     assert data["line_items"]["data"][0]["quantity"] == 3
+
+
+def test_stripe_account_header_must_be_own_account(
+    sandbox: SandboxServer, account: dict[str, Any]
+) -> None:
+    other = sandbox.create_account("Other")
+    key = account["test"]["secret_key"]
+    mine = sandbox.client(key, stripe_account=account["account_id"])
+    assert mine.v1.customers.list().object == "list"
+    theirs = sandbox.client(key, stripe_account=other["account_id"])
+    with pytest.raises(stripe.PermissionError) as exc:
+        theirs.v1.customers.list()
+    assert exc.value.http_status == 403 and other["account_id"] in str(exc.value.user_message)
