@@ -136,6 +136,7 @@ Handler = Callable[..., Any]
 @dataclass
 class Route:
     method: str
+    path: str
     pattern: re.Pattern[str]
     handler: Handler
     permission: str
@@ -149,7 +150,7 @@ def route(method: str, path: str, permission: str) -> Callable[[Handler], Handle
     regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path)
 
     def deco(fn: Handler) -> Handler:
-        ROUTES.append(Route(method, re.compile(f"^{regex}$"), fn, permission))
+        ROUTES.append(Route(method, path, re.compile(f"^{regex}$"), fn, permission))
         return fn
 
     return deco

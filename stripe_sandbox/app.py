@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import control, hosted, resources  # noqa: F401  (registers API routes)
+from . import control, hosted, resources, validation  # noqa: F401  (registers API routes)
 from .api import Ctx, Params, expand, match, path_exists
 from .api import Route as ApiRoute
 from .delivery import DeliveryConfig
@@ -81,6 +81,7 @@ async def api(request: Request) -> Response:
                 return _json(replay.status, replay.body, headers)
         params = parse_params(query_raw)
         params.update(parse_params(body_raw))
+        validation.check(method, route.path, set(params))
         ctx = Ctx(sb, scope, base_url(request), request_id, idem_key, record)
         try:
             status, payload = await _run(ctx, route, path_args, params)

@@ -126,7 +126,11 @@ def create_session(ctx: Ctx, p: Params) -> dict[str, Any]:
         subscription=None,
         invoice=None,
         payment_link=None,
-        payment_method_types=[str(t) for t in p.list("payment_method_types")] or ["card"],
+        payment_method_types=[
+            str(t)
+            for t in (p.list("payment_method_types") or p.list("allowed_payment_method_types"))
+        ]
+        or ["card"],
         locale=p.str("locale"),
         submit_type=p.str("submit_type"),
         ui_mode="hosted",

@@ -251,7 +251,11 @@ def create_pi(ctx: Ctx, p: Params) -> dict[str, Any]:
         customer=customer,
         metadata=p.metadata(),
         description=p.str("description"),
-        payment_method_types=[str(t) for t in p.list("payment_method_types")] or None,
+        payment_method_types=[
+            str(t)
+            for t in (p.list("payment_method_types") or p.list("allowed_payment_method_types"))
+        ]
+        or None,
     )
     pi["receipt_email"] = p.str("receipt_email")
     pi["setup_future_usage"] = p.str("setup_future_usage")

@@ -221,3 +221,27 @@ def test_stripe_account_header_must_be_own_account(
     with pytest.raises(stripe.PermissionError) as exc:
         theirs.v1.customers.list()
     assert exc.value.http_status == 403 and other["account_id"] in str(exc.value.user_message)
+
+
+def test_unknown_parameters_are_400(client: stripe.StripeClient) -> None:
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.customers.create(params={"name": "x", "emial": "typo@example.com"})  # type: ignore[typeddict-unknown-key]
+    assert exc.value.http_status == 400 and exc.value.code == "parameter_unknown"
+    assert exc.value.param == "emial"
+    assert "Received unknown parameter: emial" in str(exc.value.user_message)
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.customers.list(params={"colour": "red"})  # type: ignore[typeddict-unknown-key]
+    assert exc.value.param == "colour"
+    accepted = client.v1.payment_intents.create(
+        params={
+            "amount": 1000,
+            "currency": "usd",
+            "automatic_payment_methods": {"enabled": True},
+            "statement_descriptor_suffix": "SANDBOX",
+        }
+    )
+    assert accepted.status == "requires_payment_method"
+    aliased = client.v1.payment_intents.create(
+        params={"amount": 1000, "currency": "usd", "allowed_payment_method_types": ["card"]}
+    )
+    assert aliased.payment_method_types == ["card"]
