@@ -6,7 +6,7 @@ from typing import Any
 
 from ..api import Ctx, Params, paginate, route
 from ..errors import StripeError, invalid
-from ..fixtures import build
+from ..fixtures import build, fill
 from ..ids import token
 from ..store import private, public
 from .customers import new_customer
@@ -45,25 +45,32 @@ def _line_items(ctx: Ctx, p: Params) -> list[dict[str, Any]]:
                 )
             price_obj = {
                 "id": f"price_{token(24)}",
+                "created": ctx.now,
+                "livemode": ctx.livemode,
+                "active": False,
+                "metadata": {},
                 "object": "price",
                 "currency": currency,
                 "unit_amount": unit,
                 "type": "one_time",
                 "product": data.str("product"),
             }
+            fill(price_obj)
         items.append(
-            {
-                "id": f"li_{token(24)}",
-                "object": "item",
-                "amount_discount": 0,
-                "amount_subtotal": unit * quantity,
-                "amount_tax": 0,
-                "amount_total": unit * quantity,
-                "currency": currency,
-                "description": name,
-                "price": price_obj,
-                "quantity": quantity,
-            }
+            fill(
+                {
+                    "id": f"li_{token(24)}",
+                    "object": "item",
+                    "amount_discount": 0,
+                    "amount_subtotal": unit * quantity,
+                    "amount_tax": 0,
+                    "amount_total": unit * quantity,
+                    "currency": currency,
+                    "description": name,
+                    "price": price_obj,
+                    "quantity": quantity,
+                }
+            )
         )
     return items
 
