@@ -24,7 +24,8 @@ from .store import Scope, public
 
 
 def _sb(request: Request) -> Sandbox:
-    return request.app.state.sandbox  # type: ignore[no-any-return]
+    sandbox: Sandbox = request.app.state.sandbox
+    return sandbox
 
 
 async def _body(request: Request) -> dict[str, Any]:
@@ -46,7 +47,9 @@ def _ctx(request: Request, scope: Scope) -> Ctx:
     return Ctx(_sb(request), scope, base, new_id("req", 14))
 
 
-def _locate(request: Request, obj_id: str, prefix: str) -> tuple[Scope, dict[str, Any]]:
+def _locate(
+    request: Request, obj_id: str, prefix: str | tuple[str, ...]
+) -> tuple[Scope, dict[str, Any]]:
     found = _sb(request).store.locate(obj_id)
     if found is None or not obj_id.startswith(prefix):
         raise LookupError(f"no such object: {obj_id}")
@@ -298,7 +301,7 @@ async def authenticate_intent(request: Request) -> Response:
     if outcome not in {"complete", "fail"}:
         raise ValueError("outcome must be complete or fail")
     obj_id = request.path_params["id"]
-    scope, obj = _locate(request, obj_id, ("pi_", "seti_"))  # type: ignore[arg-type]
+    scope, obj = _locate(request, obj_id, ("pi_", "seti_"))
     ctx = _ctx(request, scope)
     with ctx.sb.store.lock:
         if obj_id.startswith("pi_"):

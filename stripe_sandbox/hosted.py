@@ -84,7 +84,8 @@ def page(title: str, body: str, status: int = 200) -> HTMLResponse:
 
 
 def _sb(request: Request) -> Sandbox:
-    return request.app.state.sandbox  # type: ignore[no-any-return]
+    sandbox: Sandbox = request.app.state.sandbox
+    return sandbox
 
 
 def _session(request: Request) -> tuple[Ctx, dict[str, Any]] | None:

@@ -47,7 +47,8 @@ class SandboxServer:
     @property
     def sandbox(self) -> Sandbox:
         """Direct access to the state (for assertions; product code must use HTTP)."""
-        return self.app.state.sandbox  # type: ignore[no-any-return]
+        sandbox: Sandbox = self.app.state.sandbox
+        return sandbox
 
     @property
     def port(self) -> int:
@@ -104,7 +105,8 @@ class SandboxServer:
         body: dict[str, Any] = {"name": name}
         if url:
             body["url"] = url
-        return self.control("POST", "accounts", body)  # type: ignore[no-any-return]
+        keys: dict[str, Any] = self.control("POST", "accounts", body)
+        return keys
 
     def client(self, key: str, **kwargs: Any) -> stripe.StripeClient:
         """An official ``stripe.StripeClient`` for ``key`` pointed at this sandbox."""
