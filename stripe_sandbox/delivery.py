@@ -14,6 +14,7 @@ import itertools
 import json
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -69,7 +70,7 @@ class Deliverer:
         self.sb = sb
         self.config = config
         self.paused = False
-        self.attempts: list[dict[str, Any]] = []
+        self.attempts: deque[dict[str, Any]] = deque(maxlen=10_000)
         self._heap: list[_Job] = []
         self._held: list[_Job] = []
         self._order = itertools.count()

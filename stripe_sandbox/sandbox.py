@@ -240,6 +240,8 @@ class Sandbox:
             if entry is not None and now - entry.created > IDEMPOTENCY_TTL:
                 entry = None
             if entry is None:
+                if len(self.idempotency) >= 10_000:
+                    self._prune_idempotency(now)
                 self.idempotency[slot] = IdemEntry(fingerprint, now, request_id)
                 return None
             if not entry.done:
@@ -260,6 +262,11 @@ class Sandbox:
                     "execute a different request.",
                 )
             return entry
+
+    def _prune_idempotency(self, now: float) -> None:
+        expired = [k for k, e in self.idempotency.items() if now - e.created > IDEMPOTENCY_TTL]
+        for slot in expired:
+            del self.idempotency[slot]
 
     def idem_finish(self, scope: Scope, key: str, status: int, body: bytes, keep: bool) -> None:
         with self.idem_lock:
