@@ -281,7 +281,9 @@ async def advance_subscription(request: Request) -> Response:
     ctx = _ctx(request, scope)
     with ctx.sb.store.lock:
         invoice = billing.advance(ctx, sub)
-        return JSONResponse({"subscription": public(sub), "invoice": public(invoice)})
+        return JSONResponse(
+            {"subscription": public(sub), "invoice": public(invoice) if invoice else None}
+        )
 
 
 @_endpoint
