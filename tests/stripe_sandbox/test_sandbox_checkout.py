@@ -138,6 +138,9 @@ def test_setup_mode_creates_customer_and_saves_card(client: stripe.StripeClient)
     )
     assert s.payment_status == "no_payment_required" and s.amount_total is None
     assert "Save card" in httpx.get(s.url, trust_env=False).text
+    declined = _submit(s.url, "4000000000000002")
+    assert "Your card was declined." in declined.text
+    assert "incomplete" in _submit(s.url, "4242424242424242", expiry="1").text
     resp = _submit(s.url, "5555555555554444")
     assert resp.headers["location"] == f"https://app.example/saved/{s.id}"
     done = client.v1.checkout.sessions.retrieve(s.id, params={"expand": ["setup_intent"]})
