@@ -123,12 +123,14 @@ class SandboxServer:
 class WebhookReceiver:
     """A tiny webhook receiver on a loopback port that records every POST.
 
-    ``fail_first`` answers the first N requests with 500, to exercise retries.
+    ``fail_first`` answers the first N requests with 500, to exercise retries; ``delay``
+    (seconds) makes every answer slow.
     """
 
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
         self.fail_first = 0
+        self.delay = 0.0
         self._lock = threading.Lock()
         receiver = self
 
@@ -141,6 +143,8 @@ class WebhookReceiver:
                         {"path": self.path, "headers": dict(self.headers), "body": body}
                     )
                     failing = len(receiver.requests) <= receiver.fail_first
+                if receiver.delay:
+                    time.sleep(receiver.delay)
                 self.send_response(500 if failing else 200)
                 self.send_header("Content-Length", "2")
                 self.end_headers()

@@ -204,3 +204,20 @@ def test_redeliver_to_one_endpoint(
         req["body"], req["headers"]["Stripe-Signature"], quiet.secret
     )
     assert got.id == evt.id
+
+
+def test_slow_receiver_does_not_hold_up_other_endpoints(
+    client: stripe.StripeClient, sandbox: SandboxServer
+) -> None:
+    with Receiver() as slow, Receiver() as fast:
+        slow.delay = 2.0
+        _endpoint(client, slow.url, ["customer.created"])
+        _endpoint(client, fast.url, ["customer.created"])
+        client.v1.customers.create(params={"name": "one"})
+        client.v1.customers.create(params={"name": "two"})
+        assert fast.wait_for(lambda evs: len(evs) == 2, timeout=1.5)
+        assert len(slow.requests) == 1, "the slow endpoint still works on its first event"
+        names = [e["data"]["object"]["name"] for e in fast.events()]
+        assert names == ["one", "two"]
+        assert slow.wait_for(lambda evs: len(evs) == 2, timeout=10)
+        assert [e["data"]["object"]["name"] for e in slow.events()] == ["one", "two"]
