@@ -136,6 +136,7 @@ Handler = Callable[..., Any]
 @dataclass
 class Route:
     method: str
+    path: str
     pattern: re.Pattern[str]
     handler: Handler
     permission: str
@@ -149,7 +150,7 @@ def route(method: str, path: str, permission: str) -> Callable[[Handler], Handle
     regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path)
 
     def deco(fn: Handler) -> Handler:
-        ROUTES.append(Route(method, re.compile(f"^{regex}$"), fn, permission))
+        ROUTES.append(Route(method, path, re.compile(f"^{regex}$"), fn, permission))
         return fn
 
     return deco
@@ -224,6 +225,11 @@ def _expand_path(ctx: Ctx, node: Any, parts: list[str], full: str) -> None:
     if not parts or not isinstance(node, dict):
         return
     head, rest = parts[0], parts[1:]
+    if head == "line_items" and node.get("object") == "checkout.session":
+        stored = ctx.sb.store.get(ctx.scope, str(node.get("id")))
+        items = (stored or {}).get("_sb", {}).get("line_items", [])
+        url = f"/v1/checkout/sessions/{node.get('id')}/line_items"
+        node[head] = {"object": "list", "data": items, "has_more": False, "url": url}
     if head not in node:
         raise invalid(f"This property cannot be expanded ({full}).", param="expand")
     value = node[head]

@@ -16,8 +16,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import control, hosted, resources  # noqa: F401  (registers API routes)
+from . import control, hosted, resources, validation  # noqa: F401  (registers API routes)
 from .api import Ctx, Params, expand, match, path_exists
+from .api import Route as ApiRoute
 from .delivery import DeliveryConfig
 from .errors import StripeError
 from .events import API_VERSION
@@ -56,6 +57,7 @@ async def api(request: Request) -> Response:
     scope = None
     try:
         record = sb.authenticate(request.headers.get("authorization"))
+        sb.check_account_header(record, request.headers.get("stripe-account"))
         scope = sb.scope_of(record)
         found = match(method, path)
         if found is None:
@@ -71,24 +73,18 @@ async def api(request: Request) -> Response:
         route, path_args = found
         sb.authorize(record, route.permission, write=method != "GET")
         if idem_key:
-            replay = sb.idem_claim(scope, idem_key, _fingerprint(method, path, body_raw))
+            fingerprint = _fingerprint(method, path, body_raw)
+            replay = sb.idem_claim(scope, idem_key, fingerprint, request_id)
             if replay is not None:
                 headers["Idempotent-Replayed"] = "true"
-                headers["Original-Request"] = request_id
+                headers["Original-Request"] = replay.request_id
                 return _json(replay.status, replay.body, headers)
+        params = parse_params(query_raw)
+        params.update(parse_params(body_raw))
+        validation.check(method, route.path, set(params))
+        ctx = Ctx(sb, scope, base_url(request), request_id, idem_key, record)
         try:
-            status, payload = await _run(
-                request,
-                sb,
-                record,
-                scope,
-                route,
-                path_args,
-                request_id,
-                idem_key,
-                body_raw,
-                query_raw,
-            )
+            status, payload = await _run(ctx, route, path_args, params)
         except BaseException:
             if idem_key:
                 sb.idem_finish(scope, idem_key, 0, b"", keep=False)
@@ -103,17 +99,10 @@ async def api(request: Request) -> Response:
 
 
 async def _run(
-    request: Request,
-    sb: Sandbox,
-    record: dict[str, Any],
-    scope: Any,
-    route: Any,
-    path_args: dict[str, str],
-    request_id: str,
-    idem_key: str | None,
-    body_raw: str,
-    query_raw: str,
+    ctx: Ctx, route: ApiRoute, path_args: dict[str, str], params: dict[str, Any]
 ) -> tuple[int, bytes]:
+    """Apply chaos settings, then run the handler in a worker thread under the store lock."""
+    sb = ctx.sb
     chaos = sb.chaos
     if chaos.latency_ms:
         await asyncio.sleep(chaos.latency_ms / 1000)
@@ -131,9 +120,6 @@ async def _run(
         else:
             error = StripeError(500, "api_error", "An unknown error occurred (sandbox chaos).")
         return error.status, sb.dump(error.body())
-    params = parse_params(query_raw)
-    params.update(parse_params(body_raw))
-    ctx = Ctx(sb, scope, base_url(request), request_id, idem_key, record)
     expand_paths = [str(x) for x in Params(params).list("expand")]
     handler_params = Params({k: v for k, v in params.items() if k != "expand"})
 
@@ -146,7 +132,7 @@ async def _run(
             except StripeError as exc:
                 return exc.status, sb.dump(exc.body())
             except Exception:
-                log.exception("sandbox handler failed: %s %s", request.method, request.url.path)
+                log.exception("sandbox handler failed: %s", route.handler.__name__)
                 error = StripeError(500, "api_error", "An unknown error occurred in the sandbox.")
                 return 500, sb.dump(error.body())
 

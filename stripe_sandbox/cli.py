@@ -74,7 +74,10 @@ def _simple(method: str, path: str, body_of: Any = None) -> Any:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m stripe_sandbox", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m stripe_sandbox",
+        description="A local Stripe API sandbox: serve it, or drive a running one.",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the sandbox on 127.0.0.1")

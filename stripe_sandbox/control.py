@@ -24,7 +24,8 @@ from .store import Scope, public
 
 
 def _sb(request: Request) -> Sandbox:
-    return request.app.state.sandbox  # type: ignore[no-any-return]
+    sandbox: Sandbox = request.app.state.sandbox
+    return sandbox
 
 
 async def _body(request: Request) -> dict[str, Any]:
@@ -46,7 +47,9 @@ def _ctx(request: Request, scope: Scope) -> Ctx:
     return Ctx(_sb(request), scope, base, new_id("req", 14))
 
 
-def _locate(request: Request, obj_id: str, prefix: str) -> tuple[Scope, dict[str, Any]]:
+def _locate(
+    request: Request, obj_id: str, prefix: str | tuple[str, ...]
+) -> tuple[Scope, dict[str, Any]]:
     found = _sb(request).store.locate(obj_id)
     if found is None or not obj_id.startswith(prefix):
         raise LookupError(f"no such object: {obj_id}")
@@ -278,7 +281,9 @@ async def advance_subscription(request: Request) -> Response:
     ctx = _ctx(request, scope)
     with ctx.sb.store.lock:
         invoice = billing.advance(ctx, sub)
-        return JSONResponse({"subscription": public(sub), "invoice": public(invoice)})
+        return JSONResponse(
+            {"subscription": public(sub), "invoice": public(invoice) if invoice else None}
+        )
 
 
 @_endpoint
@@ -286,7 +291,9 @@ async def cancel_subscription(request: Request) -> Response:
     scope, sub = _locate(request, request.path_params["sub"], "sub_")
     ctx = _ctx(request, scope)
     with ctx.sb.store.lock:
-        return JSONResponse(public(billing.cancel(ctx, sub)))
+        if sub["status"] != "canceled":
+            billing.cancel(ctx, sub)
+        return JSONResponse(public(sub))
 
 
 @_endpoint
@@ -296,7 +303,7 @@ async def authenticate_intent(request: Request) -> Response:
     if outcome not in {"complete", "fail"}:
         raise ValueError("outcome must be complete or fail")
     obj_id = request.path_params["id"]
-    scope, obj = _locate(request, obj_id, ("pi_", "seti_"))  # type: ignore[arg-type]
+    scope, obj = _locate(request, obj_id, ("pi_", "seti_"))
     ctx = _ctx(request, scope)
     with ctx.sb.store.lock:
         if obj_id.startswith("pi_"):

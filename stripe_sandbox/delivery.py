@@ -1,6 +1,7 @@
 """Webhook delivery: a background thread that signs, posts, records and retries events.
 
-Deliveries run one at a time in due order, so events leave in the order they were queued.
+A few worker threads deliver in due order, one delivery at a time per endpoint, so each
+endpoint gets events in the order they were queued and a slow receiver holds up only itself.
 A failed attempt (non-2xx or connection error) is retried after ``initial_delay * 2**n``
 seconds, capped at ``max_delay``, up to ``max_attempts`` attempts.
 """
@@ -14,6 +15,7 @@ import itertools
 import json
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -63,33 +65,39 @@ class _Job:
 
 
 class Deliverer:
-    """Queue of pending webhook deliveries, processed by one daemon thread."""
+    """Queue of pending webhook deliveries, processed by a few daemon threads."""
+
+    workers = 4
 
     def __init__(self, sb: Sandbox, config: DeliveryConfig) -> None:
         self.sb = sb
         self.config = config
         self.paused = False
-        self.attempts: list[dict[str, Any]] = []
+        self.attempts: deque[dict[str, Any]] = deque(maxlen=10_000)
         self._heap: list[_Job] = []
         self._held: list[_Job] = []
         self._order = itertools.count()
         self._cond = threading.Condition()
-        self._busy = False
+        self._busy: set[str] = set()
         self._stop = False
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="sandbox-webhooks", daemon=True)
-            self._thread.start()
+        if self._threads:
+            return
+        self._stop = False
+        for n in range(self.workers):
+            thread = threading.Thread(target=self._run, name=f"sandbox-webhooks-{n}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
 
     def stop(self) -> None:
         with self._cond:
             self._stop = True
             self._cond.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._threads = []
 
     def enqueue(self, scope: Scope, event_id: str, endpoint_id: str, forced: bool = False) -> None:
         job = _Job(time.monotonic(), next(self._order), scope, event_id, endpoint_id, 1, forced)
@@ -121,12 +129,12 @@ class Deliverer:
             return {
                 "paused": self.paused,
                 "held": len(self._held),
-                "queued": len(self._heap) + (1 if self._busy else 0),
+                "queued": len(self._heap) + len(self._busy),
                 "attempts": len(self.attempts),
             }
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
-        """Block until nothing is due within the next moment (used by tests)."""
+        """Block until no delivery is queued (retries included) or running (used by tests)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._cond:
@@ -135,27 +143,45 @@ class Deliverer:
             time.sleep(0.02)
         return False
 
+    def _next_job(self) -> _Job | None:
+        """The earliest due job whose endpoint is free (call with the lock held)."""
+        now = time.monotonic()
+        blocked: list[_Job] = []
+        found = None
+        while self._heap and self._heap[0].due <= now:
+            job = heapq.heappop(self._heap)
+            if self.paused and not job.forced:
+                self._held.append(job)
+            elif job.endpoint_id in self._busy:
+                blocked.append(job)
+            else:
+                found = job
+                break
+        for job in blocked:
+            heapq.heappush(self._heap, job)
+        return found
+
     def _run(self) -> None:
         with httpx.Client(trust_env=False) as client:
             while True:
                 with self._cond:
-                    while not self._stop and (
-                        not self._heap or self._heap[0].due > time.monotonic()
-                    ):
+                    job = None
+                    while not self._stop:
+                        job = self._next_job()
+                        if job is not None:
+                            break
                         wait = self._heap[0].due - time.monotonic() if self._heap else None
-                        self._cond.wait(timeout=wait)
-                    if self._stop:
+                        # A due job waiting for a busy endpoint: woken when that endpoint frees.
+                        self._cond.wait(timeout=None if wait is None else max(wait, 0.05))
+                    if job is None:
                         return
-                    job = heapq.heappop(self._heap)
-                    if self.paused and not job.forced:
-                        self._held.append(job)
-                        continue
-                    self._busy = True
+                    self._busy.add(job.endpoint_id)
                 try:
                     self._attempt(client, job)
                 finally:
                     with self._cond:
-                        self._busy = False
+                        self._busy.discard(job.endpoint_id)
+                        self._cond.notify_all()
 
     def _attempt(self, client: httpx.Client, job: _Job) -> None:
         store = self.sb.store

@@ -84,7 +84,8 @@ def page(title: str, body: str, status: int = 200) -> HTMLResponse:
 
 
 def _sb(request: Request) -> Sandbox:
-    return request.app.state.sandbox  # type: ignore[no-any-return]
+    sandbox: Sandbox = request.app.state.sandbox
+    return sandbox
 
 
 def _session(request: Request) -> tuple[Ctx, dict[str, Any]] | None:
@@ -94,7 +95,8 @@ def _session(request: Request) -> tuple[Ctx, dict[str, Any]] | None:
         return None
     scope, session = found
     ctx = Ctx(sb, scope, str(request.base_url).rstrip("/"), new_id("req", 14))
-    return ctx, expire_if_due(ctx, session)
+    with sb.store.lock:
+        return ctx, expire_if_due(ctx, session)
 
 
 def _business(ctx: Ctx) -> str:

@@ -60,6 +60,7 @@ class Chaos:
 class IdemEntry:
     fingerprint: str
     created: float
+    request_id: str
     done: bool = False
     status: int = 0
     body: bytes = b""
@@ -212,11 +213,25 @@ class Sandbox:
             "continue.",
         )
 
+    def check_account_header(self, record: dict[str, Any], header: str | None) -> None:
+        """``Stripe-Account`` may only name the key's own account (Connect is not emulated)."""
+        if header and header != record["account"]:
+            raise StripeError(
+                403,
+                "invalid_request_error",
+                f"The provided key '{redact(record['key'])}' does not have access to account "
+                f"'{header}' (or that account does not exist). Application access may have "
+                "been revoked.",
+                code="account_invalid",
+            )
+
     def scope_of(self, record: dict[str, Any]) -> Scope:
         return Scope(record["account"], bool(record["livemode"]))
 
     # idempotency
-    def idem_claim(self, scope: Scope, key: str, fingerprint: str) -> IdemEntry | None:
+    def idem_claim(
+        self, scope: Scope, key: str, fingerprint: str, request_id: str
+    ) -> IdemEntry | None:
         """Claim ``key``: None means go ahead; an entry is a replay; raises on conflicts."""
         now = time.time()
         with self.idem_lock:
@@ -225,7 +240,9 @@ class Sandbox:
             if entry is not None and now - entry.created > IDEMPOTENCY_TTL:
                 entry = None
             if entry is None:
-                self.idempotency[slot] = IdemEntry(fingerprint, now)
+                if len(self.idempotency) >= 10_000:
+                    self._prune_idempotency(now)
+                self.idempotency[slot] = IdemEntry(fingerprint, now, request_id)
                 return None
             if not entry.done:
                 raise StripeError(
@@ -245,6 +262,11 @@ class Sandbox:
                     "execute a different request.",
                 )
             return entry
+
+    def _prune_idempotency(self, now: float) -> None:
+        expired = [k for k, e in self.idempotency.items() if now - e.created > IDEMPOTENCY_TTL]
+        for slot in expired:
+            del self.idempotency[slot]
 
     def idem_finish(self, scope: Scope, key: str, status: int, body: bytes, keep: bool) -> None:
         with self.idem_lock:

@@ -47,14 +47,17 @@ class SandboxServer:
     @property
     def sandbox(self) -> Sandbox:
         """Direct access to the state (for assertions; product code must use HTTP)."""
-        return self.app.state.sandbox  # type: ignore[no-any-return]
+        sandbox: Sandbox = self.app.state.sandbox
+        return sandbox
 
     @property
     def port(self) -> int:
         return int(self.base_url.rsplit(":", 1)[1])
 
     def start(self) -> SandboxServer:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on such sockets, and without
+        # it every response waits ~40 ms for a delayed ACK.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", self._port))
         port = sock.getsockname()[1]
@@ -102,7 +105,8 @@ class SandboxServer:
         body: dict[str, Any] = {"name": name}
         if url:
             body["url"] = url
-        return self.control("POST", "accounts", body)  # type: ignore[no-any-return]
+        keys: dict[str, Any] = self.control("POST", "accounts", body)
+        return keys
 
     def client(self, key: str, **kwargs: Any) -> stripe.StripeClient:
         """An official ``stripe.StripeClient`` for ``key`` pointed at this sandbox."""
@@ -119,12 +123,14 @@ class SandboxServer:
 class WebhookReceiver:
     """A tiny webhook receiver on a loopback port that records every POST.
 
-    ``fail_first`` answers the first N requests with 500, to exercise retries.
+    ``fail_first`` answers the first N requests with 500, to exercise retries; ``delay``
+    (seconds) makes every answer slow.
     """
 
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
         self.fail_first = 0
+        self.delay = 0.0
         self._lock = threading.Lock()
         receiver = self
 
@@ -137,6 +143,8 @@ class WebhookReceiver:
                         {"path": self.path, "headers": dict(self.headers), "body": body}
                     )
                     failing = len(receiver.requests) <= receiver.fail_first
+                if receiver.delay:
+                    time.sleep(receiver.delay)
                 self.send_response(500 if failing else 200)
                 self.send_header("Content-Length", "2")
                 self.end_headers()

@@ -408,10 +408,16 @@ def create_subscription(ctx: Ctx, p: Params) -> dict[str, Any]:
     return public(sub)
 
 
-def advance(ctx: Ctx, sub: dict[str, Any]) -> dict[str, Any]:
-    """Move to the next billing period and charge its invoice (a test control)."""
+def advance(ctx: Ctx, sub: dict[str, Any]) -> dict[str, Any] | None:
+    """Move to the next billing period and charge its invoice (a test control).
+
+    A subscription set to cancel at period end is canceled instead (no invoice: None).
+    """
     if sub["status"] in {"canceled", "incomplete_expired"}:
         raise invalid(f"Subscription {sub['id']} is {sub['status']}.")
+    if sub.get("cancel_at_period_end"):
+        cancel(ctx, sub, "cancellation_requested")
+        return None
     before = {k: sub[k] for k in ("current_period_start", "current_period_end", "status")}
     rec = sub["items"]["data"][0]["price"]["recurring"]
     start = sub["current_period_end"]
@@ -424,9 +430,6 @@ def advance(ctx: Ctx, sub: dict[str, Any]) -> dict[str, Any]:
     sub["latest_invoice"] = inv["id"]
     error = charge_invoice(ctx, sub, inv)
     sub["status"] = "active" if error is None else "past_due"
-    if sub.get("cancel_at_period_end"):
-        ctx.save(sub)
-        return cancel(ctx, sub, "cancellation_requested")
     ctx.save(sub)
     ctx.emit("customer.subscription.updated", sub, before)
     return inv

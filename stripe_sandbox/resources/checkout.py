@@ -6,7 +6,7 @@ from typing import Any
 
 from ..api import Ctx, Params, paginate, route
 from ..errors import StripeError, invalid
-from ..fixtures import build
+from ..fixtures import build, fill
 from ..ids import token
 from ..store import private, public
 from .customers import new_customer
@@ -45,25 +45,32 @@ def _line_items(ctx: Ctx, p: Params) -> list[dict[str, Any]]:
                 )
             price_obj = {
                 "id": f"price_{token(24)}",
+                "created": ctx.now,
+                "livemode": ctx.livemode,
+                "active": False,
+                "metadata": {},
                 "object": "price",
                 "currency": currency,
                 "unit_amount": unit,
                 "type": "one_time",
                 "product": data.str("product"),
             }
+            fill(price_obj)
         items.append(
-            {
-                "id": f"li_{token(24)}",
-                "object": "item",
-                "amount_discount": 0,
-                "amount_subtotal": unit * quantity,
-                "amount_tax": 0,
-                "amount_total": unit * quantity,
-                "currency": currency,
-                "description": name,
-                "price": price_obj,
-                "quantity": quantity,
-            }
+            fill(
+                {
+                    "id": f"li_{token(24)}",
+                    "object": "item",
+                    "amount_discount": 0,
+                    "amount_subtotal": unit * quantity,
+                    "amount_tax": 0,
+                    "amount_total": unit * quantity,
+                    "currency": currency,
+                    "description": name,
+                    "price": price_obj,
+                    "quantity": quantity,
+                }
+            )
         )
     return items
 
@@ -126,7 +133,11 @@ def create_session(ctx: Ctx, p: Params) -> dict[str, Any]:
         subscription=None,
         invoice=None,
         payment_link=None,
-        payment_method_types=[str(t) for t in p.list("payment_method_types")] or ["card"],
+        payment_method_types=[
+            str(t)
+            for t in (p.list("payment_method_types") or p.list("allowed_payment_method_types"))
+        ]
+        or ["card"],
         locale=p.str("locale"),
         submit_type=p.str("submit_type"),
         ui_mode="hosted",

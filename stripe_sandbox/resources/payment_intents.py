@@ -251,25 +251,31 @@ def create_pi(ctx: Ctx, p: Params) -> dict[str, Any]:
         customer=customer,
         metadata=p.metadata(),
         description=p.str("description"),
-        payment_method_types=[str(t) for t in p.list("payment_method_types")] or None,
+        payment_method_types=[
+            str(t)
+            for t in (p.list("payment_method_types") or p.list("allowed_payment_method_types"))
+        ]
+        or None,
     )
     pi["receipt_email"] = p.str("receipt_email")
     pi["setup_future_usage"] = p.str("setup_future_usage")
-    if p.bool("off_session") and not pi["setup_future_usage"]:
-        pi["setup_future_usage"] = None
+    if p.bool("off_session") and not p.bool("confirm"):
+        raise invalid("You may only specify `off_session` when `confirm=true`.", "off_session")
     pm = None
     if p.str("payment_method"):
         pm = resolve_pm(ctx, p.str("payment_method") or "")
         pi["payment_method"] = pm["id"]
         pi["status"] = "requires_confirmation"
-    ctx.save(pi)
-    ctx.emit("payment_intent.created", pi)
     if p.bool("confirm"):
         if pm is None:
             raise invalid(
                 "You cannot confirm this PaymentIntent because it's missing a payment method.",
                 code="payment_intent_unexpected_state",
             )
+        charges_enabled(ctx)
+    ctx.save(pi)
+    ctx.emit("payment_intent.created", pi)
+    if pm is not None and p.bool("confirm"):
         confirm(ctx, pi, pm, off_session=p.bool("off_session"), return_url=p.str("return_url"))
     return public(pi)
 

@@ -120,7 +120,8 @@ def create_si(ctx: Ctx, p: Params) -> dict[str, Any]:
         customer,
         p.metadata(),
         p.str("usage", default="off_session") or "off_session",
-        [str(t) for t in p.list("payment_method_types")] or None,
+        [str(t) for t in (p.list("payment_method_types") or p.list("allowed_payment_method_types"))]
+        or None,
     )
     si["description"] = p.str("description")
     pm = None

@@ -185,3 +185,39 @@ def test_release_can_discard(fresh_sandbox: SandboxServer, receiver: Receiver) -
     assert receiver.wait_for(lambda evs: len(evs) == 1)
     fresh_sandbox.wait_for_deliveries()
     assert receiver.events()[0]["data"]["object"]["name"] == "kept"
+
+
+def test_redeliver_to_one_endpoint(
+    client: stripe.StripeClient, sandbox: SandboxServer, receiver: Receiver
+) -> None:
+    quiet = _endpoint(client, receiver.url + "?quiet=1", ["invoice.paid"])
+    client.v1.customers.create(params={"name": "r"})
+    evt = client.v1.events.list(params={"type": "customer.created"}).data[0]
+    sandbox.wait_for_deliveries()
+    assert receiver.requests == []
+    out = sandbox.control("POST", f"events/{evt.id}/redeliver", {"endpoint": quiet.id})
+    assert out["queued"] == [quiet.id]
+    assert receiver.wait_for(lambda evs: len(evs) == 1)
+    req = receiver.requests[0]
+    assert req["path"] == "/hook?quiet=1"
+    got = stripe.Webhook.construct_event(
+        req["body"], req["headers"]["Stripe-Signature"], quiet.secret
+    )
+    assert got.id == evt.id
+
+
+def test_slow_receiver_does_not_hold_up_other_endpoints(
+    client: stripe.StripeClient, sandbox: SandboxServer
+) -> None:
+    with Receiver() as slow, Receiver() as fast:
+        slow.delay = 2.0
+        _endpoint(client, slow.url, ["customer.created"])
+        _endpoint(client, fast.url, ["customer.created"])
+        client.v1.customers.create(params={"name": "one"})
+        client.v1.customers.create(params={"name": "two"})
+        assert fast.wait_for(lambda evs: len(evs) == 2, timeout=1.5)
+        assert len(slow.requests) == 1, "the slow endpoint still works on its first event"
+        names = [e["data"]["object"]["name"] for e in fast.events()]
+        assert names == ["one", "two"]
+        assert slow.wait_for(lambda evs: len(evs) == 2, timeout=10)
+        assert [e["data"]["object"]["name"] for e in slow.events()] == ["one", "two"]

@@ -169,3 +169,79 @@ def test_publishable_key_cannot_list(account: dict[str, Any], client_for: Any) -
         }
     )
     assert pm.card.last4 == "4242"
+
+
+def test_unknown_url_is_404(sandbox: SandboxServer, account: dict[str, Any]) -> None:
+    headers = {"Authorization": f"Bearer {account['test']['secret_key']}"}
+    resp = httpx.get(f"{sandbox.base_url}/v1/nonsense", headers=headers, trust_env=False)
+    assert resp.status_code == 404
+    assert resp.json()["error"]["message"].startswith(
+        "Unrecognized request URL (GET: /v1/nonsense)"
+    )
+
+
+def test_bad_expand_and_bad_limit_are_400(client: stripe.StripeClient) -> None:
+    cus = client.v1.customers.create(params={"name": "x"})
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.customers.retrieve(cus.id, params={"expand": ["nope"]})
+    assert exc.value.http_status == 400 and exc.value.param == "expand"
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.customers.list(params={"limit": 1000})
+    assert exc.value.param == "limit"
+
+
+def test_raw_form_with_bracket_appends(sandbox: SandboxServer, account: dict[str, Any]) -> None:
+    headers = {"Authorization": f"Bearer {account['test']['secret_key']}"}
+    body = (
+        "mode=payment&success_url=https%3A%2F%2Fx.example%2Fok&payment_method_types[]=card"
+        "&line_items[0][price_data][currency]=usd&line_items[0][price_data][unit_amount]=700"
+        "&line_items[0][price_data][product_data][name]=Audit&line_items[0][quantity]=3"
+        "&metadata[k]=v&expand[]=line_items"
+    )
+    resp = httpx.post(
+        f"{sandbox.base_url}/v1/checkout/sessions",
+        content=body,
+        headers={**headers, "Content-Type": "application/x-www-form-urlencoded"},
+        trust_env=False,
+    )
+    data = resp.json()
+    assert resp.status_code == 200 and data["amount_total"] == 2100
+    assert data["payment_method_types"] == ["card"] and data["metadata"] == {"k": "v"}
+    assert data["line_items"]["data"][0]["quantity"] == 3
+
+
+def test_stripe_account_header_must_be_own_account(
+    sandbox: SandboxServer, account: dict[str, Any]
+) -> None:
+    other = sandbox.create_account("Other")
+    key = account["test"]["secret_key"]
+    mine = sandbox.client(key, stripe_account=account["account_id"])
+    assert mine.v1.customers.list().object == "list"
+    theirs = sandbox.client(key, stripe_account=other["account_id"])
+    with pytest.raises(stripe.PermissionError) as exc:
+        theirs.v1.customers.list()
+    assert exc.value.http_status == 403 and other["account_id"] in str(exc.value.user_message)
+
+
+def test_unknown_parameters_are_400(client: stripe.StripeClient) -> None:
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.customers.create(params={"name": "x", "emial": "typo@example.com"})  # type: ignore[typeddict-unknown-key]
+    assert exc.value.http_status == 400 and exc.value.code == "parameter_unknown"
+    assert exc.value.param == "emial"
+    assert "Received unknown parameter: emial" in str(exc.value.user_message)
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.customers.list(params={"colour": "red"})  # type: ignore[typeddict-unknown-key]
+    assert exc.value.param == "colour"
+    accepted = client.v1.payment_intents.create(
+        params={
+            "amount": 1000,
+            "currency": "usd",
+            "automatic_payment_methods": {"enabled": True},
+            "statement_descriptor_suffix": "SANDBOX",
+        }
+    )
+    assert accepted.status == "requires_payment_method"
+    aliased = client.v1.payment_intents.create(
+        params={"amount": 1000, "currency": "usd", "allowed_payment_method_types": ["card"]}
+    )
+    assert aliased.payment_method_types == ["card"]

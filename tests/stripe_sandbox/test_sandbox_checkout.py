@@ -138,6 +138,9 @@ def test_setup_mode_creates_customer_and_saves_card(client: stripe.StripeClient)
     )
     assert s.payment_status == "no_payment_required" and s.amount_total is None
     assert "Save card" in httpx.get(s.url, trust_env=False).text
+    declined = _submit(s.url, "4000000000000002")
+    assert "Your card was declined." in declined.text
+    assert "incomplete" in _submit(s.url, "4242424242424242", expiry="1").text
     resp = _submit(s.url, "5555555555554444")
     assert resp.headers["location"] == f"https://app.example/saved/{s.id}"
     done = client.v1.checkout.sessions.retrieve(s.id, params={"expand": ["setup_intent"]})
@@ -170,3 +173,26 @@ def test_live_session_refuses_test_card(live_client: stripe.StripeClient) -> Non
     assert s.id.startswith("cs_live_") and s.livemode is True
     resp = _submit(s.url, "4242424242424242")
     assert "live mode, but used a known test card" in resp.text
+
+
+def test_setup_mode_3155_needs_authentication(client: stripe.StripeClient) -> None:
+    cus = client.v1.customers.create(params={"name": "3ds"})
+    s = client.v1.checkout.sessions.create(
+        params={
+            "mode": "setup",
+            "currency": "usd",
+            "customer": cus.id,
+            "success_url": "https://app.example/ok",
+        }
+    )
+    resp = _submit(s.url, "4000002500003155")
+    assert resp.status_code == 303 and resp.headers["location"].endswith("/authenticate")
+    ok = httpx.post(s.url + "/authenticate", data={"outcome": "complete"}, trust_env=False)
+    assert ok.headers["location"] == "https://app.example/ok"
+    pms = client.v1.payment_methods.list(params={"customer": cus.id}).data
+    assert [p.card.last4 for p in pms] == ["3155"]
+
+
+def test_unknown_session_page_is_404(sandbox: SandboxServer) -> None:
+    resp = httpx.get(f"{sandbox.base_url}/c/pay/cs_test_missing", trust_env=False)
+    assert resp.status_code == 404 and "does not exist" in resp.text

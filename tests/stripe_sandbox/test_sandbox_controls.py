@@ -12,7 +12,12 @@ import stripe
 from stripe_sandbox.testing import SandboxServer
 
 
-def test_readiness(sandbox: SandboxServer, client: stripe.StripeClient, account: dict) -> None:
+def test_readiness(
+    sandbox: SandboxServer,
+    client: stripe.StripeClient,
+    live_client: stripe.StripeClient,
+    account: dict,
+) -> None:
     acct_id = account["account_id"]
     out = sandbox.control(
         "POST",
@@ -27,19 +32,19 @@ def test_readiness(sandbox: SandboxServer, client: stripe.StripeClient, account:
     acct = client.v1.accounts.retrieve_current()
     assert acct.charges_enabled is False and acct.details_submitted is False
     assert acct.requirements.currently_due == ["external_account"]
-    with pytest.raises(stripe.InvalidRequestError):
-        client.v1.payment_intents.create(
-            params={
-                "amount": 999,
-                "currency": "usd",
-                "payment_method": "pm_card_visa",
-                "confirm": True,
-            }
-        )
+    live_card = {"number": "4539578763621486", "exp_month": 1, "exp_year": 2040, "cvc": "1"}
+    pm = live_client.v1.payment_methods.create(params={"type": "card", "card": live_card})
+    params: Any = {"amount": 999, "currency": "usd", "payment_method": pm.id, "confirm": True}
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        live_client.v1.payment_intents.create(params=params)
+    assert "cannot currently make live charges" in str(exc.value.user_message)
+    test_params: Any = {**params, "payment_method": "pm_card_visa"}
+    assert client.v1.payment_intents.create(params=test_params).status == "succeeded"
     sandbox.control(
         "POST", f"accounts/{acct_id}/readiness", {"charges_enabled": True, "currently_due": []}
     )
     assert client.v1.accounts.retrieve_current().charges_enabled is True
+    assert live_client.v1.payment_intents.create(params=params).status == "succeeded"
 
 
 def test_restricted_key_permissions(

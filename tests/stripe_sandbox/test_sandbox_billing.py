@@ -107,6 +107,9 @@ def test_dashboard_cancel_control(client: stripe.StripeClient, sandbox: SandboxS
     )
     out = sandbox.control("POST", f"subscriptions/{sub.id}/cancel")
     assert out["status"] == "canceled"
+    again = sandbox.control("POST", f"subscriptions/{sub.id}/cancel")
+    assert again["canceled_at"] == out["canceled_at"]
+    assert len(client.v1.events.list(params={"type": "customer.subscription.deleted"}).data) == 1
     deleted = client.v1.events.list(params={"type": "customer.subscription.deleted"}).data
     assert deleted[0].data.object.id == sub.id
     assert client.v1.subscriptions.retrieve(sub.id).status == "canceled"
@@ -206,3 +209,30 @@ def test_subscription_without_payment_method(client: stripe.StripeClient) -> Non
     cus = client.v1.customers.create(params={"name": "no card"})
     sub = client.v1.subscriptions.create(params=_sub_params(cus.id))
     assert sub.status == "incomplete"
+
+
+def test_cancel_at_period_end_then_advance(
+    client: stripe.StripeClient, sandbox: SandboxServer
+) -> None:
+    cus_id, _ = _customer_with_card(client)
+    sub = client.v1.subscriptions.create(params=_sub_params(cus_id))
+    upd = client.v1.subscriptions.update(sub.id, params={"cancel_at_period_end": True})
+    assert upd.cancel_at_period_end is True and upd.cancel_at == sub.current_period_end
+    out = sandbox.control("POST", f"subscriptions/{sub.id}/advance")
+    assert out["invoice"] is None and out["subscription"]["status"] == "canceled"
+    assert len(client.v1.invoices.list(params={"subscription": sub.id}).data) == 1
+    deleted = client.v1.events.list(params={"type": "customer.subscription.deleted"}).data
+    assert [e.data.object.id for e in deleted] == [sub.id]
+
+
+def test_advance_with_failing_card_goes_past_due(
+    client: stripe.StripeClient, sandbox: SandboxServer
+) -> None:
+    cus_id, _ = _customer_with_card(client)
+    sub = client.v1.subscriptions.create(params=_sub_params(cus_id))
+    bad = client.v1.payment_methods.attach("pm_card_chargeDeclined", params={"customer": cus_id})
+    client.v1.subscriptions.update(sub.id, params={"default_payment_method": bad.id})
+    out = sandbox.control("POST", f"subscriptions/{sub.id}/advance")
+    assert out["invoice"]["paid"] is False and out["subscription"]["status"] == "past_due"
+    types = [e.type for e in client.v1.events.list(params={"limit": 100}).data]
+    assert "invoice.payment_failed" in types

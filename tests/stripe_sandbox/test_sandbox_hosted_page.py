@@ -12,6 +12,7 @@ from stripe_sandbox.testing import SandboxServer
 
 pytestmark = pytest.mark.e2e
 
+
 # ``browser``/``page`` come from tests/conftest.py: one Chromium for the whole run.
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 import stripe
 
@@ -196,3 +197,16 @@ def test_cancel_and_confirm_states(client: stripe.StripeClient) -> None:
     with pytest.raises(stripe.InvalidRequestError) as exc:
         client.v1.payment_intents.create(params={"amount": 10, "currency": "usd"})
     assert exc.value.code == "amount_too_small"
+
+
+def test_redirect_authentication_page_returns_to_return_url(client: stripe.StripeClient) -> None:
+    pi = _pay(client, "pm_card_authenticationRequired", return_url="https://shop.example/back?x=1")
+    url = pi.next_action.redirect_to_url.url
+    page = httpx.get(url, trust_env=False)
+    assert "Complete authentication" in page.text
+    done = httpx.post(url, data={"outcome": "complete"}, trust_env=False)
+    assert done.status_code == 303
+    assert done.headers["location"].startswith(
+        f"https://shop.example/back?x=1&payment_intent={pi.id}&payment_intent_client_secret="
+    )
+    assert client.v1.payment_intents.retrieve(pi.id).status == "succeeded"

@@ -81,8 +81,17 @@ def _objects(client: stripe.StripeClient, sandbox: SandboxServer) -> dict[str, d
             ],
         }
     ).to_dict()
+    out["item"] = (
+        client.v1.checkout.sessions.line_items.list(out["checkout.session"]["id"]).data[0].to_dict()
+    )
     out["webhook_endpoint"] = client.v1.webhook_endpoints.create(
         params={"url": "https://x.example/h", "enabled_events": ["*"]}
+    ).to_dict()
+    out["deleted_webhook_endpoint"] = client.v1.webhook_endpoints.delete(
+        out["webhook_endpoint"]["id"]
+    ).to_dict()
+    out["deleted_customer"] = client.v1.customers.delete(
+        client.v1.customers.create(params={"name": "gone"}).id
     ).to_dict()
     prod = client.v1.products.create(params={"name": "P"})
     out["product"] = prod.to_dict()
