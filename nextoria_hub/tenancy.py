@@ -56,6 +56,8 @@ def origin_allowed(origin: str) -> bool:
     if scheme not in ("http", "https") or not rest:
         return False
     host = rest.split("/", 1)[0]
+    if "@" in host:  # userinfo never appears in a real Origin header
+        return False
     return is_apex(host) or slug_from_host(host) is not None
 
 

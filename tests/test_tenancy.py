@@ -125,6 +125,8 @@ def test_origins_of_the_base_domain_are_allowed(origin: str) -> None:
         "ftp://acme.localhost",
         "javascript://acme.localhost",
         "http://127.0.0.1:3000",
+        "http://evil.com@acme.localhost:3000",
+        "http://x@acme.localhost",
     ],
 )
 def test_foreign_origins_are_refused(origin: str) -> None:

@@ -23,7 +23,8 @@ def normalise_email(email: str, *, field: str = "email") -> str:
 
 
 def validate_name(name: str, *, field: str = "name") -> str:
-    name = name.strip()
+    """A display name: trimmed, one line (names end up in email subjects)."""
+    name = " ".join(name.split())
     if not name:
         raise ValidationError("Enter a name.", field)
     if len(name) > 120:

@@ -200,3 +200,9 @@ def test_suggest_slug(name: str, slug: str) -> None:
 @pytest.mark.parametrize("name", ["Acme Creative", "Studio 54 LLC", "The  Pixel--Works!"])
 def test_suggested_slugs_of_ordinary_names_are_valid(name: str) -> None:
     assert validate_slug(suggest_slug(name)) == suggest_slug(name)
+
+
+def test_names_are_kept_on_one_line(db: Session) -> None:
+    from nextoria_hub.accounts.users import validate_name
+
+    assert validate_name("  Ada\nSubject: hijack\r\n Admin ") == "Ada Subject: hijack Admin"
