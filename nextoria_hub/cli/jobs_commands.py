@@ -1,6 +1,8 @@
-"""``nextoria email …``: the outbox, delivered by hand."""
+"""``nextoria email …`` and ``nextoria scheduler``: the jobs, run by hand or in the foreground."""
 
 from __future__ import annotations
+
+import logging
 
 import typer
 
@@ -25,3 +27,14 @@ def deliver(
         f"sent {counts.sent}, retrying {counts.retrying}, failed {counts.failed}, "
         f"logged {counts.logged} (claimed {counts.claimed}, released {counts.released})"
     )
+
+
+def scheduler() -> None:
+    """Run the scheduled jobs in the foreground until Ctrl-C or SIGTERM (one per deployment)."""
+    from nextoria_hub.jobs import run_forever
+
+    for name in ("nextoria_hub", "apscheduler"):
+        logging.getLogger(name).setLevel(logging.INFO)
+    typer.echo("scheduler running; Ctrl-C stops it", err=True)
+    run_forever()
+    typer.echo("scheduler stopped", err=True)

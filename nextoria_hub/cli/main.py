@@ -28,6 +28,7 @@ app.add_typer(demo.app, name="demo")
 app.add_typer(stripe_commands.app, name="stripe")
 app.add_typer(secrets_commands.app, name="secrets")
 app.add_typer(jobs_commands.email_app, name="email")
+app.command("scheduler")(jobs_commands.scheduler)
 
 
 @app.callback()
