@@ -211,3 +211,17 @@ def test_nextoria_scheduler_runs_in_the_foreground_until_sigterm(job_store: None
     assert proc.returncode == 0, output
     assert "scheduler started with jobs" in output
     assert "scheduler stopped" in output
+
+
+def test_migrations_leave_the_scheduler_job_table_alone(
+    job_store: None, scheduler_on: None
+) -> None:
+    """APScheduler owns ``apscheduler_jobs``; autogenerate must not propose dropping it."""
+    from alembic import command
+    from nextoria_hub.db import alembic_config
+
+    jobs.shutdown(jobs.start_scheduler())
+    assert _stored_jobs() == sorted(REGISTERED)
+    cfg = alembic_config()
+    cfg.attributes["quiet"] = True
+    command.check(cfg)  # raises when the models and the migrations disagree
