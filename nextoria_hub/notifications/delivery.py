@@ -118,14 +118,22 @@ def _describe(err: Exception, key: str) -> str:
 
 
 def release_expired(engine: Engine, now: datetime) -> int:
-    """Put emails whose deliverer's lease expired back to pending."""
+    """Put emails whose deliverer's lease expired back to pending (or failed, out of attempts).
+
+    The claim counted an attempt, so an email that keeps killing its deliverer still ends.
+    """
+    expired = (
+        col(OutboxEmail.status) == "sending",
+        col(OutboxEmail.next_attempt_at) <= now,
+    )
     with engine.begin() as conn:
-        result = conn.execute(
+        gave_up = conn.execute(
             update(OutboxEmail)
-            .where(col(OutboxEmail.status) == "sending", col(OutboxEmail.next_attempt_at) <= now)
-            .values(status="pending")
+            .where(*expired, col(OutboxEmail.attempts) >= MAX_ATTEMPTS)
+            .values(status="failed", last_error="delivery interrupted; out of attempts")
         )
-    return result.rowcount or 0
+        released = conn.execute(update(OutboxEmail).where(*expired).values(status="pending"))
+    return (gave_up.rowcount or 0) + (released.rowcount or 0)
 
 
 def _due(now: datetime, limit: int):  # type: ignore[no-untyped-def]
@@ -138,17 +146,19 @@ def _due(now: datetime, limit: int):  # type: ignore[no-untyped-def]
 
 
 def claim_due(engine: Engine, now: datetime, limit: int, status: str = "sending") -> list[int]:
-    """Atomically move up to ``limit`` due pending emails to ``status``; returns their ids."""
-    lease_until = now + LEASE
+    """Atomically move up to ``limit`` due pending emails to ``status``; returns their ids.
+
+    Claiming for ``sending`` counts an attempt and sets the lease (``next_attempt_at``).
+    """
+    lease = now + LEASE if status == "sending" else now
+    values: dict = {"status": status, "next_attempt_at": lease}
+    if status == "sending":
+        values["attempts"] = col(OutboxEmail.attempts) + 1
     if engine.dialect.name == "postgresql":
         with Session(engine) as db, db.begin():
             ids = [i for i in db.exec(_due(now, limit).with_for_update(skip_locked=True)) if i]
             if ids:
-                db.execute(
-                    update(OutboxEmail)
-                    .where(col(OutboxEmail.id).in_(ids))
-                    .values(status=status, next_attempt_at=lease_until)
-                )
+                db.execute(update(OutboxEmail).where(col(OutboxEmail.id).in_(ids)).values(**values))
         return ids
     # SQLite: one writer at a time; the conditional UPDATE wins for exactly one deliverer.
     with Session(engine) as db:
@@ -163,7 +173,7 @@ def claim_due(engine: Engine, now: datetime, limit: int, status: str = "sending"
                     col(OutboxEmail.status) == "pending",
                     col(OutboxEmail.next_attempt_at) <= now,
                 )
-                .values(status=status, next_attempt_at=lease_until)
+                .values(**values)
             )
         if result.rowcount == 1:
             claimed.append(email_id)
@@ -213,7 +223,7 @@ def deliver_pending(limit: int = 50) -> DeliveryCounts:
             email = db.get(OutboxEmail, email_id)
         if email is None:  # pragma: no cover - deleted under our feet
             continue
-        attempts = email.attempts + 1
+        attempts = email.attempts  # counted by the claim
         try:
             resend_id = send_via_resend(email, settings)
         except SendError as err:

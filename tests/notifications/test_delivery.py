@@ -20,6 +20,7 @@ from nextoria_hub.notifications.delivery import (
     MAX_ATTEMPTS,
     claim_due,
     deliver_pending,
+    release_expired,
 )
 from nextoria_hub.settings import Settings, get_settings
 from tests.conftest import RESEND_TEST_KEY
@@ -227,9 +228,31 @@ def test_a_claim_whose_deliverer_died_is_released_when_its_lease_expires(
         counts = deliver_pending()
 
     assert (counts.released, counts.claimed, counts.sent) == (1, 1, 1)
-    assert _row(email_id).status == "sent"
+    row = _row(email_id)
+    assert (row.status, row.attempts) == ("sent", 2)  # the interrupted claim counted
     [req] = resend_capture.requests
     assert req.headers["idempotency-key"] == f"nextoria-email-{email_id}"
+
+
+def test_an_email_that_keeps_killing_its_deliverer_ends_as_failed(
+    db: Session, resend_capture: ResendCapture
+) -> None:
+    with time_machine.travel(utcnow(), tick=True) as traveller:
+        [email_id] = _queue(db)
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            # A deliverer claims it and dies; the lease expires.
+            assert claim_due(get_engine(), utcnow(), 10) == [email_id]
+            traveller.shift(LEASE + timedelta(seconds=1))
+            if attempt < MAX_ATTEMPTS:
+                assert release_expired(get_engine(), utcnow()) == 1
+                assert (_row(email_id).status, _row(email_id).attempts) == ("pending", attempt)
+        counts = deliver_pending()
+
+    assert (counts.released, counts.claimed) == (1, 0)
+    row = _row(email_id)
+    assert (row.status, row.attempts) == ("failed", MAX_ATTEMPTS)
+    assert "interrupted" in row.last_error
+    assert resend_capture.requests == []
 
 
 def test_without_a_key_emails_stay_in_the_outbox_as_logged(
