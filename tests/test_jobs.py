@@ -180,10 +180,22 @@ def test_a_target_with_a_db_parameter_gets_a_session() -> None:
     assert len(_SEEN) == 1 and isinstance(_SEEN[0], Session)
 
 
-def test_the_app_registers_the_scheduler_lifespan_task() -> None:
+def test_the_reflex_app_runs_the_scheduler_in_its_lifespan(
+    job_store: None, scheduler_on: None
+) -> None:
+    from starlette.applications import Starlette
+
     from nextoria_hub.nextoria_hub import app
 
     assert jobs.scheduler_lifespan in app.get_lifespan_tasks()
+
+    async def serve() -> None:  # what Reflex's ASGI lifespan does around the server's life
+        async with app._run_lifespan_tasks(Starlette()):
+            assert len(_scheduler_threads()) == 1
+            assert _stored_jobs() == sorted(REGISTERED)
+
+    asyncio.run(serve())
+    assert _scheduler_threads() == []
 
 
 def test_nextoria_scheduler_runs_in_the_foreground_until_sigterm(job_store: None) -> None:
