@@ -16,13 +16,22 @@ if config.config_file_name is not None and not config.attributes.get("quiet"):
 target_metadata = SQLModel.metadata
 
 
+def _include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
+    """APScheduler creates and owns its job table (``nextoria_hub.jobs``): autogenerate skips it."""
+    return not (type_ == "table" and name == "apscheduler_jobs")
+
+
 def _url() -> str:
     return config.get_main_option("sqlalchemy.url") or get_settings().effective_database_url
 
 
 def run_migrations_offline() -> None:
     context.configure(
-        url=_url(), target_metadata=target_metadata, literal_binds=True, render_as_batch=True
+        url=_url(),
+        target_metadata=target_metadata,
+        literal_binds=True,
+        render_as_batch=True,
+        include_object=_include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -31,7 +40,10 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     with engine_for(_url()).connect() as connection:
         context.configure(
-            connection=connection, target_metadata=target_metadata, render_as_batch=True
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=True,
+            include_object=_include_object,
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -1,4 +1,4 @@
-"""Builds the Reflex app: pages, the HTTP routes in front of it, and the theme. Nothing else."""
+"""Builds the Reflex app: pages, the HTTP routes in front of it, the theme, the job scheduler."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from starlette.routing import Mount
 from starlette.types import ASGIApp
 
 from nextoria_hub.api.routes import build_api
+from nextoria_hub.jobs import scheduler_lifespan
 from nextoria_hub.tenancy import origin_allowed
 from nextoria_hub.ui.pages import auth, finance, integrations, portal, staff, team
 from nextoria_hub.ui.states.emails import EmailsState
@@ -27,6 +28,9 @@ def _with_api(reflex_asgi: ASGIApp) -> ASGIApp:
 
 
 app = rx.App(api_transformer=_with_api, toaster=rx.toast.provider(position="top-right"))
+# The scheduled jobs run in this process unless NEXTORIA_SCHEDULER=off (set it on web workers
+# when several serve, and run one `nextoria scheduler` process instead).
+app.register_lifespan_task(scheduler_lifespan)
 
 _PAGES = [
     ("/", auth.index, "Nextoria Hub", HomeState.go_home),

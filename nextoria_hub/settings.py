@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     login_window_minutes: int = 15
     stripe_api_base: str = "https://api.stripe.com"
     email_from: str = "Nextoria Hub <billing@nextoriahub.com>"
+    # Resend's own variable names (no prefix). Without a key nothing is sent: emails stay in
+    # the outbox as "logged" and are shown in the app.
+    resend_api_key: str = Field(default="", repr=False, validation_alias="RESEND_API_KEY")
+    resend_api_url: str = Field(default="https://api.resend.com", validation_alias="RESEND_API_URL")
+    # "off" on web workers when one `nextoria scheduler` process runs the jobs.
     scheduler: Literal["on", "off"] = "on"
 
     @field_validator("base_domain")
@@ -52,6 +57,11 @@ class Settings(BaseSettings):
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'nextoria.db'}"
+
+    @property
+    def email_mode(self) -> Literal["resend", "outbox"]:
+        """``resend`` when an API key is configured, else emails only go to the outbox."""
+        return "resend" if self.resend_api_key.strip() else "outbox"
 
     @property
     def is_local(self) -> bool:

@@ -22,6 +22,7 @@ import nextoria_hub.models  # noqa: F401  (registers tables)
 from nextoria_hub.db import engine_for, get_engine, upgrade_database
 from nextoria_hub.settings import get_settings
 from stripe_sandbox.testing import SandboxServer
+from tests.resend_capture import ResendCapture
 
 
 def _reset_caches() -> None:
@@ -123,3 +124,27 @@ def context(browser: Browser) -> Iterator[BrowserContext]:
 @pytest.fixture
 def page(context: BrowserContext) -> Page:
     return context.new_page()
+
+
+RESEND_TEST_KEY = "re_test_0123456789abcdef"
+
+
+@pytest.fixture(scope="session")
+def _resend_server() -> Iterator[ResendCapture]:
+    with ResendCapture() as capture:
+        yield capture
+
+
+@pytest.fixture
+def resend_capture(
+    _resend_server: ResendCapture, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[ResendCapture]:
+    """The local Resend, with ``RESEND_API_KEY`` set and ``RESEND_API_URL`` pointing at it."""
+    _resend_server.reset()
+    monkeypatch.setenv("RESEND_API_KEY", RESEND_TEST_KEY)
+    monkeypatch.setenv("RESEND_API_URL", _resend_server.base_url)
+    get_settings.cache_clear()
+    yield _resend_server
+    monkeypatch.undo()
+    get_settings.cache_clear()
+    _resend_server.reset()

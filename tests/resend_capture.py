@@ -1,0 +1,106 @@
+"""A local stand-in for Resend's API that records what it is sent (``RESEND_API_URL`` points here)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Captured:
+    method: str
+    path: str
+    headers: dict[str, str]  # lower-cased names
+    body: Any
+    answered: int
+
+
+class ResendCapture:
+    """Answers ``POST /emails`` like Resend; ``fail(n)`` makes the next n requests fail with 500."""
+
+    def __init__(self) -> None:
+        self.requests: list[Captured] = []
+        self._lock = threading.Lock()
+        self._fail_next = 0
+        self.delay = 0.0
+        capture = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                if capture.delay:
+                    time.sleep(capture.delay)
+                with capture._lock:
+                    failing = capture._fail_next > 0
+                    if failing:
+                        capture._fail_next -= 1
+                    status = 500 if failing else 200
+                    capture.requests.append(
+                        Captured("POST", self.path, headers, json.loads(raw or b"null"), status)
+                    )
+                if failing:
+                    # Echo the credentials back, as a careless proxy might: they must not be stored.
+                    payload = {
+                        "statusCode": 500,
+                        "name": "internal_server_error",
+                        "message": f"capture told to fail ({headers.get('authorization')})",
+                    }
+                else:
+                    payload = {"id": str(uuid.uuid4())}
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def fail(self, n: int) -> None:
+        with self._lock:
+            self._fail_next = n
+
+    def reset(self) -> None:
+        with self._lock:
+            self.requests.clear()
+            self._fail_next = 0
+            self.delay = 0.0
+
+    @property
+    def delivered(self) -> list[Captured]:
+        """The requests that were answered 200 (what Resend would have sent)."""
+        with self._lock:
+            return [r for r in self.requests if r.answered == 200]
+
+    def wait_for(self, count: int, timeout: float = 15.0) -> list[Captured]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(self.delivered) >= count:
+                return self.delivered
+            time.sleep(0.05)
+        return self.delivered
+
+    def __enter__(self) -> ResendCapture:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
