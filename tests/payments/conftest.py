@@ -209,8 +209,15 @@ def post_event(
 
 def sandbox_events(shop: Shop, **filters: str) -> list[dict[str, Any]]:
     """The account's events, oldest first, as the JSON Stripe sends."""
-    events = shop.stripe.v1.events.list({"limit": 100}).data  # type: ignore[typeddict-item]
-    out = [e.to_dict() for e in reversed(events)]  # Stripe lists newest first
+    resp = httpx.get(
+        f"{shop.sandbox.base_url}/v1/events",
+        params={"limit": 100},
+        headers={"Authorization": f"Bearer {shop.account['test']['secret_key']}"},
+        trust_env=False,
+        timeout=30,
+    )
+    resp.raise_for_status()
+    out = list(reversed(resp.json()["data"]))  # Stripe lists newest first
     for key, value in filters.items():
         out = [e for e in out if e[key] == value]
     return out
