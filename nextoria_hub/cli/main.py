@@ -6,7 +6,15 @@ import logging
 
 import typer
 
-from nextoria_hub.cli import db_commands, demo, secrets_commands, stripe_commands, users, workspaces
+from nextoria_hub.cli import (
+    billing_commands,
+    db_commands,
+    demo,
+    secrets_commands,
+    stripe_commands,
+    users,
+    workspaces,
+)
 
 app = typer.Typer(
     help="Nextoria Hub: payments and client portal for agencies.",
@@ -19,6 +27,8 @@ app.add_typer(users.app, name="user")
 app.add_typer(demo.app, name="demo")
 app.add_typer(stripe_commands.app, name="stripe")
 app.add_typer(secrets_commands.app, name="secrets")
+app.add_typer(billing_commands.client_app, name="client")
+app.add_typer(billing_commands.invoice_app, name="invoice")
 
 
 @app.callback()
