@@ -257,3 +257,70 @@ def verify_webhook(
             continue
         return mode
     return None
+
+
+# --- Payments -------------------------------------------------------------------------------
+
+
+def create_customer(
+    secret_key: str, *, name: str, email: str, metadata: dict[str, str], idempotency_key: str
+) -> str:
+    """A Stripe customer for one of our clients; the key makes a retry return the same one."""
+    with translated_errors("create the customer"):
+        customer = client_for(secret_key).v1.customers.create(
+            {"name": name, "email": email, "metadata": metadata},
+            {"idempotency_key": idempotency_key},
+        )
+    return str(customer.id)
+
+
+def create_checkout_session(
+    secret_key: str, params: dict[str, Any], *, idempotency_key: str
+) -> dict[str, Any]:
+    with translated_errors("start the payment"):
+        session = client_for(secret_key).v1.checkout.sessions.create(
+            params,  # type: ignore[arg-type]
+            {"idempotency_key": idempotency_key},
+        )
+    return session.to_dict()
+
+
+def retrieve_checkout_session(
+    secret_key: str, session_id: str, *, expand_payment_intent: bool = True
+) -> dict[str, Any] | None:
+    """The session (its PaymentIntent and charge expanded), or None if Stripe doesn't know it."""
+    params: dict[str, Any] = {}
+    if expand_payment_intent:
+        params["expand"] = ["payment_intent", "payment_intent.latest_charge"]
+    with translated_errors("check the payment"):
+        try:
+            session = client_for(secret_key).v1.checkout.sessions.retrieve(session_id, params)  # type: ignore[arg-type]
+        except stripe.InvalidRequestError as err:
+            if err.http_status == 404:
+                return None
+            raise
+    return session.to_dict()
+
+
+def retrieve_payment_intent(secret_key: str, payment_intent_id: str) -> dict[str, Any] | None:
+    """The PaymentIntent with its latest charge expanded, or None if Stripe doesn't know it."""
+    with translated_errors("check the payment"):
+        try:
+            pi = client_for(secret_key).v1.payment_intents.retrieve(
+                payment_intent_id,
+                {"expand": ["latest_charge"]},  # type: ignore[typeddict-item]
+            )
+        except stripe.InvalidRequestError as err:
+            if err.http_status == 404:
+                return None
+            raise
+    return pi.to_dict()
+
+
+def checkout_session_id_for(secret_key: str, payment_intent_id: str) -> str:
+    """The Checkout Session that created this PaymentIntent, or '' if none did."""
+    with translated_errors("check the payment"):
+        found = client_for(secret_key).v1.checkout.sessions.list(
+            {"payment_intent": payment_intent_id, "limit": 1}
+        )
+    return str(found.data[0].id) if found.data else ""

@@ -14,7 +14,7 @@ from nextoria_hub.accounts.users import find_user, normalise_email, parse_role
 from nextoria_hub.audit import record_audit
 from nextoria_hub.clock import utcnow
 from nextoria_hub.errors import NotFound, ValidationError
-from nextoria_hub.models import Invitation, Role, User, Workspace
+from nextoria_hub.models import Client, Invitation, Role, User, Workspace
 from nextoria_hub.notifications.outbox import enqueue_email
 from nextoria_hub.settings import get_settings
 from nextoria_hub.tenancy import Actor
@@ -94,6 +94,48 @@ def invite(db: Session, actor: Actor, *, email: str, role: str, name: str = "") 
     return invitation
 
 
+def invite_client(
+    db: Session, actor: Actor, *, client: Client, email: str, name: str = ""
+) -> Invitation:
+    """Invite a client's contact to the Client Portal; the caller checked the client."""
+    actor.require_staff()
+    email = normalise_email(email)
+    existing = find_user(db, actor.workspace_id, email)
+    if existing is not None and existing.active:
+        raise ValidationError("This person is already in the workspace.", "email")
+    _revoke_pending(db, actor.workspace_id, email)
+    token = new_token()
+    invitation = Invitation(
+        workspace_id=actor.workspace_id,
+        email=email,
+        name=name.strip()[:120],
+        role=Role.client,
+        client_id=client.id,
+        token_hash=token_hash(token),
+        invited_by_id=actor.user_id,
+        expires_at=utcnow() + INVITE_TTL,
+    )
+    db.add(invitation)
+    db.flush()
+    workspace = db.get(Workspace, actor.workspace_id)
+    assert workspace is not None
+    enqueue_email(
+        db,
+        workspace_id=actor.workspace_id,
+        to=email,
+        kind="client_invite",
+        context={
+            "workspace_name": workspace.name,
+            "inviter_name": actor.name,
+            "invitee_name": invitation.name,
+            "client_name": client.name,
+            "link": get_settings().workspace_url(workspace.slug, f"/invite?token={token}"),
+        },
+    )
+    record_audit(db, actor, "client.invite", f"{email} for client #{client.id} {client.name}")
+    return invitation
+
+
 def _revoke_pending(db: Session, workspace_id: int, email: str) -> None:
     """Stop every pending invitation to ``email`` in the workspace from working."""
     now = utcnow()
@@ -140,6 +182,7 @@ def accept_invitation(
             workspace_id=workspace_id, email=invitation.email, name=name, role=invitation.role
         )
     user.name, user.role, user.removed_at = name, invitation.role, None
+    user.client_id = invitation.client_id if invitation.role == Role.client else None
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
     db.add(user)

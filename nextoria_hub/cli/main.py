@@ -7,6 +7,7 @@ import logging
 import typer
 
 from nextoria_hub.cli import (
+    billing_commands,
     db_commands,
     demo,
     jobs_commands,
@@ -29,6 +30,8 @@ app.add_typer(stripe_commands.app, name="stripe")
 app.add_typer(secrets_commands.app, name="secrets")
 app.add_typer(jobs_commands.email_app, name="email")
 app.command("scheduler")(jobs_commands.scheduler)
+app.add_typer(billing_commands.client_app, name="client")
+app.add_typer(billing_commands.invoice_app, name="invoice")
 
 
 @app.callback()

@@ -44,9 +44,8 @@ class Payment(SQLModel, table=True):
     status: str = Field(max_length=20, index=True)
     # payment: the success record (one per PaymentIntent); attempt-N: a failed attempt.
     kind: str = Field(default="payment", max_length=20)
-    source: str = Field(
-        default="checkout", max_length=12
-    )  # checkout | autopay | manual | stripe_invoice
+    # checkout | autopay | manual | stripe_invoice (widened to 20 by migration 0004_money)
+    source: str = Field(default="checkout", max_length=20)
     mode: str = Field(default="", max_length=6)  # test | live | manual
     amount: int
     currency: str = Field(max_length=3)

@@ -365,3 +365,9 @@ def _webhook_problems(
 def uses_test_keys(db: Session, workspace_id: int) -> bool:
     """True while the mode in use is test and test keys are connected (the "Test mode" badge)."""
     return active_mode(db, workspace_id) == "test" and _keys(db, workspace_id, "test") is not None
+
+
+def secret_key_for(db: Session, workspace_id: int, mode: str) -> str:
+    """The secret key of ``mode`` (not necessarily the active one), for following up on
+    payments made in that mode; raises StripeNotConnected. Use at once, never log."""
+    return unseal(_require_keys(db, workspace_id, mode).secret_key_sealed)

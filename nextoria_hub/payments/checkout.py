@@ -1,0 +1,294 @@
+"""Pay Now: a Stripe Checkout Session for an open invoice, and the return from it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from nextoria_hub import stripe_gateway as gateway
+from nextoria_hub.billing.finance import enabled_methods, get_finance
+from nextoria_hub.billing.invoices import add_activity, get_invoice
+from nextoria_hub.billing.money import format_money
+from nextoria_hub.billing.payment_methods import methods_for_currency
+from nextoria_hub.clock import utcnow
+from nextoria_hub.errors import ValidationError
+from nextoria_hub.models import (
+    CheckoutSession,
+    Client,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    Payment,
+    StripeCustomer,
+)
+from nextoria_hub.payments.settlement import settle_payment
+from nextoria_hub.payments.stripe_connection import active_secret_key, secret_key_for
+from nextoria_hub.tenancy import Actor
+
+REUSE_MARGIN = timedelta(minutes=5)  # don't hand out a session about to expire
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def payable_problem(invoice: Invoice) -> str:
+    """Why this invoice can't be paid online now, or ''."""
+    if invoice.status == InvoiceStatus.paid or (
+        invoice.status == InvoiceStatus.open and invoice.amount_due <= 0
+    ):
+        return "This invoice is already paid."
+    if invoice.status == InvoiceStatus.void:
+        return "This invoice was voided and can't be paid."
+    if invoice.status == InvoiceStatus.draft:
+        return "This invoice hasn't been sent yet."
+    return ""
+
+
+def stripe_customer_id(db: Session, secret_key: str, client: Client, mode: str) -> str:
+    """The client's Stripe customer in ``mode``: created once (idempotently) and reused."""
+    row = db.exec(
+        select(StripeCustomer).where(
+            StripeCustomer.workspace_id == client.workspace_id,
+            StripeCustomer.client_id == client.id,
+            StripeCustomer.mode == mode,
+        )
+    ).first()
+    if row is not None:
+        return row.customer_id
+    customer_id = gateway.create_customer(
+        secret_key,
+        name=client.name,
+        email=client.billing_email,
+        metadata={
+            "nextoria_workspace_id": str(client.workspace_id),
+            "nextoria_client_id": str(client.id),
+        },
+        idempotency_key=f"customer-{client.workspace_id}-{client.id}-{mode}",
+    )
+    db.add(
+        StripeCustomer(
+            workspace_id=client.workspace_id,
+            client_id=client.id,  # type: ignore[arg-type]
+            mode=mode,
+            customer_id=customer_id,
+        )
+    )
+    db.flush()
+    return customer_id
+
+
+def line_items(db: Session, invoice: Invoice) -> list[dict[str, Any]]:
+    """One item per invoice line with its tax folded in; one item for a remaining balance.
+
+    Either way the items add up to the invoice's amount due in its currency.
+    """
+    due = invoice.amount_due
+    lines = db.exec(
+        select(InvoiceLine)
+        .where(InvoiceLine.invoice_id == invoice.id)
+        .order_by(col(InvoiceLine.position))
+    ).all()
+    items = []
+    if invoice.amount_paid == 0 and sum(li.amount + li.tax_amount for li in lines) == due:
+        for line in lines:
+            amount = line.amount + line.tax_amount
+            if amount <= 0:
+                continue
+            name = (
+                line.description
+                if line.quantity == "1"
+                else f"{line.description} × {line.quantity}"
+            )
+            if line.tax_rate_bp:
+                name += f" (incl. {line.tax_rate_bp / 100:g}% tax)"
+            items.append(_item(invoice.currency, amount, name[:250]))
+    if not items or sum(i["price_data"]["unit_amount"] for i in items) != due:
+        label = f"Invoice {invoice.number}" + (" (balance)" if invoice.amount_paid else "")
+        items = [_item(invoice.currency, due, label)]
+    return items
+
+
+def _item(currency: str, amount: int, name: str) -> dict[str, Any]:
+    return {
+        "quantity": 1,
+        "price_data": {
+            "currency": currency,
+            "unit_amount": amount,
+            "product_data": {"name": name},
+        },
+    }
+
+
+def _open_session(db: Session, invoice: Invoice, mode: str) -> CheckoutSession | None:
+    rows = db.exec(
+        select(CheckoutSession)
+        .where(
+            CheckoutSession.workspace_id == invoice.workspace_id,
+            CheckoutSession.invoice_id == invoice.id,
+            CheckoutSession.purpose == "payment",
+            CheckoutSession.status == "open",
+            CheckoutSession.mode == mode,
+            CheckoutSession.amount == invoice.amount_due,
+            CheckoutSession.currency == invoice.currency,
+        )
+        .order_by(col(CheckoutSession.id).desc())
+    ).all()
+    soon = utcnow() + REUSE_MARGIN
+    for row in rows:
+        if _aware(row.expires_at) > soon:
+            return row
+    return None
+
+
+def start_checkout(db: Session, actor: Actor, invoice_id: int, *, base_url: str) -> str:
+    """The Stripe Checkout URL to pay this invoice (an open session is reused)."""
+    invoice = get_invoice(db, actor, invoice_id)
+    problem = payable_problem(invoice)
+    if problem:
+        raise ValidationError(problem, "invoice")
+    mode, secret_key = active_secret_key(db, invoice.workspace_id)  # StripeNotConnected
+    existing = _open_session(db, invoice, mode)
+    if existing is not None:
+        return existing.url
+    client = db.get(Client, invoice.client_id)
+    assert client is not None
+    customer_id = stripe_customer_id(db, secret_key, client, mode)
+    amount = invoice.amount_due
+    attempt = (
+        db.exec(
+            select(func.count())
+            .select_from(CheckoutSession)
+            .where(
+                CheckoutSession.workspace_id == invoice.workspace_id,
+                CheckoutSession.invoice_id == invoice.id,
+            )
+        ).one()
+        + 1
+    )
+    metadata = {
+        "nextoria_workspace_id": str(invoice.workspace_id),
+        "nextoria_invoice_id": str(invoice.id),
+        "nextoria_mode": mode,
+    }
+    base = base_url.rstrip("/")
+    methods = methods_for_currency(
+        enabled_methods(get_finance(db, invoice.workspace_id)), invoice.currency
+    )
+    params: dict[str, Any] = {
+        "mode": "payment",
+        "customer": customer_id,
+        "line_items": line_items(db, invoice),
+        "payment_method_types": methods,
+        "client_reference_id": f"invoice-{invoice.id}",
+        "metadata": metadata,
+        "payment_intent_data": {
+            "metadata": {**metadata, "nextoria_source": "checkout"},
+            "description": f"Invoice {invoice.number}",
+        },
+        "success_url": f"{base}/portal/invoices/{invoice.id}/return?session_id={{CHECKOUT_SESSION_ID}}",
+        "cancel_url": f"{base}/portal/invoices/{invoice.id}",
+    }
+    session = gateway.create_checkout_session(
+        secret_key,
+        params,
+        idempotency_key=f"checkout-{invoice.workspace_id}-{invoice.id}-{amount}-{attempt}",
+    )
+    expires = session.get("expires_at")
+    db.add(
+        CheckoutSession(
+            workspace_id=invoice.workspace_id,
+            invoice_id=invoice.id,
+            client_id=invoice.client_id,
+            mode=mode,
+            purpose="payment",
+            session_id=str(session["id"]),
+            url=str(session["url"]),
+            status="open",
+            amount=amount,
+            currency=invoice.currency,
+            expires_at=(
+                datetime.fromtimestamp(int(expires), UTC)
+                if expires
+                else utcnow() + timedelta(hours=24)
+            ),
+        )
+    )
+    add_activity(
+        db,
+        invoice,
+        "checkout_started",
+        f"{actor.name} opened Stripe Checkout for {format_money(amount, invoice.currency)} "
+        f"({mode} mode; {session['id']})",
+    )
+    db.flush()
+    return str(session["url"])
+
+
+def checkout_return(db: Session, actor: Actor, invoice_id: int, session_id: str) -> str:
+    """Back from Checkout: ``paid``, ``processing`` or ``canceled``."""
+    invoice = get_invoice(db, actor, invoice_id)
+    row = db.exec(
+        select(CheckoutSession).where(
+            CheckoutSession.workspace_id == invoice.workspace_id,
+            CheckoutSession.session_id == (session_id or "").strip(),
+        )
+    ).first()
+    if row is None or row.invoice_id != invoice.id:
+        return "canceled"
+    if _recorded(db, row) or invoice.status == InvoiceStatus.paid:
+        return "paid"
+    secret_key = secret_key_for(db, invoice.workspace_id, row.mode)
+    session = gateway.retrieve_checkout_session(secret_key, row.session_id)
+    if session is None:
+        return "canceled"
+    outcome = apply_session_state(db, row, session)
+    return {"settled": "paid", "expired": "canceled"}.get(outcome, "processing")
+
+
+def _recorded(db: Session, row: CheckoutSession) -> bool:
+    query = select(Payment.id).where(
+        Payment.workspace_id == row.workspace_id,
+        Payment.kind == "payment",
+        Payment.invoice_id == row.invoice_id,
+    )
+    if row.payment_intent_id:
+        query = query.where(Payment.payment_intent_id == row.payment_intent_id)
+    else:
+        query = query.where(Payment.checkout_session_id == row.session_id)
+    return db.exec(query).first() is not None
+
+
+def apply_session_state(db: Session, row: CheckoutSession, session: dict[str, Any]) -> str:
+    """Follow up on a session Stripe told us about: ``settled``, ``expired`` or ``open``."""
+    metadata = session.get("metadata") or {}
+    if str(metadata.get("nextoria_invoice_id", "")) != str(row.invoice_id):
+        return "open"
+    status = session.get("status")
+    if status == "complete" and session.get("payment_status") == "paid":
+        pi = session.get("payment_intent")
+        if isinstance(pi, str) and pi:
+            pi = gateway.retrieve_payment_intent(secret_key_for(db, row.workspace_id, row.mode), pi)
+        if not isinstance(pi, dict):
+            return "open"
+        source = str((pi.get("metadata") or {}).get("nextoria_source") or "checkout")
+        settle_payment(
+            db,
+            workspace_id=row.workspace_id,
+            invoice_id=row.invoice_id,  # type: ignore[arg-type]
+            mode=row.mode,
+            payment_intent=pi,
+            source=source if source in ("checkout", "autopay") else "checkout",
+            checkout_session_id=row.session_id,
+        )
+        return "settled"
+    if status == "expired":
+        if row.status == "open":
+            row.status = "expired"
+            db.add(row)
+            db.flush()
+        return "expired"
+    return "open"

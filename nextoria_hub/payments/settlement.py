@@ -1,0 +1,408 @@
+"""The one place an invoice becomes paid, a failed attempt is recorded, or a refund lands.
+
+Every function is idempotent (keyed by Stripe's ids) and monotonic: a paid or void invoice
+never goes back to open, and a late or repeated event changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import Session, select
+
+from nextoria_hub.audit import record_audit
+from nextoria_hub.billing.finance import get_finance
+from nextoria_hub.billing.invoices import add_activity, portal_link
+from nextoria_hub.billing.money import format_money
+from nextoria_hub.clock import utcnow
+from nextoria_hub.errors import NotFound
+from nextoria_hub.models import (
+    CheckoutSession,
+    Client,
+    Invoice,
+    InvoiceStatus,
+    Payment,
+    Role,
+    User,
+    Workspace,
+)
+from nextoria_hub.notifications.outbox import enqueue_email
+from nextoria_hub.settings import get_settings
+
+BRANDS = {
+    "visa": "Visa",
+    "mastercard": "Mastercard",
+    "amex": "American Express",
+    "discover": "Discover",
+    "jcb": "JCB",
+    "diners": "Diners Club",
+    "unionpay": "UnionPay",
+}
+
+
+def _lock_invoice(db: Session, workspace_id: int, invoice_id: int) -> Invoice:
+    """Take the invoice's row lock (a no-op UPDATE: a row lock on PostgreSQL, the write lock
+    on SQLite) so concurrent deliveries for one invoice are applied one after the other."""
+    db.execute(
+        text("UPDATE invoice SET status = status WHERE id = :id AND workspace_id = :ws"),
+        {"id": invoice_id, "ws": workspace_id},
+    )
+    invoice = db.get(Invoice, invoice_id)
+    if invoice is None or invoice.workspace_id != workspace_id:
+        raise NotFound("This invoice does not exist.")
+    db.refresh(invoice)
+    return invoice
+
+
+def _id(value: Any) -> str:
+    if isinstance(value, dict):
+        return str(value.get("id") or "")
+    return str(value or "")
+
+
+def method_of(payment_intent: dict[str, Any]) -> tuple[str, str]:
+    """(type, "Visa •••• 4242") from the PI's expanded charge or payment method, if present."""
+    charge = payment_intent.get("latest_charge")
+    details: dict[str, Any] = {}
+    if isinstance(charge, dict):
+        details = charge.get("payment_method_details") or {}
+    if not details and isinstance(payment_intent.get("payment_method"), dict):
+        details = payment_intent["payment_method"]
+    kind = str(details.get("type") or "")
+    if not kind:
+        types = payment_intent.get("payment_method_types") or []
+        kind = str(types[0]) if types else ""
+    card = details.get("card") if isinstance(details.get("card"), dict) else None
+    if card and card.get("last4"):
+        brand = BRANDS.get(str(card.get("brand") or ""), str(card.get("brand") or "Card").title())
+        return kind or "card", f"{brand} •••• {card['last4']}"
+    if kind == "manual":
+        return "manual", "Recorded manually"
+    return kind, kind.replace("_", " ").title() if kind else ""
+
+
+def _admins(db: Session, workspace_id: int) -> list[User]:
+    return list(
+        db.exec(
+            select(User).where(
+                User.workspace_id == workspace_id,
+                User.role == Role.admin,
+                User.removed_at.is_(None),  # type: ignore[union-attr]
+            )
+        )
+    )
+
+
+def _stripe_ids(payment: Payment) -> str:
+    ids = [payment.payment_intent_id, payment.charge_id, payment.checkout_session_id]
+    return ", ".join(i for i in ids if i)
+
+
+def settle_payment(
+    db: Session,
+    *,
+    workspace_id: int,
+    invoice_id: int,
+    mode: str,
+    payment_intent: dict[str, Any],
+    source: str,
+    checkout_session_id: str = "",
+    note: str = "",
+) -> bool:
+    """Record a successful payment once per PaymentIntent; True if this call recorded it."""
+    pi_id = _id(payment_intent)
+    if not pi_id:
+        raise ValueError("a payment needs its PaymentIntent id")
+    invoice = _lock_invoice(db, workspace_id, invoice_id)
+    if _payment_for(db, workspace_id, pi_id) is not None:
+        return False
+    amount = int(payment_intent.get("amount_received") or payment_intent.get("amount") or 0)
+    currency = str(payment_intent.get("currency") or invoice.currency).lower()
+    method_type, method_detail = method_of(payment_intent)
+    session_row = _checkout_row(db, workspace_id, checkout_session_id, pi_id)
+    payment = Payment(
+        workspace_id=workspace_id,
+        invoice_id=invoice.id,  # type: ignore[arg-type]
+        client_id=invoice.client_id,
+        status="succeeded",
+        kind="payment",
+        source=source,
+        mode=mode,
+        amount=amount,
+        currency=currency,
+        method_type=method_type,
+        method_detail=method_detail,
+        payment_intent_id=pi_id,
+        charge_id=_id(payment_intent.get("latest_charge")),
+        checkout_session_id=checkout_session_id or (session_row.session_id if session_row else ""),
+        note=note,
+    )
+    db.add(payment)
+
+    due_before = invoice.amount_due
+    money = format_money(amount, currency)
+    problem = ""
+    if currency != invoice.currency:
+        problem = (
+            f"paid in {currency.upper()} but the invoice is in {invoice.currency.upper()}: "
+            "not counted towards the invoice; review it in Stripe"
+        )
+    else:
+        invoice.amount_paid += amount
+        if invoice.status in (InvoiceStatus.paid, InvoiceStatus.void):
+            problem = (
+                f"received while the invoice was already {invoice.status}: refund or review it"
+            )
+        elif amount != due_before:
+            problem = f"the amount due was {format_money(due_before, invoice.currency)}: " + (
+                "partial payment, the invoice stays open"
+                if amount < due_before
+                else "overpaid, the invoice stays open for review"
+            )
+        if (
+            invoice.status in (InvoiceStatus.open, InvoiceStatus.draft)
+            and invoice.amount_paid == invoice.total
+        ):
+            invoice.status = InvoiceStatus.paid
+            invoice.paid_at = utcnow()
+            invoice.payment_failed = False
+    db.add(invoice)
+    if session_row is not None:
+        session_row.status = "complete"
+        session_row.payment_intent_id = pi_id
+        session_row.settled_at = utcnow()
+        db.add(session_row)
+
+    detail = f"{money} received"
+    if method_detail:
+        detail += f" by {method_detail}"
+    detail += f" ({source}, {mode} mode"
+    ids = _stripe_ids(payment) if mode != "manual" else ""
+    detail += f"; {ids})" if ids else ")"
+    if note:
+        detail += f". Note: {note}"
+    if problem:
+        prefix = "Attention" if invoice.status == InvoiceStatus.paid else "Not marked paid"
+        detail += f". {prefix}: {problem}."
+    add_activity(db, invoice, "paid", detail)
+    record_audit(
+        db,
+        None,
+        "invoice.payment",
+        f"{invoice.number}: {money} via {source} ({mode}) {pi_id}",
+        workspace_id=workspace_id,
+    )
+    _payment_emails(db, invoice, payment, problem)
+    db.flush()
+    return True
+
+
+def _payment_emails(db: Session, invoice: Invoice, payment: Payment, problem: str) -> None:
+    workspace = db.get(Workspace, invoice.workspace_id)
+    client = db.get(Client, invoice.client_id)
+    assert workspace is not None and client is not None
+    amount = format_money(payment.amount, payment.currency)
+    admin_link = get_settings().workspace_url(workspace.slug, f"/invoices/{invoice.id}")
+    for admin in _admins(db, invoice.workspace_id):
+        enqueue_email(
+            db,
+            workspace_id=invoice.workspace_id,
+            to=admin.email,
+            kind="payment_received_admin",
+            context={
+                "workspace_name": workspace.name,
+                "client_name": client.name,
+                "amount": amount,
+                "number": invoice.number,
+                "method": payment.method_detail,
+                "mismatch": problem,
+                "status": invoice.status,
+                "link": admin_link,
+            },
+        )
+    if get_finance(db, invoice.workspace_id).receipts_enabled:
+        enqueue_email(
+            db,
+            workspace_id=invoice.workspace_id,
+            to=client.billing_email,
+            kind="payment_receipt",
+            context={
+                "workspace_name": workspace.name,
+                "client_name": client.contact_name or client.name,
+                "amount": amount,
+                "number": invoice.number,
+                "method": payment.method_detail,
+                "paid_on": utcnow().strftime("%d %b %Y"),
+                "link": portal_link(workspace.slug, invoice.id),  # type: ignore[arg-type]
+            },
+        )
+
+
+def _payment_for(db: Session, workspace_id: int, pi_id: str) -> Payment | None:
+    return db.exec(
+        select(Payment).where(
+            Payment.workspace_id == workspace_id,
+            Payment.payment_intent_id == pi_id,
+            Payment.kind == "payment",
+        )
+    ).first()
+
+
+def _checkout_row(
+    db: Session, workspace_id: int, session_id: str, pi_id: str
+) -> CheckoutSession | None:
+    query = select(CheckoutSession).where(CheckoutSession.workspace_id == workspace_id)
+    if session_id:
+        return db.exec(query.where(CheckoutSession.session_id == session_id)).first()
+    return db.exec(query.where(CheckoutSession.payment_intent_id == pi_id)).first()
+
+
+def _attempt_kind(payment_intent: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    error = payment_intent.get("last_payment_error") or {}
+    charge = _id(error.get("charge")) or ""
+    key = charge or "|".join(
+        [
+            str(error.get("code") or ""),
+            str(error.get("decline_code") or ""),
+            _id(error.get("payment_method")),
+            str(error.get("message") or ""),
+        ]
+    )
+    return "attempt-" + hashlib.sha256(key.encode()).hexdigest()[:12], error
+
+
+def record_failed_attempt(
+    db: Session,
+    *,
+    workspace_id: int,
+    invoice_id: int,
+    mode: str,
+    payment_intent: dict[str, Any],
+    source: str,
+) -> bool:
+    """Record a declined or failed attempt once; the invoice stays open. True if recorded."""
+    pi_id = _id(payment_intent)
+    invoice = _lock_invoice(db, workspace_id, invoice_id)
+    if invoice.status != InvoiceStatus.open or _payment_for(db, workspace_id, pi_id) is not None:
+        return False  # a failure after success (or on a void invoice) changes nothing
+    kind, error = _attempt_kind(payment_intent)
+    exists = db.exec(
+        select(Payment.id).where(
+            Payment.workspace_id == workspace_id,
+            Payment.payment_intent_id == pi_id,
+            Payment.kind == kind,
+        )
+    ).first()
+    if exists is not None:
+        return False
+    code = str(error.get("decline_code") or error.get("code") or "failed")
+    message = str(error.get("message") or "The payment was declined.")
+    amount = int(payment_intent.get("amount") or invoice.amount_due)
+    currency = str(payment_intent.get("currency") or invoice.currency).lower()
+    pm = error.get("payment_method")
+    method_type, method_detail = method_of({"payment_method": pm} if isinstance(pm, dict) else {})
+    db.add(
+        Payment(
+            workspace_id=workspace_id,
+            invoice_id=invoice.id,  # type: ignore[arg-type]
+            client_id=invoice.client_id,
+            status="failed",
+            kind=kind,
+            source=source,
+            mode=mode,
+            amount=amount,
+            currency=currency,
+            method_type=method_type,
+            method_detail=method_detail,
+            payment_intent_id=pi_id,
+            charge_id=_id(error.get("charge")),
+            failure_code=code[:80],
+            failure_message=message,
+        )
+    )
+    money = format_money(amount, currency)
+    add_activity(
+        db,
+        invoice,
+        "payment_failed",
+        f"{money} payment failed"
+        + (f" ({method_detail})" if method_detail else "")
+        + f": {message} [{code}] ({source}, {mode} mode; {pi_id})",
+    )
+    workspace = db.get(Workspace, workspace_id)
+    client = db.get(Client, invoice.client_id)
+    assert workspace is not None and client is not None
+    enqueue_email(
+        db,
+        workspace_id=workspace_id,
+        to=client.billing_email,
+        kind="payment_failed",
+        context={
+            "workspace_name": workspace.name,
+            "client_name": client.contact_name or client.name,
+            "amount": money,
+            "number": invoice.number,
+            "reason": message,
+            "link": portal_link(workspace.slug, invoice.id),  # type: ignore[arg-type]
+        },
+    )
+    db.flush()
+    return True
+
+
+def payment_for_charge(db: Session, workspace_id: int, charge: dict[str, Any]) -> Payment | None:
+    pi_id = _id(charge.get("payment_intent"))
+    if pi_id:
+        found = _payment_for(db, workspace_id, pi_id)
+        if found is not None:
+            return found
+    charge_id = _id(charge)
+    if not charge_id:
+        return None
+    return db.exec(
+        select(Payment).where(
+            Payment.workspace_id == workspace_id,
+            Payment.charge_id == charge_id,
+            Payment.kind == "payment",
+        )
+    ).first()
+
+
+def record_refund(db: Session, *, workspace_id: int, mode: str, charge: dict[str, Any]) -> bool:
+    """Bring a payment's refunded amount up to the charge's; never down. True if it changed."""
+    found = payment_for_charge(db, workspace_id, charge)
+    if found is None:
+        return False
+    invoice = _lock_invoice(db, workspace_id, found.invoice_id)
+    payment = db.get(Payment, found.id)
+    assert payment is not None
+    db.refresh(payment)
+    refunded = min(int(charge.get("amount_refunded") or 0), payment.amount)
+    if refunded <= payment.amount_refunded:
+        return False
+    delta = refunded - payment.amount_refunded
+    payment.amount_refunded = refunded
+    payment.status = "refunded" if refunded >= payment.amount else "partially_refunded"
+    db.add(payment)
+    if payment.currency == invoice.currency:
+        invoice.amount_refunded += delta
+        db.add(invoice)
+    add_activity(
+        db,
+        invoice,
+        "refunded",
+        f"{format_money(delta, payment.currency)} refunded"
+        f" (in total {format_money(refunded, payment.currency)} of "
+        f"{format_money(payment.amount, payment.currency)}; {mode} mode; {_id(charge)})",
+    )
+    record_audit(
+        db,
+        None,
+        "invoice.refund",
+        f"{invoice.number}: {format_money(delta, payment.currency)} refunded",
+        workspace_id=workspace_id,
+    )
+    db.flush()
+    return True

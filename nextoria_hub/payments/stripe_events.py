@@ -1,0 +1,209 @@
+"""What each Stripe event does to the hub; registered with ``@handler``.
+
+Every handler runs in the transaction that records the event and goes through the
+settlement functions, which are idempotent and monotonic, so events in any order and any
+number of times end in the same state.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlmodel import Session, select
+
+from nextoria_hub import stripe_gateway as gateway
+from nextoria_hub.errors import StripeNotConnected
+from nextoria_hub.models import Invoice
+from nextoria_hub.payments.settlement import (
+    payment_for_charge,
+    record_failed_attempt,
+    record_refund,
+    settle_payment,
+)
+from nextoria_hub.payments.stripe_connection import secret_key_for
+from nextoria_hub.payments.webhook_handlers import EventContext, HandlerResult, handler
+
+log = logging.getLogger(__name__)
+
+OUTSIDE = "payment made outside Nextoria Hub"
+
+
+def _invoice_from_metadata(
+    db: Session, ctx: EventContext, metadata: dict[str, Any] | None
+) -> tuple[Invoice | None, str]:
+    metadata = metadata or {}
+    raw = str(metadata.get("nextoria_invoice_id") or "")
+    if not raw:
+        return None, "no Nextoria Hub invoice in its metadata"
+    if not raw.isdigit():
+        return None, f"unknown invoice reference “{raw[:40]}”"
+    named_mode = metadata.get("nextoria_mode")
+    if named_mode and named_mode != ctx.mode:
+        return None, f"created in {named_mode} mode but received in {ctx.mode} mode"
+    invoice = db.get(Invoice, int(raw))
+    if invoice is None or invoice.workspace_id != ctx.workspace_id:
+        return None, f"invoice {raw} is not in this workspace"
+    return invoice, ""
+
+
+def _source(metadata: dict[str, Any] | None) -> str:
+    source = str((metadata or {}).get("nextoria_source") or "checkout")
+    return source if source in ("checkout", "autopay") else "checkout"
+
+
+def _expanded_pi(db: Session, ctx: EventContext, pi_id: str) -> dict[str, Any] | None:
+    """The PaymentIntent with its charge, asked of Stripe; None if our key can't read it.
+
+    Stripe being unreachable raises: the event fails with 500 and Stripe sends it again.
+    """
+    try:
+        return gateway.retrieve_payment_intent(
+            secret_key_for(db, ctx.workspace_id, ctx.mode), pi_id
+        )
+    except gateway.StripeUnavailable:
+        raise
+    except (StripeNotConnected, gateway.StripeGatewayError) as err:
+        log.warning("could not read PaymentIntent for event %s: %s", ctx.event_id, err.message)
+        return None
+
+
+def _session_of(db: Session, ctx: EventContext, pi_id: str) -> str:
+    """The Checkout Session that took this payment ('' if Stripe can't say right now)."""
+    try:
+        return gateway.checkout_session_id_for(
+            secret_key_for(db, ctx.workspace_id, ctx.mode), pi_id
+        )
+    except gateway.StripeUnavailable:
+        raise
+    except (StripeNotConnected, gateway.StripeGatewayError) as err:
+        log.warning("could not find the session for event %s: %s", ctx.event_id, err.message)
+        return ""
+
+
+@handler("payment_intent.succeeded")
+def payment_intent_succeeded(db: Session, ctx: EventContext) -> HandlerResult:
+    pi = ctx.obj
+    invoice, why = _invoice_from_metadata(db, ctx, pi.get("metadata"))
+    if invoice is None:
+        return "unmatched", f"{OUTSIDE} ({pi.get('id')}): {why}"
+    if isinstance(pi.get("latest_charge"), str):
+        pi = _expanded_pi(db, ctx, str(pi["id"])) or pi
+    source = _source(pi.get("metadata"))
+    recorded = settle_payment(
+        db,
+        workspace_id=ctx.workspace_id,
+        invoice_id=invoice.id,  # type: ignore[arg-type]
+        mode=ctx.mode,
+        payment_intent=pi,
+        source=source,
+        checkout_session_id=_session_of(db, ctx, str(pi["id"])) if source == "checkout" else "",
+    )
+    return "applied", f"{invoice.number}: " + (
+        "payment recorded" if recorded else "already recorded"
+    )
+
+
+@handler("checkout.session.completed")
+def checkout_session_completed(db: Session, ctx: EventContext) -> HandlerResult:
+    session = ctx.obj
+    if session.get("mode") == "setup":
+        return "ignored", "setup sessions are handled by autopay"
+    invoice, why = _invoice_from_metadata(db, ctx, session.get("metadata"))
+    if invoice is None:
+        return "unmatched", f"{OUTSIDE} (checkout session {session.get('id')}): {why}"
+    if session.get("payment_status") != "paid":
+        return "ignored", f"{invoice.number}: checkout complete, payment still processing"
+    pi_ref = session.get("payment_intent")
+    pi_id = pi_ref.get("id") if isinstance(pi_ref, dict) else str(pi_ref or "")
+    if not pi_id:
+        return "ignored", f"{invoice.number}: the session names no PaymentIntent"
+    pi = _expanded_pi(db, ctx, pi_id) or {
+        "id": pi_id,
+        "amount": session.get("amount_total"),
+        "currency": session.get("currency"),
+        "metadata": session.get("metadata") or {},
+    }
+    recorded = settle_payment(
+        db,
+        workspace_id=ctx.workspace_id,
+        invoice_id=invoice.id,  # type: ignore[arg-type]
+        mode=ctx.mode,
+        payment_intent=pi,
+        source=_source(pi.get("metadata")),
+        checkout_session_id=str(session.get("id") or ""),
+    )
+    return "applied", f"{invoice.number}: " + (
+        "payment recorded" if recorded else "already recorded"
+    )
+
+
+@handler("payment_intent.payment_failed")
+def payment_intent_failed(db: Session, ctx: EventContext) -> HandlerResult:
+    pi = ctx.obj
+    invoice, why = _invoice_from_metadata(db, ctx, pi.get("metadata"))
+    if invoice is None:
+        return "unmatched", f"{OUTSIDE} ({pi.get('id')}): {why}"
+    recorded = record_failed_attempt(
+        db,
+        workspace_id=ctx.workspace_id,
+        invoice_id=invoice.id,  # type: ignore[arg-type]
+        mode=ctx.mode,
+        payment_intent=pi,
+        source=_source(pi.get("metadata")),
+    )
+    return "applied", f"{invoice.number}: " + (
+        "failed attempt recorded" if recorded else "nothing to change"
+    )
+
+
+@handler("invoice.paid")
+def stripe_invoice_paid(db: Session, ctx: EventContext) -> HandlerResult:
+    obj = ctx.obj
+    stripe_id = str(obj.get("id") or "")
+    invoice = (
+        db.exec(
+            select(Invoice).where(
+                Invoice.workspace_id == ctx.workspace_id, Invoice.stripe_invoice_id == stripe_id
+            )
+        ).first()
+        if stripe_id
+        else None
+    )
+    if invoice is None:
+        return "unmatched", f"Stripe invoice {stripe_id} was not created by Nextoria Hub"
+    pi_ref = obj.get("payment_intent")
+    pi_id = pi_ref.get("id") if isinstance(pi_ref, dict) else str(pi_ref or "")
+    pi = (_expanded_pi(db, ctx, pi_id) if pi_id else None) or {
+        "id": pi_id or f"stripe_invoice_{stripe_id}",
+        "amount": obj.get("amount_paid"),
+        "currency": obj.get("currency"),
+    }
+    recorded = settle_payment(
+        db,
+        workspace_id=ctx.workspace_id,
+        invoice_id=invoice.id,  # type: ignore[arg-type]
+        mode=ctx.mode,
+        payment_intent=pi,
+        source="stripe_invoice",
+    )
+    return "applied", f"{invoice.number}: " + (
+        "payment recorded" if recorded else "already recorded"
+    )
+
+
+@handler("customer.subscription.deleted")
+def subscription_deleted(db: Session, ctx: EventContext) -> HandlerResult:
+    return "unmatched", (
+        f"subscription {ctx.obj.get('id')} is not linked to anything in Nextoria Hub "
+        "(retainer subscriptions are not billed through the hub yet)"
+    )
+
+
+@handler("charge.refunded")
+def charge_refunded(db: Session, ctx: EventContext) -> HandlerResult:
+    charge = ctx.obj
+    if payment_for_charge(db, ctx.workspace_id, charge) is None:
+        return "unmatched", f"refund of a {OUTSIDE} ({charge.get('id')})"
+    changed = record_refund(db, workspace_id=ctx.workspace_id, mode=ctx.mode, charge=charge)
+    return "applied", "refund recorded" if changed else "refund already recorded"
