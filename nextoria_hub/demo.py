@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import httpx
 from sqlmodel import Session, select
 
 from nextoria_hub.accounts.users import create_user, find_user
 from nextoria_hub.accounts.workspaces import create_workspace
+from nextoria_hub.billing.clients import create_client
+from nextoria_hub.billing.invoices import LineInput, create_invoice, send_invoice
+from nextoria_hub.clock import utcnow
 from nextoria_hub.errors import StripeNotConnected
 from nextoria_hub.models import Role, Workspace
 from nextoria_hub.payments.stripe_connection import (
@@ -60,7 +64,41 @@ def seed_demo(db: Session) -> Workspace:
                 role=login.role,
                 password=login.password,
             )
+    _seed_demo_billing(db, workspace)
     return workspace
+
+
+def _seed_demo_billing(db: Session, workspace: Workspace) -> None:
+    """A client (the demo client login's company) with open invoices to pay; once only."""
+    admin = find_user(db, workspace.id, DEMO_ADMIN.email)  # type: ignore[arg-type]
+    contact = find_user(db, workspace.id, DEMO_CLIENT.email)  # type: ignore[arg-type]
+    if admin is None or contact is None or contact.client_id is not None:
+        return
+    actor = Actor.of(admin)
+    client = create_client(
+        db,
+        actor,
+        name="Globex Corporation",
+        billing_email="billing@globex.test",
+        contact_name=DEMO_CLIENT.name,
+        currency="usd",
+    )
+    contact.client_id = client.id
+    db.add(contact)
+    today = utcnow().date()
+    for description, quantity, price, issued_days_ago, due_in in (
+        ("Website redesign — discovery and wireframes", "1", "2400.00", 3, 14),
+        ("Monthly SEO retainer", "1", "850.00", 40, -10),
+    ):
+        invoice = create_invoice(
+            db,
+            actor,
+            client_id=client.id,  # type: ignore[arg-type]
+            lines=[LineInput(description, quantity, price)],
+            issue_date=today - timedelta(days=issued_days_ago),
+            due_date=today + timedelta(days=due_in),
+        )
+        send_invoice(db, actor, invoice.id)  # type: ignore[arg-type]
 
 
 def connect_demo_stripe(db: Session, workspace: Workspace, sandbox_url: str) -> str:

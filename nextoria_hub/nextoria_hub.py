@@ -9,11 +9,25 @@ from starlette.types import ASGIApp
 from nextoria_hub.api.routes import build_api
 from nextoria_hub.jobs import scheduler_lifespan
 from nextoria_hub.tenancy import origin_allowed
-from nextoria_hub.ui.pages import auth, finance, integrations, portal, staff, team
+from nextoria_hub.ui.pages import (
+    auth,
+    clients,
+    emails,
+    finance,
+    integrations,
+    invoices,
+    payments,
+    portal,
+    team,
+)
+from nextoria_hub.ui.states.clients import ClientsState
 from nextoria_hub.ui.states.emails import EmailsState
 from nextoria_hub.ui.states.finance import AuditState, FinanceState
 from nextoria_hub.ui.states.integrations import IntegrationsState
+from nextoria_hub.ui.states.invoices import InvoiceDetailState, InvoiceEditorState, InvoicesState
 from nextoria_hub.ui.states.login import InviteState, LoginState, WelcomeState
+from nextoria_hub.ui.states.payments import DashboardState, PaymentsState
+from nextoria_hub.ui.states.portal import PortalInvoiceState, PortalState
 from nextoria_hub.ui.states.session import AppState, HomeState
 from nextoria_hub.ui.states.team import TeamState
 
@@ -37,11 +51,33 @@ _PAGES = [
     ("/login", auth.login, "Sign in", LoginState.load_login),
     ("/welcome", auth.welcome, "Welcome", WelcomeState.redeem),
     ("/invite", auth.invite, "Join workspace", InviteState.load_invite),
-    ("/dashboard", staff.dashboard, "Dashboard", AppState.guard("staff")),
-    ("/clients", staff.clients, "Clients", AppState.guard("staff")),
-    ("/invoices", staff.invoices, "Invoices", AppState.guard("staff")),
-    ("/payments", staff.payments, "Payments", AppState.guard("staff")),
-    ("/emails", staff.emails, "Emails", [AppState.guard("admin"), EmailsState.load]),
+    ("/dashboard", payments.dashboard, "Dashboard", [AppState.guard("staff"), DashboardState.load]),
+    ("/clients", clients.clients_page, "Clients", [AppState.guard("staff"), ClientsState.load]),
+    (
+        "/invoices",
+        invoices.invoices_page,
+        "Invoices",
+        [AppState.guard("staff"), InvoicesState.load],
+    ),
+    (
+        "/invoices/new",
+        invoices.new_invoice_page,
+        "New invoice",
+        [AppState.guard("staff"), InvoiceEditorState.load],
+    ),
+    (
+        "/invoices/[invoice_id]",
+        invoices.invoice_detail_page,
+        "Invoice",
+        [AppState.guard("staff"), InvoiceDetailState.load],
+    ),
+    (
+        "/payments",
+        payments.payments_page,
+        "Payments",
+        [AppState.guard("staff"), PaymentsState.load],
+    ),
+    ("/emails", emails.emails, "Emails", [AppState.guard("admin"), EmailsState.load]),
     ("/settings/team", team.team_page, "Team", [AppState.guard("staff"), TeamState.load]),
     (
         "/settings/integrations",
@@ -61,7 +97,19 @@ _PAGES = [
         "Audit log",
         [AppState.guard("admin"), AuditState.load],
     ),
-    ("/portal", portal.portal_invoices, "Invoices", AppState.guard("client")),
+    ("/portal", portal.portal_invoices, "Invoices", [AppState.guard("client"), PortalState.load]),
+    (
+        "/portal/invoices/[invoice_id]",
+        portal.portal_invoice,
+        "Invoice",
+        [AppState.guard("client"), PortalInvoiceState.load],
+    ),
+    (
+        "/portal/invoices/[invoice_id]/return",
+        portal.portal_return,
+        "Payment",
+        [AppState.guard("client"), PortalInvoiceState.watch_return],
+    ),
     (
         "/portal/payment-methods",
         portal.portal_payment_methods,

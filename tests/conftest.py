@@ -148,3 +148,10 @@ def resend_capture(
     monkeypatch.undo()
     get_settings.cache_clear()
     _resend_server.reset()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests run last: sync Playwright holds an event loop, and the app server lives on."""
+    items.sort(
+        key=lambda item: "browser" in getattr(item, "fixturenames", ()) or "/e2e/" in str(item.path)
+    )

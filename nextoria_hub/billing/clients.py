@@ -160,6 +160,15 @@ def _portal_client_id(db: Session, actor: Actor) -> int | None:
     return user.client_id
 
 
+def portal_client_id(db: Session, actor: Actor) -> int | None:
+    """The id of the client a portal user belongs to, if any (None for staff)."""
+    client_id = _portal_client_id(db, actor)
+    if client_id is None:
+        return None
+    client = db.get(Client, client_id)
+    return client.id if client is not None and client.workspace_id == actor.workspace_id else None
+
+
 def portal_client(db: Session, actor: Actor) -> Client:
     """The client whose portal a signed-in client user sees."""
     client_id = _portal_client_id(db, actor)

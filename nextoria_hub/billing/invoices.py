@@ -14,7 +14,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from nextoria_hub.audit import record_audit
-from nextoria_hub.billing.clients import get_client, portal_client
+from nextoria_hub.billing.clients import get_client, portal_client, portal_client_id
 from nextoria_hub.billing.money import decimals, format_money, to_minor, validate_currency
 from nextoria_hub.clock import utcnow
 from nextoria_hub.errors import NotFound, ValidationError
@@ -402,8 +402,10 @@ def list_invoices(
         if client_id is not None:
             query = query.where(Invoice.client_id == client_id)
     else:
-        own = portal_client(db, actor)
-        query = query.where(Invoice.client_id == own.id, Invoice.status != InvoiceStatus.draft)
+        own_id = portal_client_id(db, actor)
+        if own_id is None:  # a portal login not linked to a client yet sees an empty portal
+            return []
+        query = query.where(Invoice.client_id == own_id, Invoice.status != InvoiceStatus.draft)
     if status:
         if status not in STATUS_FILTERS:
             raise ValidationError(f"Unknown status “{status}”.", "status")

@@ -20,6 +20,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page
 
+from nextoria_hub.settings import get_settings
 from stripe_sandbox.testing import SandboxServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,6 +69,8 @@ def app_server(
         "NEXTORIA_STRIPE_API_BASE": stripe_sandbox.base_url,
         "NEXTORIA_ENV": "test",
         "PYTHONUNBUFFERED": "1",
+        # Jobs would race the other tests for the same tables; browser tests don't need them.
+        "NEXTORIA_SCHEDULER": "off",
     }
     log = data_dir / "reflex-run.log"
     with log.open("w") as out:
@@ -93,11 +96,16 @@ def app_server(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    # This process builds URLs (webhook endpoints, invite links) as the app does.
+    os.environ["NEXTORIA_PUBLIC_PORT"] = str(port)
+    get_settings.cache_clear()
     try:
         _wait_for(f"http://127.0.0.1:{port}/api/health", proc, log, timeout=300)
         _wait_for(f"http://127.0.0.1:{port}/", proc, log, timeout=60)
         yield RunningApp(port)
     finally:
+        os.environ.pop("NEXTORIA_PUBLIC_PORT", None)
+        get_settings.cache_clear()
         os.killpg(proc.pid, 15)
         try:
             proc.wait(timeout=20)

@@ -262,11 +262,15 @@ def guarded(content: rx.Component, *, portal: bool = False) -> rx.Component:
     )
 
 
-def page_header(title: str, subtitle: str = "", *actions: rx.Component) -> rx.Component:
+def page_header(
+    title: str | rx.Var, subtitle: str | rx.Var = "", *actions: rx.Component
+) -> rx.Component:
     return rx.hstack(
         rx.vstack(
             rx.heading(title, size="6"),
-            rx.text(subtitle, color="var(--gray-11)", size="2") if subtitle else rx.fragment(),
+            rx.text(subtitle, color="var(--gray-11)", size="2")
+            if isinstance(subtitle, rx.Var) or subtitle
+            else rx.fragment(),
             spacing="1",
         ),
         rx.spacer(),

@@ -5,16 +5,211 @@ from __future__ import annotations
 import reflex as rx
 
 from nextoria_hub.ui.components.layout import empty_state, guarded, page_header
+from nextoria_hub.ui.components.status import status_badge
+from nextoria_hub.ui.states.portal import PortalInvoiceState as I
+from nextoria_hub.ui.states.portal import PortalState as S
+from nextoria_hub.ui.theme import CARD_STYLE
+
+
+def _invoice_card(i: dict) -> rx.Component:
+    return rx.link(
+        rx.hstack(
+            rx.vstack(
+                rx.text(i["number"], weight="bold"),
+                rx.text("Due ", i["due"], size="1", color="var(--gray-11)"),
+                spacing="0",
+            ),
+            rx.spacer(),
+            rx.vstack(
+                rx.text(i["amount_due"], weight="medium"),
+                status_badge(i["status"], i["color"]),
+                align="end",
+                spacing="1",
+            ),
+            width="100%",
+            align="center",
+        ),
+        href="/portal/invoices/" + i["id"],
+        underline="none",
+        color="inherit",
+        style={**CARD_STYLE, "padding": "1rem 1.25rem", "display": "block"},
+        _hover={"border_color": "var(--accent-8)"},
+        class_name="portal-invoice",
+    )
 
 
 def portal_invoices() -> rx.Component:
     return guarded(
         rx.vstack(
             page_header("Invoices", "Your invoices from this agency"),
-            empty_state(
-                "file-text", "No invoices yet", "Invoices sent to you will show here, ready to pay."
+            rx.cond(
+                S.invoices.length() > 0,
+                rx.vstack(rx.foreach(S.invoices, _invoice_card), spacing="3", width="100%"),
+                empty_state(
+                    "file-text",
+                    "No invoices yet",
+                    "Invoices sent to you will show here, ready to pay.",
+                ),
             ),
             width="100%",
+        ),
+        portal=True,
+    )
+
+
+def _invoice_body() -> rx.Component:
+    inv = I.invoice
+    return rx.vstack(
+        page_header(
+            "Invoice " + inv["number"],
+            "Due " + inv["due"],
+            status_badge(inv["status"], inv["color"]),
+        ),
+        rx.box(
+            rx.vstack(
+                rx.foreach(
+                    I.lines,
+                    lambda ln: rx.hstack(
+                        rx.text(ln["description"]),
+                        rx.text("× ", ln["quantity"], color="var(--gray-11)", size="2"),
+                        rx.spacer(),
+                        rx.text(ln["amount"]),
+                        width="100%",
+                    ),
+                ),
+                rx.divider(),
+                rx.hstack(
+                    rx.text("Tax", color="var(--gray-11)"),
+                    rx.spacer(),
+                    rx.text(inv["tax_total"]),
+                    width="100%",
+                ),
+                rx.hstack(
+                    rx.text("Total", weight="bold"),
+                    rx.spacer(),
+                    rx.text(inv["total"], weight="bold"),
+                    width="100%",
+                ),
+                rx.hstack(
+                    rx.text("Amount due", weight="bold"),
+                    rx.spacer(),
+                    rx.text(inv["amount_due"], weight="bold", id="amount-due"),
+                    width="100%",
+                ),
+                rx.cond(
+                    inv["notes"] != "",
+                    rx.text(inv["notes"], size="2", color="var(--gray-11)", white_space="pre-wrap"),
+                ),
+                rx.cond(
+                    inv["payable"] != "",
+                    rx.vstack(
+                        rx.button(
+                            rx.icon("lock", size=14),
+                            "Pay Now",
+                            size="3",
+                            width="100%",
+                            loading=I.paying,
+                            on_click=I.pay_now,
+                        ),
+                        rx.text(
+                            "You'll pay securely on Stripe's checkout page.",
+                            size="1",
+                            color="var(--gray-11)",
+                        ),
+                        align="center",
+                        width="100%",
+                    ),
+                ),
+                rx.cond(
+                    I.pay_error != "",
+                    rx.callout(
+                        I.pay_error,
+                        icon="triangle_alert",
+                        color_scheme="red",
+                        role="alert",
+                        width="100%",
+                    ),
+                ),
+                spacing="3",
+                width="100%",
+            ),
+            style=CARD_STYLE,
+            max_width="40rem",
+        ),
+        width="100%",
+    )
+
+
+def portal_invoice() -> rx.Component:
+    return guarded(
+        rx.cond(
+            I.found,
+            _invoice_body(),
+            empty_state(
+                "file-x", "Invoice not found", "Check the link, or go back to your invoices."
+            ),
+        ),
+        portal=True,
+    )
+
+
+def portal_return() -> rx.Component:
+    return guarded(
+        rx.center(
+            rx.box(
+                rx.match(
+                    I.outcome,
+                    (
+                        "paid",
+                        rx.vstack(
+                            rx.icon("circle-check", size=40, color="var(--green-9)"),
+                            rx.heading("Payment received — thank you", size="5"),
+                            rx.text(
+                                "Invoice ",
+                                I.invoice["number"],
+                                " is paid. A receipt is on its way by email.",
+                                color="var(--gray-11)",
+                            ),
+                            rx.link("Back to your invoices", href="/portal"),
+                            align="center",
+                            spacing="3",
+                        ),
+                    ),
+                    (
+                        "canceled",
+                        rx.vstack(
+                            rx.icon("circle-x", size=40, color="var(--gray-9)"),
+                            rx.heading("Payment not completed", size="5"),
+                            rx.text(
+                                "Nothing was charged. You can try again from the invoice.",
+                                color="var(--gray-11)",
+                            ),
+                            rx.link(
+                                "Back to the invoice",
+                                href=I.back_href,
+                            ),
+                            align="center",
+                            spacing="3",
+                        ),
+                    ),
+                    rx.vstack(
+                        rx.spinner(size="3"),
+                        rx.heading("Processing…", size="5"),
+                        rx.text(
+                            "We're confirming your payment with Stripe. This page updates by itself.",
+                            color="var(--gray-11)",
+                        ),
+                        align="center",
+                        spacing="3",
+                    ),
+                ),
+                style=CARD_STYLE,
+                max_width="30rem",
+                text_align="center",
+                id="payment-outcome",
+            ),
+            width="100%",
+            padding_top="3rem",
         ),
         portal=True,
     )

@@ -123,9 +123,9 @@ class IntegrationsState(AppState):
         self.saving = True
         yield
         data = conn.ConnectInput(
-            form.get("publishable_key", ""),
-            form.get("secret_key", ""),
-            form.get("webhook_secret", ""),
+            (form.get("publishable_key") or ""),
+            (form.get("secret_key") or ""),
+            (form.get("webhook_secret") or ""),
             self.form_mode,
         )
         result = self._act(
@@ -136,7 +136,7 @@ class IntegrationsState(AppState):
 
     @rx.event
     def save_webhook_secret(self, form: dict):
-        secret = form.get("signing_secret", "")
+        secret = form.get("signing_secret") or ""
         mode = self.form_mode
         return self._act(
             lambda db, actor: conn.set_webhook_secret(db, actor, mode, secret),

@@ -33,8 +33,8 @@ class LoginState(AppState):
                 user, token = sign_in(
                     db,
                     workspace_id=workspace.id,  # type: ignore[arg-type]
-                    email=form.get("email", ""),
-                    password=form.get("password", ""),
+                    email=(form.get("email") or ""),
+                    password=(form.get("password") or ""),
                 )
             except (ValidationError, Throttled) as err:
                 self.error = err.message
@@ -120,8 +120,8 @@ class InviteState(AppState):
                     db,
                     workspace_id=workspace.id,  # type: ignore[arg-type]
                     token=self._token(),
-                    name=form.get("name", ""),
-                    password=form.get("password", ""),
+                    name=(form.get("name") or ""),
+                    password=(form.get("password") or ""),
                 )
             except ValidationError as err:
                 self.errors = {err.field or "form": err.message}

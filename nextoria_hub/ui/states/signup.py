@@ -48,10 +48,10 @@ class SignupState(AppState):
                 created = create_workspace(
                     db,
                     slug=self.slug,
-                    name=form.get("name", ""),
-                    admin_name=form.get("admin_name", ""),
-                    admin_email=form.get("email", ""),
-                    admin_password=form.get("password", ""),
+                    name=(form.get("name") or ""),
+                    admin_name=(form.get("admin_name") or ""),
+                    admin_email=(form.get("email") or ""),
+                    admin_password=(form.get("password") or ""),
                 )
                 token = create_sign_in_link(db, created.admin)
                 slug = created.workspace.slug

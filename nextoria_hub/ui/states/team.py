@@ -57,9 +57,9 @@ class TeamState(AppState):
                 team.invite(
                     db,
                     actor,
-                    email=form.get("email", ""),
-                    role=form.get("role", "member"),
-                    name=form.get("name", ""),
+                    email=(form.get("email") or ""),
+                    role=form.get("role") or "member",
+                    name=(form.get("name") or ""),
                 )
                 self._refresh(db, actor)
         except ValidationError as err:
@@ -68,7 +68,7 @@ class TeamState(AppState):
         except (NotSignedIn, AccessDenied) as err:
             return self._denied(err)
         self.invite_open = False
-        return rx.toast.success(f"Invitation sent to {form.get('email', '').strip()}.")
+        return rx.toast.success(f"Invitation sent to {(form.get('email') or '').strip()}.")
 
     @rx.event
     def change_role(self, user_id: str, role: str):

@@ -1,0 +1,450 @@
+"""Invoices: list with filters, a new draft with line items, and the invoice page."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from nextoria_hub.ui.components.inputs import SELECT_STYLE, labelled
+from nextoria_hub.ui.components.layout import empty_state, guarded, page_header
+from nextoria_hub.ui.components.status import status_badge, timeline
+from nextoria_hub.ui.states.invoices import InvoiceDetailState as D
+from nextoria_hub.ui.states.invoices import InvoiceEditorState as E
+from nextoria_hub.ui.states.invoices import InvoicesState as S
+from nextoria_hub.ui.theme import CARD_STYLE
+
+
+def _row(i: dict) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.link(i["number"], href="/invoices/" + i["id"], weight="medium")),
+        rx.table.cell(i["client"]),
+        rx.table.cell(status_badge(i["status"], i["color"])),
+        rx.table.cell(i["total"], text_align="right"),
+        rx.table.cell(i["amount_due"], text_align="right"),
+        rx.table.cell(i["due"], white_space="nowrap"),
+    )
+
+
+def invoices_page() -> rx.Component:
+    return guarded(
+        rx.vstack(
+            page_header(
+                "Invoices",
+                "Drafts, sent, paid and overdue",
+                rx.link(rx.button(rx.icon("plus", size=16), "New invoice"), href="/invoices/new"),
+            ),
+            rx.hstack(
+                rx.segmented_control.root(
+                    *[
+                        rx.segmented_control.item(label, value=value)
+                        for value, label in (
+                            ("all", "All"),
+                            ("draft", "Draft"),
+                            ("open", "Open"),
+                            ("overdue", "Overdue"),
+                            ("paid", "Paid"),
+                            ("void", "Void"),
+                        )
+                    ],
+                    value=S.status_filter,
+                    on_change=S.set_status_filter,
+                ),
+                rx.input(
+                    placeholder="Search number or client",
+                    value=S.search,
+                    on_change=S.set_search.debounce(300),
+                    aria_label="Search invoices",
+                    max_width="18rem",
+                ),
+                justify="between",
+                width="100%",
+                flex_wrap="wrap",
+                gap="3",
+            ),
+            rx.cond(
+                S.invoices.length() > 0,
+                rx.box(
+                    rx.table.root(
+                        rx.table.header(
+                            rx.table.row(
+                                *[
+                                    rx.table.column_header_cell(h)
+                                    for h in ("Number", "Client", "Status")
+                                ],
+                                rx.table.column_header_cell("Total", text_align="right"),
+                                rx.table.column_header_cell("Due", text_align="right"),
+                                rx.table.column_header_cell("Due date"),
+                            )
+                        ),
+                        rx.table.body(rx.foreach(S.invoices, _row)),
+                        width="100%",
+                    ),
+                    style=CARD_STYLE,
+                    overflow_x="auto",
+                ),
+                empty_state(
+                    "file-text",
+                    "No invoices here",
+                    "Create an invoice, then send it to your client.",
+                ),
+            ),
+            spacing="4",
+            width="100%",
+        )
+    )
+
+
+def _line_editor(line: dict, index: rx.Var) -> rx.Component:
+    n = (index + 1).to_string()
+    return rx.grid(
+        rx.input(
+            value=line["description"],
+            on_change=lambda v: E.set_line(index, "description", v),
+            placeholder="Description",
+            aria_label="Line " + n + " description",
+        ),
+        rx.input(
+            value=line["quantity"],
+            on_change=lambda v: E.set_line(index, "quantity", v),
+            aria_label="Line " + n + " quantity",
+            placeholder="Qty",
+        ),
+        rx.input(
+            value=line["unit_price"],
+            on_change=lambda v: E.set_line(index, "unit_price", v),
+            aria_label="Line " + n + " unit price",
+            placeholder="Unit price",
+        ),
+        rx.input(
+            value=line["tax_rate"],
+            on_change=lambda v: E.set_line(index, "tax_rate", v),
+            aria_label="Line " + n + " tax rate",
+            placeholder="Tax %",
+        ),
+        rx.icon_button(
+            rx.icon("x", size=14),
+            variant="ghost",
+            color_scheme="gray",
+            on_click=E.remove_line(index),
+            aria_label="Remove line " + n,
+        ),
+        columns="minmax(10rem, 3fr) minmax(4rem, 1fr) minmax(6rem, 1.4fr) minmax(4rem, 1fr) auto",
+        spacing="2",
+        width="100%",
+        align="center",
+    )
+
+
+def new_invoice_page() -> rx.Component:
+    return guarded(
+        rx.vstack(
+            page_header("New invoice", "A draft: nothing is sent until you click Send"),
+            rx.box(
+                rx.vstack(
+                    rx.grid(
+                        labelled(
+                            "Client",
+                            rx.el.select(
+                                rx.foreach(
+                                    E.client_options,
+                                    lambda c: rx.el.option(c["label"], value=c["id"]),
+                                ),
+                                id="client_id",
+                                value=E.client_id,
+                                on_change=E.set_client,
+                                style=SELECT_STYLE,
+                            ),
+                            for_id="client_id",
+                            error=rx.cond(E.error_field == "client_id", E.error, ""),
+                        ),
+                        labelled(
+                            "Currency",
+                            rx.el.select(
+                                rx.foreach(
+                                    E.currencies,
+                                    lambda c: rx.el.option(c["label"], value=c["code"]),
+                                ),
+                                id="currency",
+                                value=E.currency,
+                                on_change=E.set_currency,
+                                style=SELECT_STYLE,
+                            ),
+                            for_id="currency",
+                            error=rx.cond(E.error_field == "currency", E.error, ""),
+                        ),
+                        labelled(
+                            "Issue date",
+                            rx.input(
+                                id="issue_date",
+                                type="date",
+                                value=E.issue_date,
+                                on_change=E.set_issue_date,
+                            ),
+                            for_id="issue_date",
+                            error=rx.cond(E.error_field == "issue_date", E.error, ""),
+                        ),
+                        labelled(
+                            "Due date",
+                            rx.input(
+                                id="due_date",
+                                type="date",
+                                value=E.due_date,
+                                on_change=E.set_due_date,
+                            ),
+                            for_id="due_date",
+                            error=rx.cond(E.error_field == "due_date", E.error, ""),
+                        ),
+                        columns=rx.breakpoints(initial="1", sm="2"),
+                        spacing="4",
+                        width="100%",
+                    ),
+                    rx.heading("Line items", size="3", margin_top="0.5rem"),
+                    rx.vstack(rx.foreach(E.lines, _line_editor), spacing="2", width="100%"),
+                    rx.button(
+                        rx.icon("plus", size=14),
+                        "Add line",
+                        variant="soft",
+                        size="1",
+                        on_click=E.add_line,
+                    ),
+                    rx.cond(
+                        (E.error != "")
+                        & ~E.error_field.contains("date")
+                        & (E.error_field != "client_id")
+                        & (E.error_field != "currency"),
+                        rx.callout(
+                            E.error,
+                            icon="triangle_alert",
+                            color_scheme="red",
+                            role="alert",
+                            width="100%",
+                        ),
+                    ),
+                    labelled(
+                        "Notes (shown on the invoice)",
+                        rx.text_area(id="notes", value=E.notes, on_change=E.set_notes),
+                        for_id="notes",
+                    ),
+                    rx.hstack(
+                        rx.link(
+                            rx.button("Cancel", variant="soft", color_scheme="gray"),
+                            href="/invoices",
+                        ),
+                        rx.button("Save draft", on_click=E.save),
+                        justify="end",
+                        width="100%",
+                    ),
+                    spacing="3",
+                    width="100%",
+                ),
+                style=CARD_STYLE,
+            ),
+            width="100%",
+        )
+    )
+
+
+def _amount_row(label: str, value: rx.Var, strong: bool = False) -> rx.Component:
+    return rx.hstack(
+        rx.text(label, size="2", color="var(--gray-11)"),
+        rx.spacer(),
+        rx.text(value, size="3" if strong else "2", weight="bold" if strong else "regular"),
+        width="100%",
+    )
+
+
+def _actions() -> rx.Component:
+    status = D.invoice["raw_status"]
+    return rx.hstack(
+        rx.cond(status == "draft", rx.button(rx.icon("send", size=14), "Send", on_click=D.send)),
+        rx.cond(
+            status == "open",
+            rx.dialog.root(
+                rx.dialog.trigger(rx.button("Mark paid manually", variant="soft")),
+                rx.dialog.content(
+                    rx.dialog.title("Mark " + D.invoice["number"] + " as paid"),
+                    rx.dialog.description(
+                        "For payments received outside Stripe (bank transfer, cash).", size="2"
+                    ),
+                    rx.form(
+                        rx.vstack(
+                            labelled(
+                                "Note",
+                                rx.input(
+                                    id="note",
+                                    name="note",
+                                    placeholder="e.g. Bank transfer ref 1234",
+                                ),
+                                for_id="note",
+                            ),
+                            rx.hstack(
+                                rx.dialog.close(
+                                    rx.button(
+                                        "Cancel", variant="soft", color_scheme="gray", type="button"
+                                    )
+                                ),
+                                rx.button("Mark paid", type="submit"),
+                                justify="end",
+                                width="100%",
+                            ),
+                            spacing="3",
+                        ),
+                        on_submit=D.mark_paid,
+                    ),
+                ),
+                open=D.manual_open,
+                on_open_change=D.set_manual_open,
+            ),
+        ),
+        rx.cond(
+            (status == "draft") | (status == "open"),
+            rx.alert_dialog.root(
+                rx.alert_dialog.trigger(rx.button("Void", variant="soft", color_scheme="red")),
+                rx.alert_dialog.content(
+                    rx.alert_dialog.title("Void " + D.invoice["number"] + "?"),
+                    rx.alert_dialog.description(
+                        "The client can no longer pay it. The number is not reused."
+                    ),
+                    rx.hstack(
+                        rx.alert_dialog.cancel(
+                            rx.button("Keep it", variant="soft", color_scheme="gray")
+                        ),
+                        rx.alert_dialog.action(
+                            rx.button("Void invoice", color_scheme="red", on_click=D.void)
+                        ),
+                        justify="end",
+                        spacing="3",
+                        margin_top="1rem",
+                    ),
+                ),
+            ),
+        ),
+        spacing="2",
+        flex_wrap="wrap",
+    )
+
+
+def _payments_table() -> rx.Component:
+    return rx.cond(
+        D.payments.length() > 0,
+        rx.box(
+            rx.heading("Payments and attempts", size="3", margin_bottom="0.5rem"),
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(
+                        *[
+                            rx.table.column_header_cell(h)
+                            for h in ("When", "Status", "Amount", "Method", "Mode", "Reference")
+                        ]
+                    )
+                ),
+                rx.table.body(
+                    rx.foreach(
+                        D.payments,
+                        lambda p: rx.table.row(
+                            rx.table.cell(p["at"], white_space="nowrap"),
+                            rx.table.cell(
+                                rx.vstack(
+                                    rx.text(p["status"], text_transform="capitalize"),
+                                    rx.cond(
+                                        p["failure"] != "",
+                                        rx.text(p["failure"], size="1", color="var(--red-11)"),
+                                    ),
+                                    spacing="0",
+                                )
+                            ),
+                            rx.table.cell(p["amount"]),
+                            rx.table.cell(p["method"]),
+                            rx.table.cell(p["mode"]),
+                            rx.table.cell(rx.code(p["reference"], size="1")),
+                        ),
+                    )
+                ),
+                width="100%",
+            ),
+            style=CARD_STYLE,
+            overflow_x="auto",
+        ),
+    )
+
+
+def invoice_detail_page() -> rx.Component:
+    inv = D.invoice
+    body = rx.vstack(
+        page_header(
+            "Invoice " + inv["number"], inv["client"] + " · " + inv["client_email"], _actions()
+        ),
+        rx.grid(
+            rx.box(
+                rx.vstack(
+                    rx.hstack(
+                        status_badge(inv["status"], inv["color"]),
+                        rx.spacer(),
+                        rx.text("Due ", inv["due"], size="2"),
+                    ),
+                    rx.table.root(
+                        rx.table.header(
+                            rx.table.row(
+                                *[
+                                    rx.table.column_header_cell(h)
+                                    for h in ("Description", "Qty", "Unit", "Tax", "Amount")
+                                ]
+                            )
+                        ),
+                        rx.table.body(
+                            rx.foreach(
+                                D.lines,
+                                lambda ln: rx.table.row(
+                                    rx.table.cell(ln["description"]),
+                                    rx.table.cell(ln["quantity"]),
+                                    rx.table.cell(ln["unit"]),
+                                    rx.table.cell(ln["tax"]),
+                                    rx.table.cell(ln["amount"]),
+                                ),
+                            )
+                        ),
+                        width="100%",
+                    ),
+                    _amount_row("Subtotal", inv["subtotal"]),
+                    _amount_row("Tax", inv["tax_total"]),
+                    _amount_row("Total", inv["total"], strong=True),
+                    _amount_row("Paid", inv["amount_paid"]),
+                    rx.cond(
+                        inv["amount_refunded"] != "",
+                        _amount_row("Refunded", inv["amount_refunded"]),
+                    ),
+                    _amount_row("Amount due", inv["amount_due"], strong=True),
+                    rx.cond(
+                        inv["notes"] != "",
+                        rx.text(
+                            inv["notes"], size="2", color="var(--gray-11)", white_space="pre-wrap"
+                        ),
+                    ),
+                    spacing="3",
+                    width="100%",
+                ),
+                style=CARD_STYLE,
+                overflow_x="auto",
+            ),
+            rx.box(
+                rx.vstack(rx.heading("Timeline", size="3"), timeline(D.activity), spacing="3"),
+                style=CARD_STYLE,
+            ),
+            columns=rx.breakpoints(initial="1", md="2fr 1fr"),
+            spacing="4",
+            width="100%",
+        ),
+        _payments_table(),
+        spacing="4",
+        width="100%",
+    )
+    return guarded(
+        rx.cond(
+            D.found,
+            body,
+            empty_state(
+                "file-x",
+                "Invoice not found",
+                "It may have been removed, or it belongs to another workspace.",
+            ),
+        )
+    )

@@ -1,0 +1,309 @@
+"""Invoices for the agency: list, new draft, detail with timeline and actions."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import reflex as rx
+
+from nextoria_hub.billing import clients as client_svc
+from nextoria_hub.billing import invoices as svc
+from nextoria_hub.billing.money import SUPPORTED_CURRENCIES, currency_label, format_money
+from nextoria_hub.clock import utcnow
+from nextoria_hub.errors import AccessDenied, NotFound, NotSignedIn, ValidationError
+from nextoria_hub.ui.states.session import AppState
+
+STATUS_COLORS = {
+    "Draft": "gray",
+    "Open": "blue",
+    "Overdue": "orange",
+    "Paid": "green",
+    "Void": "gray",
+    "Payment failed": "red",
+    "Refunded": "purple",
+    "Partially refunded": "purple",
+}
+CURRENCIES = [{"code": c, "label": currency_label(c)} for c in SUPPORTED_CURRENCIES]
+
+
+def today() -> date:
+    return utcnow().date()
+
+
+def invoice_row(invoice, client_name: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    status = svc.display_status(invoice, today())
+    return {
+        "id": str(invoice.id),
+        "number": invoice.number,
+        "client": client_name,
+        "status": status,
+        "color": STATUS_COLORS.get(status, "gray"),
+        "total": format_money(invoice.total, invoice.currency),
+        "amount_due": format_money(invoice.amount_due, invoice.currency),
+        "due": invoice.due_date.strftime("%d %b %Y"),
+        "issued": invoice.issue_date.strftime("%d %b %Y"),
+    }
+
+
+class InvoicesState(AppState):
+    invoices: list[dict[str, str]] = []
+    status_filter: str = "all"
+    search: str = ""
+
+    @rx.event
+    def load(self):
+        try:
+            with self._unit() as (db, actor):
+                status = None if self.status_filter == "all" else self.status_filter
+                names = {
+                    c.id: c.name for c in client_svc.list_clients(db, actor, include_archived=True)
+                }
+                self.invoices = [
+                    invoice_row(i, names.get(i.client_id, ""))
+                    for i in svc.list_invoices(db, actor, status=status, search=self.search)
+                ]
+        except (NotSignedIn, AccessDenied) as err:
+            return self._denied(err)
+        return None
+
+    @rx.event
+    def set_status_filter(self, value: str | list[str]):
+        self.status_filter = value if isinstance(value, str) else value[0]
+        return InvoicesState.load
+
+    @rx.event
+    def set_search(self, value: str):
+        self.search = value
+        return InvoicesState.load
+
+
+def _blank_line() -> dict[str, str]:
+    return {"description": "", "quantity": "1", "unit_price": "", "tax_rate": ""}
+
+
+class InvoiceEditorState(AppState):
+    client_options: list[dict[str, str]] = []
+    currencies: list[dict[str, str]] = CURRENCIES
+    client_id: str = ""
+    currency: str = ""
+    issue_date: str = ""
+    due_date: str = ""
+    notes: str = ""
+    lines: list[dict[str, str]] = [_blank_line()]
+    error: str = ""
+    error_field: str = ""
+
+    @rx.event
+    def load(self):
+        self.error, self.error_field = "", ""
+        self.lines = [_blank_line()]
+        self.notes = ""
+        self.issue_date = today().isoformat()
+        self.due_date = date.fromordinal(today().toordinal() + 14).isoformat()
+        wanted = self.router.url.query_parameters.get("client", "")
+        try:
+            with self._unit() as (db, actor):
+                clients = client_svc.list_clients(db, actor)
+        except (NotSignedIn, AccessDenied) as err:
+            return self._denied(err)
+        self.client_options = [
+            {"id": str(c.id), "label": f"{c.name} ({c.currency.upper()})", "currency": c.currency}
+            for c in clients
+        ]
+        chosen = next((c for c in self.client_options if c["id"] == wanted), None) or (
+            self.client_options[0] if self.client_options else None
+        )
+        self.client_id = chosen["id"] if chosen else ""
+        self.currency = chosen["currency"] if chosen else ""
+        return None
+
+    @rx.event
+    def set_client(self, value: str) -> None:
+        self.client_id = value
+        match = next((c for c in self.client_options if c["id"] == value), None)
+        if match:
+            self.currency = match["currency"]
+
+    @rx.event
+    def set_currency(self, value: str) -> None:
+        self.currency = value
+
+    @rx.event
+    def set_issue_date(self, value: str) -> None:
+        self.issue_date = value
+
+    @rx.event
+    def set_due_date(self, value: str) -> None:
+        self.due_date = value
+
+    @rx.event
+    def set_notes(self, value: str) -> None:
+        self.notes = value
+
+    @rx.event
+    def set_line(self, index: int, key: str, value: str) -> None:
+        lines = [dict(line) for line in self.lines]
+        lines[index][key] = value
+        self.lines = lines
+
+    @rx.event
+    def add_line(self) -> None:
+        self.lines = [*self.lines, _blank_line()]
+
+    @rx.event
+    def remove_line(self, index: int) -> None:
+        if len(self.lines) > 1:
+            self.lines = [line for i, line in enumerate(self.lines) if i != index]
+
+    @rx.event
+    def save(self):
+        self.error, self.error_field = "", ""
+        try:
+            issue = date.fromisoformat(self.issue_date) if self.issue_date else None
+            due = date.fromisoformat(self.due_date) if self.due_date else None
+        except ValueError:
+            self.error, self.error_field = "Enter dates as YYYY-MM-DD.", "due_date"
+            return None
+        lines = [
+            svc.LineInput(
+                description=line.get("description", ""),
+                quantity=line.get("quantity", ""),
+                unit_price=line.get("unit_price", ""),
+                tax_rate=line.get("tax_rate", ""),
+            )
+            for line in self.lines
+        ]
+        try:
+            with self._unit() as (db, actor):
+                if not self.client_id:
+                    raise ValidationError(
+                        "Choose a client (add one under Clients first).", "client_id"
+                    )
+                invoice = svc.create_invoice(
+                    db,
+                    actor,
+                    client_id=int(self.client_id),
+                    lines=lines,
+                    currency=self.currency or None,
+                    issue_date=issue,
+                    due_date=due,
+                    notes=self.notes,
+                )
+                invoice_id, number = invoice.id, invoice.number
+        except (ValidationError, NotFound) as err:
+            self.error = err.message
+            self.error_field = getattr(err, "field", "") or ""
+            return None
+        except (NotSignedIn, AccessDenied) as err:
+            return self._denied(err)
+        return [
+            rx.toast.success(f"Draft {number} created."),
+            rx.redirect(f"/invoices/{invoice_id}"),
+        ]
+
+
+class InvoiceDetailState(AppState):
+    found: bool = False
+    invoice: dict[str, str] = {}
+    lines: list[dict[str, str]] = []
+    activity: list[dict[str, str]] = []
+    payments: list[dict[str, str]] = []
+    manual_open: bool = False
+
+    def _invoice_id(self) -> int:
+        raw = str(self.router.page.params.get("invoice_id", ""))
+        return int(raw) if raw.isdigit() else 0
+
+    def _show(self, view) -> None:  # type: ignore[no-untyped-def]
+        inv, client = view.invoice, view.client
+        self.invoice = {
+            **invoice_row(inv, client.name),
+            "client_id": str(client.id),
+            "client_email": client.billing_email,
+            "subtotal": format_money(inv.subtotal, inv.currency),
+            "tax_total": format_money(inv.tax_total, inv.currency),
+            "amount_paid": format_money(inv.amount_paid, inv.currency),
+            "amount_refunded": format_money(inv.amount_refunded, inv.currency)
+            if inv.amount_refunded
+            else "",
+            "currency": inv.currency.upper(),
+            "notes": inv.notes,
+            "raw_status": inv.status,
+        }
+        self.lines = [
+            {
+                "description": ln.description,
+                "quantity": ln.quantity,
+                "unit": format_money(ln.unit_amount, inv.currency),
+                "tax": f"{ln.tax_rate_bp / 100:g}%" if ln.tax_rate_bp else "",
+                "amount": format_money(ln.amount, inv.currency),
+            }
+            for ln in view.lines
+        ]
+        self.activity = [
+            {
+                "at": a.at.strftime("%d %b %Y %H:%M"),
+                "kind": a.kind.replace("_", " "),
+                "detail": a.detail,
+            }
+            for a in view.activity
+        ]
+        self.payments = [
+            {
+                "at": p.created_at.strftime("%d %b %Y %H:%M"),
+                "status": p.status.replace("_", " "),
+                "amount": format_money(p.amount, p.currency),
+                "method": p.method_detail or p.method_type or p.source,
+                "mode": p.mode,
+                "reference": p.payment_intent_id,
+                "failure": p.failure_message,
+            }
+            for p in view.payments
+        ]
+
+    @rx.event
+    def load(self):
+        self.found = False
+        try:
+            with self._unit() as (db, actor):
+                self._show(svc.get_invoice_view(db, actor, self._invoice_id()))
+        except NotFound:
+            return None
+        except (NotSignedIn, AccessDenied) as err:
+            return self._denied(err)
+        self.found = True
+        return None
+
+    def _act(self, action, message: str):  # type: ignore[no-untyped-def]
+        try:
+            with self._unit() as (db, actor):
+                action(db, actor, self._invoice_id())
+                self._show(svc.get_invoice_view(db, actor, self._invoice_id()))
+        except (ValidationError, NotFound) as err:
+            return rx.toast.error(err.message)
+        except (NotSignedIn, AccessDenied) as err:
+            return self._denied(err)
+        return rx.toast.success(message)
+
+    @rx.event
+    def send(self):
+        return self._act(
+            lambda db, actor, i: svc.send_invoice(db, actor, i), "Invoice sent to the client."
+        )
+
+    @rx.event
+    def void(self):
+        return self._act(lambda db, actor, i: svc.void_invoice(db, actor, i), "Invoice voided.")
+
+    @rx.event
+    def set_manual_open(self, value: bool) -> None:
+        self.manual_open = value
+
+    @rx.event
+    def mark_paid(self, form: dict):
+        note = form.get("note") or ""
+        self.manual_open = False
+        return self._act(
+            lambda db, actor, i: svc.mark_paid_manually(db, actor, i, note),
+            "Invoice marked as paid.",
+        )
