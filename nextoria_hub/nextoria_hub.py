@@ -8,6 +8,7 @@ from starlette.types import ASGIApp
 
 from nextoria_hub.api.routes import build_api
 from nextoria_hub.jobs import scheduler_lifespan
+from nextoria_hub.settings import get_settings
 from nextoria_hub.tenancy import origin_allowed
 from nextoria_hub.ui.pages import (
     auth,
@@ -40,6 +41,9 @@ def _with_api(reflex_asgi: ASGIApp) -> ASGIApp:
     api.routes.append(Mount("/", app=reflex_asgi))
     return api
 
+
+# Refuse to start in production without master keys (elsewhere one is generated once).
+get_settings().master_keys()
 
 app = rx.App(api_transformer=_with_api, toaster=rx.toast.provider(position="top-right"))
 # The scheduled jobs run in this process unless NEXTORIA_SCHEDULER=off (set it on web workers

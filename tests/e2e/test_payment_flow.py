@@ -8,29 +8,17 @@ from playwright.sync_api import Page, expect
 from sqlmodel import select
 
 from nextoria_hub.db import session_scope
-from nextoria_hub.models import Invoice, OutboxEmail, Workspace
-from nextoria_hub.payments.stripe_connection import ConnectInput, connect, register_webhook
-from nextoria_hub.tenancy import Actor
+from nextoria_hub.models import Invoice, OutboxEmail
 from stripe_sandbox.testing import SandboxServer
 from tests.e2e.conftest import RunningApp, screenshot
-from tests.e2e.helpers import PASSWORD, seed_workspace, sign_in, unique_slug
-
-
-def _connect_sandbox(slug: str, sandbox: SandboxServer) -> None:
-    keys = sandbox.create_account(f"{slug} Ltd")["test"]
-    with session_scope() as db:
-        ws = db.exec(select(Workspace).where(Workspace.slug == slug)).one()
-        admin = Actor(workspace_id=ws.id, user_id=None, role="admin", email="test", name="Test")  # type: ignore[arg-type]
-        connect(db, admin, ConnectInput(keys["publishable_key"], keys["secret_key"]))
-        register_webhook(db, admin, "test")
-
-
-def _pay_on_sandbox(page: Page, number: str) -> None:
-    page.get_by_label("Card number").fill(number)
-    page.get_by_label("Expiry (MM / YY)").fill("12 / 34")
-    page.get_by_label("CVC").fill("123")
-    page.get_by_label("Name on card").fill("Cleo Client")
-    page.get_by_role("button", name="Pay", exact=True).click()
+from tests.e2e.helpers import (
+    PASSWORD,
+    connect_sandbox,
+    fill_sandbox_card,
+    seed_workspace,
+    sign_in,
+    unique_slug,
+)
 
 
 def _admin_creates_and_sends_invoice(page: Page, app: RunningApp, slug: str, amount: str) -> str:
@@ -70,7 +58,7 @@ def test_client_pays_an_invoice_through_checkout(
 ) -> None:
     slug = unique_slug("omega")
     admin = seed_workspace(slug)
-    _connect_sandbox(slug, stripe_sandbox)
+    connect_sandbox(slug, stripe_sandbox)
     sign_in(page, app_server.url(slug, "/login"), admin)
     page.wait_for_url(app_server.url(slug, "/dashboard"))
 
@@ -100,11 +88,13 @@ def test_client_pays_an_invoice_through_checkout(
     # Declined card: the sandbox page says so and the invoice stays open.
     client.get_by_role("button", name="Pay Now").click()
     client.wait_for_url(re.compile(rf"{re.escape(stripe_sandbox.base_url)}/c/pay/.*"))
-    _pay_on_sandbox(client, "4000 0000 0000 0002")
+    fill_sandbox_card(client, "4000 0000 0000 0002")
     expect(client.get_by_role("alert")).to_have_text("Your card was declined.")
+    with session_scope() as db:
+        assert db.get(Invoice, int(invoice_id)).status == "open"  # type: ignore[union-attr]
 
     # Authentication required, completed: paid.
-    _pay_on_sandbox(client, "4000 0025 0000 3155")
+    fill_sandbox_card(client, "4000 0025 0000 3155")
     client.get_by_role("button", name="Complete authentication").click()
     client.wait_for_url(re.compile(r".*/portal/invoices/\d+/return\?session_id=cs_.*"))
     expect(client.locator("#payment-outcome")).to_contain_text(
@@ -132,7 +122,7 @@ def test_4242_pays_and_a_paid_invoice_cannot_be_paid_again(
 ) -> None:
     slug = unique_slug("sigma")
     admin = seed_workspace(slug)
-    _connect_sandbox(slug, stripe_sandbox)
+    connect_sandbox(slug, stripe_sandbox)
     sign_in(page, app_server.url(slug, "/login"), admin)
     page.wait_for_url(app_server.url(slug, "/dashboard"))
     page.goto(app_server.url(slug, "/clients"))
@@ -152,7 +142,7 @@ def test_4242_pays_and_a_paid_invoice_cannot_be_paid_again(
     client.goto(app_server.url(slug, f"/portal/invoices/{invoice_id}"))
     client.get_by_role("button", name="Pay Now").click()
     client.wait_for_url(re.compile(rf"{re.escape(stripe_sandbox.base_url)}/c/pay/.*"))
-    _pay_on_sandbox(client, "4242 4242 4242 4242")
+    fill_sandbox_card(client, "4242 4242 4242 4242")
     expect(client.locator("#payment-outcome")).to_contain_text(
         "Payment received — thank you", timeout=30_000
     )
