@@ -17,7 +17,8 @@ from sqlmodel import Session, col, select
 
 from nextoria_hub.accounts.users import create_user
 from nextoria_hub.accounts.workspaces import NewWorkspace, create_workspace
-from nextoria_hub.models import OutboxEmail, Role, User, Workspace
+from nextoria_hub.models import Client, OutboxEmail, Role, StripeKeys, User, Workspace
+from nextoria_hub.secret_box import mask, seal
 from nextoria_hub.tenancy import Actor
 
 PASSWORD = "a-strong-passphrase-42"
@@ -115,3 +116,35 @@ def invite_token_for(db: Session, to_address: str) -> str:
     match = INVITE_LINK.search(email.text_body)
     assert match is not None, email.text_body
     return match["token"]
+
+
+def quick_portal_user(db: Session, client: Client, email: str, name: str = "") -> User:
+    """A Client Portal login (role client) bound to ``client``."""
+    user = quick_user(db, client.workspace_id, email, "client", name)
+    user.client_id = client.id
+    db.add(user)
+    db.commit()
+    return user
+
+
+def quick_stripe_keys(db: Session, workspace_id: int, label: str, mode: str = "test") -> StripeKeys:
+    """Stripe keys stored as ``connect`` stores them, without asking Stripe (made-up keys)."""
+    secret = f"sk_{mode}_{label}_0000000000000000"
+    webhook = f"whsec_{label}_000000000000"
+    row = StripeKeys(
+        workspace_id=workspace_id,
+        mode=mode,
+        publishable_key=f"pk_{mode}_{label}_0000000000000000",
+        secret_key_sealed=seal(secret),
+        secret_key_mask=mask(secret),
+        webhook_secret_sealed=seal(webhook),
+        webhook_secret_mask=mask(webhook),
+        webhook_endpoint_id=f"we_{label}",
+        account_id=f"acct_{label}",
+        account_name=label.title(),
+        charges_enabled=True,
+        details_submitted=True,
+    )
+    db.add(row)
+    db.commit()
+    return row
