@@ -72,6 +72,11 @@ JOBS: list[JobSpec] = [
         "nextoria_hub.payments.autopay:send_autopay_notices",
         trigger_args={"hours": 1},
     ),
+    JobSpec(
+        "retainer_invoices",
+        "nextoria_hub.billing.retainers:issue_retainer_invoices",
+        trigger_args={"hours": 1},
+    ),
 ]
 
 

@@ -23,7 +23,13 @@ from nextoria_hub.models import OutboxEmail
 from nextoria_hub.settings import PROJECT_ROOT, get_settings
 from tests.resend_capture import ResendCapture
 
-REGISTERED = {"deliver_emails", "reconcile_checkouts", "autopay_charge", "autopay_notices"}
+REGISTERED = {
+    "deliver_emails",
+    "reconcile_checkouts",
+    "autopay_charge",
+    "autopay_notices",
+    "retainer_invoices",
+}
 
 
 def _stored_jobs() -> list[str]:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from nextoria_hub import stripe_gateway as gateway
+from nextoria_hub.billing import retainers
 from nextoria_hub.errors import StripeNotConnected
 from nextoria_hub.models import Invoice
 from nextoria_hub.payments import autopay
@@ -185,7 +186,12 @@ def stripe_invoice_paid(db: Session, ctx: EventContext) -> HandlerResult:
         else None
     )
     if invoice is None:
-        return "unmatched", f"Stripe invoice {stripe_id} was not created by Nextoria Hub"
+        retainer = retainers.retainer_for_subscription(
+            db, ctx.workspace_id, retainers.subscription_of(obj)
+        )
+        if retainer is None or not stripe_id:
+            return "unmatched", f"Stripe invoice {stripe_id} was not created by Nextoria Hub"
+        invoice = retainers.mirror_stripe_invoice(db, retainer, obj)
     pi_ref = obj.get("payment_intent")
     pi_id = pi_ref.get("id") if isinstance(pi_ref, dict) else str(pi_ref or "")
     pi = (_expanded_pi(db, ctx, pi_id) if pi_id else None) or {
@@ -208,9 +214,14 @@ def stripe_invoice_paid(db: Session, ctx: EventContext) -> HandlerResult:
 
 @handler("customer.subscription.deleted")
 def subscription_deleted(db: Session, ctx: EventContext) -> HandlerResult:
+    sub_id = str(ctx.obj.get("id") or "")
+    retainer = retainers.retainer_for_subscription(db, ctx.workspace_id, sub_id)
+    if retainer is not None:
+        ended = retainers.subscription_ended(db, retainer, "the Stripe subscription was canceled")
+        return "applied", f"retainer {retainer.id} " + ("ended" if ended else "already ended")
     return "unmatched", (
         f"subscription {ctx.obj.get('id')} is not linked to anything in Nextoria Hub "
-        "(retainer subscriptions are not billed through the hub yet)"
+        "(no retainer is billed through it)"
     )
 
 
