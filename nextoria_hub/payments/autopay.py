@@ -754,7 +754,17 @@ def _due_invoices(db: Session, workspace_id: int, mode: str, now: datetime) -> l
 def _claim(workspace_id: int, invoice_id: int, mode: str, now: datetime) -> int | None:
     """Insert and commit the next attempt row; None if another worker has it or it's moot."""
     with session_scope() as db:
-        invoice = _lock_invoice(db, workspace_id, invoice_id)
+        if db.get_bind().dialect.name == "postgresql":
+            # Another worker holding this invoice is claiming it: skip rather than wait.
+            invoice = db.exec(
+                select(Invoice)
+                .where(Invoice.id == invoice_id, Invoice.workspace_id == workspace_id)
+                .with_for_update(skip_locked=True)
+            ).first()
+            if invoice is not None:
+                db.refresh(invoice)
+        else:  # SQLite: a conditional no-op UPDATE takes the database's write lock
+            invoice = _lock_invoice(db, workspace_id, invoice_id)
         if invoice is None or invoice.status != InvoiceStatus.open or invoice.amount_due <= 0:
             return None
         if invoice.payment_failed:

@@ -4,6 +4,7 @@ authentication, hard declines, notices, crash recovery and concurrent job runs."
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -27,7 +28,16 @@ from nextoria_hub.models import (
 )
 from nextoria_hub.payments import autopay
 from nextoria_hub.payments.checkout import start_checkout
+from stripe_sandbox.testing import SandboxServer
 from tests.payments.conftest import VISA, Shop
+
+
+@pytest.fixture(autouse=True)
+def _no_webhook_in_flight(stripe_sandbox: SandboxServer) -> Iterator[None]:
+    """Webhooks a test set off are applied before the next test empties the tables."""
+    yield
+    stripe_sandbox.wait_for_deliveries(20)
+
 
 INSUFFICIENT = "4000000000009995"
 AUTH = "4000002500003155"

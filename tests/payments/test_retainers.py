@@ -4,6 +4,7 @@ subscription whose webhooks mirror it (sandbox over HTTP)."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from datetime import date, timedelta
 
 import pytest
@@ -14,8 +15,17 @@ from nextoria_hub.billing.invoices import LineInput
 from nextoria_hub.errors import ValidationError
 from nextoria_hub.models import Invoice, OutboxEmail, Payment, RetainerPeriod
 from nextoria_hub.payments import autopay
+from stripe_sandbox.testing import SandboxServer
 from tests.payments.conftest import Shop
 from tests.payments.test_autopay import at, enable, ledger, save_card
+
+
+@pytest.fixture(autouse=True)
+def _no_webhook_in_flight(stripe_sandbox: SandboxServer) -> Iterator[None]:
+    """Webhooks a test set off are applied before the next test empties the tables."""
+    yield
+    stripe_sandbox.wait_for_deliveries(20)
+
 
 LINES = [LineInput("Monthly retainer", "1", "500.00", "20")]
 
