@@ -62,6 +62,21 @@ JOBS: list[JobSpec] = [
         "nextoria_hub.payments.reconciliation:reconcile_open_checkouts",
         trigger_args={"minutes": 5},
     ),
+    JobSpec(
+        "autopay_charge",
+        "nextoria_hub.payments.autopay:charge_due_invoices",
+        trigger_args={"minutes": 5},
+    ),
+    JobSpec(
+        "autopay_notices",
+        "nextoria_hub.payments.autopay:send_autopay_notices",
+        trigger_args={"hours": 1},
+    ),
+    JobSpec(
+        "retainer_invoices",
+        "nextoria_hub.billing.retainers:issue_retainer_invoices",
+        trigger_args={"hours": 1},
+    ),
 ]
 
 

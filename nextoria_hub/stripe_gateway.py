@@ -324,3 +324,199 @@ def checkout_session_id_for(secret_key: str, payment_intent_id: str) -> str:
             {"payment_intent": payment_intent_id, "limit": 1}
         )
     return str(found.data[0].id) if found.data else ""
+
+
+# --- Autopay --------------------------------------------------------------------------------
+
+RATE_LIMIT_RETRIES = 4
+RATE_LIMIT_BASE_DELAY = 0.25  # seconds; doubled after each 429
+
+
+def _rate_limited(call: Any, action: str) -> Any:
+    """Run ``call()`` with our error translation, retrying a 429 with bounded backoff.
+
+    stripe-python does not retry 429 by itself. Every autopay call sends an idempotency key,
+    so a retried POST can never act twice.
+    """
+    import time
+
+    delay = RATE_LIMIT_BASE_DELAY
+    for attempt in range(RATE_LIMIT_RETRIES + 1):
+        try:
+            with translated_errors(action):
+                try:
+                    return call()
+                except stripe.RateLimitError:
+                    if attempt == RATE_LIMIT_RETRIES:
+                        raise
+        except StripeUnavailable:
+            raise
+        log.info("Stripe rate limit while trying to %s; retrying in %.2fs", action, delay)
+        time.sleep(delay)
+        delay *= 2
+    raise AssertionError("unreachable")
+
+
+def retrieve_setup_session(secret_key: str, session_id: str) -> dict[str, Any] | None:
+    """A setup-mode Checkout Session with its SetupIntent and payment method expanded."""
+
+    def call() -> dict[str, Any] | None:
+        try:
+            session = client_for(secret_key).v1.checkout.sessions.retrieve(
+                session_id,
+                {"expand": ["setup_intent", "setup_intent.payment_method"]},  # type: ignore[typeddict-item]
+            )
+        except stripe.InvalidRequestError as err:
+            if err.http_status == 404:
+                return None
+            raise
+        return session.to_dict()
+
+    return _rate_limited(call, "check the saved card")
+
+
+def retrieve_setup_intent(secret_key: str, setup_intent_id: str) -> dict[str, Any] | None:
+    def call() -> dict[str, Any] | None:
+        try:
+            si = client_for(secret_key).v1.setup_intents.retrieve(
+                setup_intent_id,
+                {"expand": ["payment_method"]},  # type: ignore[typeddict-item]
+            )
+        except stripe.InvalidRequestError as err:
+            if err.http_status == 404:
+                return None
+            raise
+        return si.to_dict()
+
+    return _rate_limited(call, "check the saved card")
+
+
+def retrieve_payment_method(secret_key: str, payment_method_id: str) -> dict[str, Any]:
+    return _rate_limited(
+        lambda: client_for(secret_key).v1.payment_methods.retrieve(payment_method_id).to_dict(),
+        "read the saved card",
+    )
+
+
+def set_default_payment_method(
+    secret_key: str, customer_id: str, payment_method_id: str, *, idempotency_key: str
+) -> None:
+    _rate_limited(
+        lambda: client_for(secret_key).v1.customers.update(
+            customer_id,
+            {"invoice_settings": {"default_payment_method": payment_method_id}},
+            {"idempotency_key": idempotency_key},
+        ),
+        "make the card the default",
+    )
+
+
+def detach_payment_method(secret_key: str, payment_method_id: str) -> None:
+    def call() -> None:
+        try:
+            client_for(secret_key).v1.payment_methods.detach(payment_method_id)
+        except stripe.InvalidRequestError as err:
+            if err.http_status not in (400, 404):  # already detached or unknown
+                raise
+
+    _rate_limited(call, "remove the card")
+
+
+def charge_off_session(
+    secret_key: str, params: dict[str, Any], *, idempotency_key: str
+) -> dict[str, Any]:
+    """Create and confirm an off-session PaymentIntent; the PI (latest charge expanded).
+
+    A decline raises ``StripeCardError`` carrying the PaymentIntent id. Calling again with the
+    same key and params replays Stripe's stored answer: the same PI, never a second charge.
+    """
+    body = {**params, "confirm": True, "off_session": True, "expand": ["latest_charge"]}
+    return _rate_limited(
+        lambda: (
+            client_for(secret_key)
+            .v1.payment_intents.create(
+                body,  # type: ignore[arg-type]
+                {"idempotency_key": idempotency_key},
+            )
+            .to_dict()
+        ),
+        "charge the saved card",
+    )
+
+
+def retrieve_payment_intent_raw(secret_key: str, payment_intent_id: str) -> dict[str, Any] | None:
+    """The PaymentIntent (charge and payment method expanded), retrying 429."""
+
+    def call() -> dict[str, Any] | None:
+        try:
+            return (
+                client_for(secret_key)
+                .v1.payment_intents.retrieve(
+                    payment_intent_id,
+                    {"expand": ["latest_charge"]},  # type: ignore[typeddict-item]
+                )
+                .to_dict()
+            )
+        except stripe.InvalidRequestError as err:
+            if err.http_status == 404:
+                return None
+            raise
+
+    return _rate_limited(call, "check the payment")
+
+
+def create_subscription(
+    secret_key: str, params: dict[str, Any], *, idempotency_key: str
+) -> dict[str, Any]:
+    return _rate_limited(
+        lambda: (
+            client_for(secret_key)
+            .v1.subscriptions.create(params, {"idempotency_key": idempotency_key})  # type: ignore[arg-type]
+            .to_dict()
+        ),
+        "start the subscription",
+    )
+
+
+def create_product_price(
+    secret_key: str,
+    *,
+    name: str,
+    currency: str,
+    unit_amount: int,
+    interval: str,
+    interval_count: int,
+    idempotency_key: str,
+) -> str:
+    """A product with one recurring price; returns the price id."""
+    client = client_for(secret_key)
+    product = _rate_limited(
+        lambda: client.v1.products.create(
+            {"name": name}, {"idempotency_key": f"{idempotency_key}-product"}
+        ),
+        "create the product",
+    )
+    price = _rate_limited(
+        lambda: client.v1.prices.create(
+            {
+                "product": product.id,
+                "currency": currency,
+                "unit_amount": unit_amount,
+                "recurring": {"interval": interval, "interval_count": interval_count},  # type: ignore[typeddict-item]
+            },
+            {"idempotency_key": f"{idempotency_key}-price"},
+        ),
+        "create the price",
+    )
+    return str(price.id)
+
+
+def cancel_subscription(secret_key: str, subscription_id: str) -> None:
+    def call() -> None:
+        try:
+            client_for(secret_key).v1.subscriptions.cancel(subscription_id)
+        except stripe.InvalidRequestError as err:
+            if err.http_status != 404:
+                raise
+
+    _rate_limited(call, "cancel the subscription")

@@ -23,7 +23,13 @@ from nextoria_hub.models import OutboxEmail
 from nextoria_hub.settings import PROJECT_ROOT, get_settings
 from tests.resend_capture import ResendCapture
 
-REGISTERED = {"deliver_emails", "reconcile_checkouts"}
+REGISTERED = {
+    "deliver_emails",
+    "reconcile_checkouts",
+    "autopay_charge",
+    "autopay_notices",
+    "retainer_invoices",
+}
 
 
 def _stored_jobs() -> list[str]:
@@ -73,6 +79,10 @@ def test_registry_holds_the_jobs() -> None:
         == "nextoria_hub.payments.reconciliation:reconcile_open_checkouts"
     )
     assert by_id["reconcile_checkouts"].trigger_args == {"minutes": 5}
+    assert by_id["autopay_charge"].func == "nextoria_hub.payments.autopay:charge_due_invoices"
+    assert by_id["autopay_notices"].func == "nextoria_hub.payments.autopay:send_autopay_notices"
+    for spec in jobs.JOBS:  # every target resolves
+        assert callable(jobs.ref_to_obj(spec.func))
 
 
 def test_jobs_are_stored_in_the_database_once_across_restarts(

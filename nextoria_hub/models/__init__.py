@@ -2,6 +2,14 @@
 
 from nextoria_hub.models.audit import AuditEntry
 from nextoria_hub.models.auth import Invitation, LoginFailure, SignInLink, UserSession
+from nextoria_hub.models.autopay import (
+    AutopayAttempt,
+    AutopayNotice,
+    ClientAutopay,
+    Retainer,
+    RetainerPeriod,
+    SavedPaymentMethod,
+)
 from nextoria_hub.models.client import Client, StripeCustomer
 from nextoria_hub.models.email import OutboxEmail
 from nextoria_hub.models.finance import FinanceSettings
@@ -20,8 +28,11 @@ from nextoria_hub.models.workspace import Workspace
 
 __all__ = [
     "AuditEntry",
+    "AutopayAttempt",
+    "AutopayNotice",
     "CheckoutSession",
     "Client",
+    "ClientAutopay",
     "FinanceSettings",
     "Invitation",
     "Invoice",
@@ -32,7 +43,10 @@ __all__ = [
     "LoginFailure",
     "OutboxEmail",
     "Payment",
+    "Retainer",
+    "RetainerPeriod",
     "Role",
+    "SavedPaymentMethod",
     "SignInLink",
     "StripeCustomer",
     "StripeEvent",

@@ -43,6 +43,8 @@ class Invoice(SQLModel, table=True):
     stripe_invoice_id: str = Field(default="", max_length=255, index=True)
     # Autopay gave up after the last scheduled retry; shown as "Payment failed".
     payment_failed: bool = False
+    # The retainer this invoice bills one period of, if any.
+    retainer_id: int | None = Field(default=None, foreign_key="retainer.id", index=True)
 
     @property
     def amount_due(self) -> int:

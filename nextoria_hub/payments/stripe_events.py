@@ -13,8 +13,10 @@ from typing import Any
 from sqlmodel import Session, select
 
 from nextoria_hub import stripe_gateway as gateway
+from nextoria_hub.billing import retainers
 from nextoria_hub.errors import StripeNotConnected
 from nextoria_hub.models import Invoice
+from nextoria_hub.payments import autopay
 from nextoria_hub.payments.settlement import (
     payment_for_charge,
     record_failed_attempt,
@@ -99,6 +101,10 @@ def payment_intent_succeeded(db: Session, ctx: EventContext) -> HandlerResult:
         source=source,
         checkout_session_id=_session_of(db, ctx, str(pi["id"])) if source == "checkout" else "",
     )
+    if source == "autopay":
+        attempt = autopay.attempt_for_pi(db, ctx.workspace_id, invoice.id, pi)  # type: ignore[arg-type]
+        if attempt is not None:
+            autopay.apply_success(db, ctx.workspace_id, attempt, pi)
     return "applied", f"{invoice.number}: " + (
         "payment recorded" if recorded else "already recorded"
     )
@@ -108,7 +114,7 @@ def payment_intent_succeeded(db: Session, ctx: EventContext) -> HandlerResult:
 def checkout_session_completed(db: Session, ctx: EventContext) -> HandlerResult:
     session = ctx.obj
     if session.get("mode") == "setup":
-        return "ignored", "setup sessions are handled by autopay"
+        return _setup_completed(db, ctx, session)
     invoice, why = _invoice_from_metadata(db, ctx, session.get("metadata"))
     if invoice is None:
         return "unmatched", f"{OUTSIDE} (checkout session {session.get('id')}): {why}"
@@ -144,6 +150,15 @@ def payment_intent_failed(db: Session, ctx: EventContext) -> HandlerResult:
     invoice, why = _invoice_from_metadata(db, ctx, pi.get("metadata"))
     if invoice is None:
         return "unmatched", f"{OUTSIDE} ({pi.get('id')}): {why}"
+    if _source(pi.get("metadata")) == "autopay":
+        attempt = autopay.attempt_for_pi(db, ctx.workspace_id, invoice.id, pi)  # type: ignore[arg-type]
+        if attempt is not None:
+            # Joins the attempt's own schedule: classified and retried once, not twice.
+            before = attempt.status
+            autopay.apply_failure(db, ctx.workspace_id, attempt, pi)
+            return "applied", f"{invoice.number}: autopay attempt {attempt.attempt_no} " + (
+                "failed" if before in ("claimed", "unknown") else "already recorded"
+            )
     recorded = record_failed_attempt(
         db,
         workspace_id=ctx.workspace_id,
@@ -171,7 +186,12 @@ def stripe_invoice_paid(db: Session, ctx: EventContext) -> HandlerResult:
         else None
     )
     if invoice is None:
-        return "unmatched", f"Stripe invoice {stripe_id} was not created by Nextoria Hub"
+        retainer = retainers.retainer_for_subscription(
+            db, ctx.workspace_id, retainers.subscription_of(obj)
+        )
+        if retainer is None or not stripe_id:
+            return "unmatched", f"Stripe invoice {stripe_id} was not created by Nextoria Hub"
+        invoice = retainers.mirror_stripe_invoice(db, retainer, obj)
     pi_ref = obj.get("payment_intent")
     pi_id = pi_ref.get("id") if isinstance(pi_ref, dict) else str(pi_ref or "")
     pi = (_expanded_pi(db, ctx, pi_id) if pi_id else None) or {
@@ -194,9 +214,14 @@ def stripe_invoice_paid(db: Session, ctx: EventContext) -> HandlerResult:
 
 @handler("customer.subscription.deleted")
 def subscription_deleted(db: Session, ctx: EventContext) -> HandlerResult:
+    sub_id = str(ctx.obj.get("id") or "")
+    retainer = retainers.retainer_for_subscription(db, ctx.workspace_id, sub_id)
+    if retainer is not None:
+        ended = retainers.subscription_ended(db, retainer, "the Stripe subscription was canceled")
+        return "applied", f"retainer {retainer.id} " + ("ended" if ended else "already ended")
     return "unmatched", (
         f"subscription {ctx.obj.get('id')} is not linked to anything in Nextoria Hub "
-        "(retainer subscriptions are not billed through the hub yet)"
+        "(no retainer is billed through it)"
     )
 
 
@@ -207,3 +232,37 @@ def charge_refunded(db: Session, ctx: EventContext) -> HandlerResult:
         return "unmatched", f"refund of a {OUTSIDE} ({charge.get('id')})"
     changed = record_refund(db, workspace_id=ctx.workspace_id, mode=ctx.mode, charge=charge)
     return "applied", "refund recorded" if changed else "refund already recorded"
+
+
+def _setup_completed(db: Session, ctx: EventContext, session: dict[str, Any]) -> HandlerResult:
+    metadata = session.get("metadata") or {}
+    if metadata.get("nextoria_purpose") != autopay.PURPOSE:
+        return "ignored", f"setup session {session.get('id')} was not started by Nextoria Hub"
+    si = session.get("setup_intent")
+    si_id = si.get("id") if isinstance(si, dict) else str(si or "")
+    if not si_id:
+        return "ignored", f"setup session {session.get('id')} names no SetupIntent"
+    try:
+        full = gateway.retrieve_setup_intent(secret_key_for(db, ctx.workspace_id, ctx.mode), si_id)
+    except gateway.StripeUnavailable:
+        raise
+    except (StripeNotConnected, gateway.StripeGatewayError) as err:
+        return "ignored", f"could not read {si_id}: {err.message}"
+    if full is None:
+        return "ignored", f"{si_id} is unknown to Stripe"
+    return _save_setup(db, ctx, full)
+
+
+def _save_setup(db: Session, ctx: EventContext, si: dict[str, Any]) -> HandlerResult:
+    method = autopay.save_method_from_setup_intent(db, ctx.workspace_id, ctx.mode, si)
+    if method is None:
+        return "ignored", f"{si.get('id')}: not an Autopay card of this workspace and mode"
+    return "applied", f"card •••• {method.last4} saved for Autopay"
+
+
+@handler("setup_intent.succeeded")
+def setup_intent_succeeded(db: Session, ctx: EventContext) -> HandlerResult:
+    si = ctx.obj
+    if (si.get("metadata") or {}).get("nextoria_purpose") != autopay.PURPOSE:
+        return "ignored", f"setup intent {si.get('id')} was not started by Nextoria Hub"
+    return _save_setup(db, ctx, si)
