@@ -12,6 +12,7 @@ from nextoria_hub.settings import get_settings
 from nextoria_hub.tenancy import origin_allowed
 from nextoria_hub.ui.pages import (
     auth,
+    client_detail,
     clients,
     emails,
     finance,
@@ -21,6 +22,7 @@ from nextoria_hub.ui.pages import (
     portal,
     team,
 )
+from nextoria_hub.ui.states.client_detail import ClientDetailState, PaymentMethodsState
 from nextoria_hub.ui.states.clients import ClientsState
 from nextoria_hub.ui.states.emails import EmailsState
 from nextoria_hub.ui.states.finance import AuditState, FinanceState
@@ -57,6 +59,12 @@ _PAGES = [
     ("/invite", auth.invite, "Join workspace", InviteState.load_invite),
     ("/dashboard", payments.dashboard, "Dashboard", [AppState.guard("staff"), DashboardState.load]),
     ("/clients", clients.clients_page, "Clients", [AppState.guard("staff"), ClientsState.load]),
+    (
+        "/clients/[client_id]",
+        client_detail.client_detail_page,
+        "Client",
+        [AppState.guard("staff"), ClientDetailState.load],
+    ),
     (
         "/invoices",
         invoices.invoices_page,
@@ -118,7 +126,7 @@ _PAGES = [
         "/portal/payment-methods",
         portal.portal_payment_methods,
         "Payment methods",
-        AppState.guard("client"),
+        [AppState.guard("client"), PaymentMethodsState.load],
     ),
 ]
 

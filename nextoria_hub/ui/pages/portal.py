@@ -6,6 +6,7 @@ import reflex as rx
 
 from nextoria_hub.ui.components.layout import empty_state, guarded, page_header
 from nextoria_hub.ui.components.status import status_badge
+from nextoria_hub.ui.states.client_detail import PaymentMethodsState as P
 from nextoria_hub.ui.states.portal import PortalInvoiceState as I
 from nextoria_hub.ui.states.portal import PortalState as S
 from nextoria_hub.ui.theme import CARD_STYLE
@@ -215,16 +216,99 @@ def portal_return() -> rx.Component:
     )
 
 
+def _method_row(m: dict) -> rx.Component:
+    return rx.hstack(
+        rx.icon("credit-card", size=18),
+        rx.vstack(
+            rx.text(m["label"], weight="medium", id="saved-card"),
+            rx.text("Expires ", m["expiry"], size="1", color="var(--gray-11)"),
+            spacing="0",
+        ),
+        rx.spacer(),
+        rx.alert_dialog.root(
+            rx.alert_dialog.trigger(
+                rx.button("Remove", size="1", variant="soft", color_scheme="red")
+            ),
+            rx.alert_dialog.content(
+                rx.alert_dialog.title("Remove this card?"),
+                rx.alert_dialog.description(
+                    "Autopay pauses until you save another card; the agency is told."
+                ),
+                rx.hstack(
+                    rx.alert_dialog.cancel(
+                        rx.button("Keep it", variant="soft", color_scheme="gray")
+                    ),
+                    rx.alert_dialog.action(
+                        rx.button("Remove card", color_scheme="red", on_click=P.remove(m["id"]))
+                    ),
+                    justify="end",
+                    spacing="3",
+                    margin_top="1rem",
+                ),
+            ),
+        ),
+        width="100%",
+        align="center",
+        style={**CARD_STYLE, "padding": "1rem 1.25rem"},
+    )
+
+
 def portal_payment_methods() -> rx.Component:
+    a = P.autopay
     return guarded(
         rx.vstack(
-            page_header("Payment methods", "Cards saved for Autopay"),
-            empty_state(
-                "credit-card",
-                "No saved payment methods",
-                "Cards you save for Autopay will show here.",
+            page_header("Payment methods", "The card used for Autopay"),
+            rx.cond(
+                a["enabled"] != "",
+                rx.callout(
+                    rx.cond(
+                        a["method"] != "",
+                        "Autopay is on: invoices are charged to this card on their due date.",
+                        "Your agency turned on Autopay: save a card to have invoices paid on their due date.",
+                    ),
+                    icon="repeat",
+                    width="100%",
+                    id="autopay-callout",
+                ),
             ),
+            rx.cond(
+                a["paused_reason"] != "",
+                rx.callout(
+                    "Autopay is paused: " + a["paused_reason"],
+                    icon="pause",
+                    color_scheme="amber",
+                    width="100%",
+                ),
+            ),
+            rx.cond(
+                P.methods.length() > 0,
+                rx.vstack(rx.foreach(P.methods, _method_row), spacing="3", width="100%"),
+                empty_state(
+                    "credit-card",
+                    "No saved card",
+                    "Save a card to pay invoices automatically with Autopay.",
+                ),
+            ),
+            rx.button(
+                rx.icon("plus", size=14),
+                rx.cond(P.methods.length() > 0, "Replace card", "Save a card"),
+                loading=P.busy,
+                on_click=P.save_card,
+            ),
+            rx.text(
+                "Cards are saved securely by Stripe; Nextoria Hub never sees the number.",
+                size="1",
+                color="var(--gray-11)",
+            ),
+            rx.cond(
+                P.error != "",
+                rx.callout(
+                    P.error, icon="triangle_alert", color_scheme="red", role="alert", width="100%"
+                ),
+            ),
+            spacing="4",
             width="100%",
+            max_width="40rem",
         ),
         portal=True,
     )
