@@ -1056,6 +1056,14 @@ def _resolve_open_attempts(workspace_id: int, counts: ChargeCounts) -> None:
             )
         ).all()
     for attempt_id in ids:
+        with session_scope() as db:
+            attempt = db.get(AutopayAttempt, attempt_id)
+            invoice = db.get(Invoice, attempt.invoice_id) if attempt is not None else None
+            if invoice is None or invoice.status != InvoiceStatus.open:
+                # Paid (or voided) meanwhile: never replay, since if the first request never
+                # reached Stripe the replay would charge. A charge that did happen arrives by
+                # webhook (metadata names the attempt) and settles the attempt there.
+                continue
         outcome, pi, err = _call(workspace_id, attempt_id)  # type: ignore[arg-type]
         status = _record_outcome(workspace_id, attempt_id, outcome, pi, err)  # type: ignore[arg-type]
         if status in ("succeeded", "failed"):

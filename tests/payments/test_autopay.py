@@ -13,7 +13,13 @@ import pytest
 from sqlmodel import Session, select
 
 from nextoria_hub.billing.finance import get_finance
-from nextoria_hub.billing.invoices import LineInput, create_invoice, display_status, send_invoice
+from nextoria_hub.billing.invoices import (
+    LineInput,
+    create_invoice,
+    display_status,
+    mark_paid_manually,
+    send_invoice,
+)
 from nextoria_hub.db import get_engine
 from nextoria_hub.errors import NotFound
 from nextoria_hub.models import (
@@ -540,3 +546,49 @@ def test_two_workers_never_charge_twice(shop: Shop) -> None:
     shop.db.expire_all()
     assert all(inv.status == "paid" for inv in shop.db.exec(select(Invoice)).all())
     assert len(shop.db.exec(select(Payment).where(Payment.kind == "payment")).all()) == 100
+
+
+def test_a_claimed_attempt_of_an_invoice_paid_meanwhile_is_not_replayed(shop: Shop) -> None:
+    enable(shop)
+    save_card(shop)
+    due = date.today()
+    invoice = autopay_invoice(shop, due)
+    [method] = autopay.list_payment_methods(shop.db, shop.portal)
+    saved = shop.db.get(SavedPaymentMethod, method.id)
+    assert saved is not None
+    shop.db.add(
+        AutopayAttempt(
+            workspace_id=shop.tenant.id,
+            invoice_id=invoice.id,  # type: ignore[arg-type]
+            attempt_no=1,
+            idempotency_key=f"autopay-{invoice.id}-1",
+            mode="test",
+            amount=10000,
+            currency="usd",
+            status="claimed",
+            payment_method_id=saved.payment_method_id,
+        )
+    )
+    shop.db.commit()
+    mark_paid_manually(shop.db, shop.admin, invoice.id, "paid by bank transfer")  # type: ignore[arg-type]
+    shop.db.commit()
+    autopay.charge_due_invoices(at(due))
+    assert ledger(shop) == []
+    assert attempts(shop, invoice)[0].status == "claimed"
+
+
+def test_rate_limited_calls_are_retried_with_backoff(shop: Shop) -> None:
+    enable(shop)
+    save_card(shop)
+    due = date.today()
+    invoice = autopay_invoice(shop, due)
+    shop.sandbox.control("POST", "chaos", {"failure_rate": 0.5, "failure_mode": "429", "seed": 3})
+    try:
+        counts = autopay.charge_due_invoices(at(due))
+    finally:
+        shop.sandbox.control("DELETE", "chaos")
+    assert counts.charged + counts.resolved == 1
+    shop.settle_webhooks()
+    shop.refresh(invoice)
+    assert invoice.status == "paid"
+    assert len(ledger(shop)) == 1
