@@ -57,8 +57,54 @@ def list_pending_invitations(db: Session, actor: Actor) -> list[Invitation]:
 def invite(db: Session, actor: Actor, *, email: str, role: str, name: str = "") -> Invitation:
     """Invite someone to the workspace; the link goes out through the outbox."""
     actor.require_admin()
-    email = normalise_email(email)
     parsed = parse_role(role)
+    invitation = _send_invitation(
+        db,
+        actor,
+        email=email,
+        name=name,
+        role=parsed,
+        kind="team_invite",
+        context={"role": parsed.value},
+    )
+    record_audit(db, actor, "team.invite", f"{invitation.email} as {parsed.value}")
+    return invitation
+
+
+def invite_client(
+    db: Session, actor: Actor, *, client: Client, email: str, name: str = ""
+) -> Invitation:
+    """Invite a client's contact to the Client Portal; the caller checked the client."""
+    actor.require_staff()
+    invitation = _send_invitation(
+        db,
+        actor,
+        email=email,
+        name=name,
+        role=Role.client,
+        client_id=client.id,
+        kind="client_invite",
+        context={"client_name": client.name},
+    )
+    record_audit(
+        db, actor, "client.invite", f"{invitation.email} for client #{client.id} {client.name}"
+    )
+    return invitation
+
+
+def _send_invitation(
+    db: Session,
+    actor: Actor,
+    *,
+    email: str,
+    name: str,
+    role: Role,
+    kind: str,
+    context: dict[str, str],
+    client_id: int | None = None,
+) -> Invitation:
+    """One rule for every invitation: one pending per email, a hashed token, the email with its link."""
+    email = normalise_email(email)
     existing = find_user(db, actor.workspace_id, email)
     if existing is not None and existing.active:
         raise ValidationError("This person is already in the workspace.", "email")
@@ -68,7 +114,8 @@ def invite(db: Session, actor: Actor, *, email: str, role: str, name: str = "") 
         workspace_id=actor.workspace_id,
         email=email,
         name=name.strip()[:120],
-        role=parsed,
+        role=role,
+        client_id=client_id,
         token_hash=token_hash(token),
         invited_by_id=actor.user_id,
         expires_at=utcnow() + INVITE_TTL,
@@ -81,58 +128,15 @@ def invite(db: Session, actor: Actor, *, email: str, role: str, name: str = "") 
         db,
         workspace_id=actor.workspace_id,
         to=email,
-        kind="team_invite",
+        kind=kind,
         context={
             "workspace_name": workspace.name,
             "inviter_name": actor.name,
             "invitee_name": invitation.name,
-            "role": parsed.value,
             "link": get_settings().workspace_url(workspace.slug, f"/invite?token={token}"),
+            **context,
         },
     )
-    record_audit(db, actor, "team.invite", f"{email} as {parsed.value}")
-    return invitation
-
-
-def invite_client(
-    db: Session, actor: Actor, *, client: Client, email: str, name: str = ""
-) -> Invitation:
-    """Invite a client's contact to the Client Portal; the caller checked the client."""
-    actor.require_staff()
-    email = normalise_email(email)
-    existing = find_user(db, actor.workspace_id, email)
-    if existing is not None and existing.active:
-        raise ValidationError("This person is already in the workspace.", "email")
-    _revoke_pending(db, actor.workspace_id, email)
-    token = new_token()
-    invitation = Invitation(
-        workspace_id=actor.workspace_id,
-        email=email,
-        name=name.strip()[:120],
-        role=Role.client,
-        client_id=client.id,
-        token_hash=token_hash(token),
-        invited_by_id=actor.user_id,
-        expires_at=utcnow() + INVITE_TTL,
-    )
-    db.add(invitation)
-    db.flush()
-    workspace = db.get(Workspace, actor.workspace_id)
-    assert workspace is not None
-    enqueue_email(
-        db,
-        workspace_id=actor.workspace_id,
-        to=email,
-        kind="client_invite",
-        context={
-            "workspace_name": workspace.name,
-            "inviter_name": actor.name,
-            "invitee_name": invitation.name,
-            "client_name": client.name,
-            "link": get_settings().workspace_url(workspace.slug, f"/invite?token={token}"),
-        },
-    )
-    record_audit(db, actor, "client.invite", f"{email} for client #{client.id} {client.name}")
     return invitation
 
 
