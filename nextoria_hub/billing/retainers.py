@@ -43,7 +43,7 @@ from nextoria_hub.models import (
     StripeCustomer,
     Workspace,
 )
-from nextoria_hub.notifications.outbox import enqueue_email
+from nextoria_hub.notifications.outbox import email_admins
 from nextoria_hub.settings import get_settings
 from nextoria_hub.tenancy import Actor
 
@@ -399,21 +399,17 @@ def subscription_ended(db: Session, retainer: Retainer, reason: str) -> bool:
     workspace = db.get(Workspace, retainer.workspace_id)
     client = db.get(Client, retainer.client_id)
     assert workspace is not None and client is not None
-    from nextoria_hub.payments.settlement import _admins
-
-    for admin in _admins(db, retainer.workspace_id):
-        enqueue_email(
-            db,
-            workspace_id=retainer.workspace_id,
-            to=admin.email,
-            kind="retainer_ended",
-            context={
-                "workspace_name": workspace.name,
-                "client_name": client.name,
-                "reason": reason,
-                "link": get_settings().workspace_url(workspace.slug, f"/clients/{client.id}"),
-            },
-        )
+    email_admins(
+        db,
+        retainer.workspace_id,
+        kind="retainer_ended",
+        context={
+            "workspace_name": workspace.name,
+            "client_name": client.name,
+            "reason": reason,
+            "link": get_settings().workspace_url(workspace.slug, f"/clients/{client.id}"),
+        },
+    )
     record_audit(
         db,
         None,

@@ -10,7 +10,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlmodel import Session, col, select
 
-from nextoria_hub.models import OutboxEmail
+from nextoria_hub.models import OutboxEmail, Role, User
 from nextoria_hub.tenancy import Actor
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,20 @@ def enqueue_email(
     db.flush()
     log.info("email queued: %s to %s (%s)", kind, to, subject)
     return email
+
+
+def email_admins(db: Session, workspace_id: int, *, kind: str, context: dict[str, Any]) -> int:
+    """The same email to every active admin of the workspace; returns how many were queued."""
+    admins = db.exec(
+        select(User).where(
+            User.workspace_id == workspace_id,
+            User.role == Role.admin,
+            User.removed_at.is_(None),  # type: ignore[union-attr]
+        )
+    ).all()
+    for admin in admins:
+        enqueue_email(db, workspace_id=workspace_id, to=admin.email, kind=kind, context=context)
+    return len(admins)
 
 
 def list_emails(db: Session, actor: Actor, limit: int = 200) -> list[OutboxEmail]:

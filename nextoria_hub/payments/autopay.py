@@ -48,11 +48,10 @@ from nextoria_hub.models import (
     User,
     Workspace,
 )
-from nextoria_hub.notifications.outbox import enqueue_email
+from nextoria_hub.notifications.outbox import email_admins, enqueue_email
 from nextoria_hub.payments.checkout import REUSE_MARGIN, stripe_customer_id
 from nextoria_hub.payments.settlement import (
     BRANDS,
-    _admins,
     record_failed_attempt,
     settle_payment,
 )
@@ -628,19 +627,17 @@ def remove_payment_method(db: Session, actor: Actor, method_id: int) -> None:
         workspace = db.get(Workspace, client.workspace_id)
         assert workspace is not None
         link = get_settings().workspace_url(workspace.slug, f"/clients/{client.id}")
-        for admin in _admins(db, client.workspace_id):
-            enqueue_email(
-                db,
-                workspace_id=client.workspace_id,
-                to=admin.email,
-                kind="autopay_paused",
-                context={
-                    "workspace_name": workspace.name,
-                    "client_name": client.name,
-                    "reason": PAUSED_METHOD_REMOVED,
-                    "link": link,
-                },
-            )
+        email_admins(
+            db,
+            client.workspace_id,
+            kind="autopay_paused",
+            context={
+                "workspace_name": workspace.name,
+                "client_name": client.name,
+                "reason": PAUSED_METHOD_REMOVED,
+                "link": link,
+            },
+        )
     record_audit(
         db,
         actor,
@@ -1026,22 +1023,20 @@ def apply_failure(
             invoice.payment_failed = True
             db.add(invoice)
             add_activity(db, invoice, "autopay_failed", f"Autopay gave up: {outcome}")
-        for admin in _admins(db, workspace_id):
-            enqueue_email(
-                db,
-                workspace_id=workspace_id,
-                to=admin.email,
-                kind="autopay_failed",
-                context={
-                    "workspace_name": workspace.name,
-                    "client_name": client.name,
-                    "amount": money,
-                    "number": invoice.number,
-                    "reason": reason,
-                    "outcome": outcome,
-                    "link": admin_link,
-                },
-            )
+        email_admins(
+            db,
+            workspace_id,
+            kind="autopay_failed",
+            context={
+                "workspace_name": workspace.name,
+                "client_name": client.name,
+                "amount": money,
+                "number": invoice.number,
+                "reason": reason,
+                "outcome": outcome,
+                "link": admin_link,
+            },
+        )
     db.add(attempt)
     db.flush()
 

@@ -24,11 +24,9 @@ from nextoria_hub.models import (
     Invoice,
     InvoiceStatus,
     Payment,
-    Role,
-    User,
     Workspace,
 )
-from nextoria_hub.notifications.outbox import enqueue_email
+from nextoria_hub.notifications.outbox import email_admins, enqueue_email
 from nextoria_hub.settings import get_settings
 
 BRANDS = {
@@ -81,18 +79,6 @@ def method_of(payment_intent: dict[str, Any]) -> tuple[str, str]:
     if kind == "manual":
         return "manual", "Recorded manually"
     return kind, kind.replace("_", " ").title() if kind else ""
-
-
-def _admins(db: Session, workspace_id: int) -> list[User]:
-    return list(
-        db.exec(
-            select(User).where(
-                User.workspace_id == workspace_id,
-                User.role == Role.admin,
-                User.removed_at.is_(None),  # type: ignore[union-attr]
-            )
-        )
-    )
 
 
 def _stripe_ids(payment: Payment) -> str:
@@ -205,23 +191,21 @@ def _payment_emails(db: Session, invoice: Invoice, payment: Payment, problem: st
     assert workspace is not None and client is not None
     amount = format_money(payment.amount, payment.currency)
     admin_link = get_settings().workspace_url(workspace.slug, f"/invoices/{invoice.id}")
-    for admin in _admins(db, invoice.workspace_id):
-        enqueue_email(
-            db,
-            workspace_id=invoice.workspace_id,
-            to=admin.email,
-            kind="payment_received_admin",
-            context={
-                "workspace_name": workspace.name,
-                "client_name": client.name,
-                "amount": amount,
-                "number": invoice.number,
-                "method": payment.method_detail,
-                "mismatch": problem,
-                "status": invoice.status,
-                "link": admin_link,
-            },
-        )
+    email_admins(
+        db,
+        invoice.workspace_id,
+        kind="payment_received_admin",
+        context={
+            "workspace_name": workspace.name,
+            "client_name": client.name,
+            "amount": amount,
+            "number": invoice.number,
+            "method": payment.method_detail,
+            "mismatch": problem,
+            "status": invoice.status,
+            "link": admin_link,
+        },
+    )
     if get_finance(db, invoice.workspace_id).receipts_enabled:
         enqueue_email(
             db,
