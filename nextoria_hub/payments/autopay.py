@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -656,20 +657,28 @@ def remove_payment_method(db: Session, actor: Actor, method_id: int) -> None:
 class TokenBucket:
     """At most ``rate`` Stripe calls a second for one workspace (burst ``rate``)."""
 
-    def __init__(self, rate: float):
+    def __init__(
+        self,
+        rate: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.rate = rate
+        self.clock = clock
+        self.sleep = sleep
         self.tokens = rate
-        self.at = time.monotonic()
+        self.at = clock()
 
     def take(self) -> None:
         while True:
-            now = time.monotonic()
+            now = self.clock()
             self.tokens = min(self.rate, self.tokens + (now - self.at) * self.rate)
             self.at = now
             if self.tokens >= 1:
                 self.tokens -= 1
                 return
-            time.sleep((1 - self.tokens) / self.rate)
+            self.sleep((1 - self.tokens) / self.rate)
 
 
 RATE_PER_SECOND = {"test": 25, "live": 100}
