@@ -21,6 +21,7 @@ from nextoria_hub.billing.finance import get_finance
 from nextoria_hub.billing.invoices import LineInput, create_invoice, send_invoice
 from nextoria_hub.db import get_engine
 from nextoria_hub.models import AutopayAttempt, Invoice, InvoiceActivity, Payment
+from nextoria_hub.models.webhook import StripeEvent
 from nextoria_hub.payments import autopay
 from stripe_sandbox.testing import SandboxServer
 from tests.payments.conftest import VISA, Shop, make_shop, sandbox_events
@@ -55,12 +56,24 @@ def test_payment_failed_webhook_joins_the_same_attempt_and_schedule(shop: Shop) 
     due = date.today()
     invoice = autopay_invoice(shop, due)
 
-    assert autopay.charge_due_invoices(at(due)).failed == 1
+    # Hold the webhooks so the real signed payment_failed arrives after the job recorded it.
+    shop.sandbox.control("POST", "webhooks/pause")
+    try:
+        assert autopay.charge_due_invoices(at(due)).failed == 1
+        [attempt] = attempts(shop, invoice)
+        assert attempt.status == "failed" and attempt.failure_class == "soft"
+        retry_at = attempt.next_retry_at
+        assert retry_at is not None
+        failed_events = select(StripeEvent).where(
+            StripeEvent.type == "payment_intent.payment_failed"
+        )
+        assert shop.db.exec(failed_events).all() == []
+    finally:
+        shop.sandbox.control("POST", "webhooks/release")
     shop.settle_webhooks()
-    [attempt] = attempts(shop, invoice)
-    assert attempt.status == "failed" and attempt.failure_class == "soft"
-    retry_at = attempt.next_retry_at
-    assert retry_at is not None
+    shop.db.expire_all()
+    [recorded] = shop.db.exec(failed_events).all()
+    assert recorded.result == "applied"
 
     [event] = sandbox_events(shop, type="payment_intent.payment_failed")
     pi = event["data"]["object"]
@@ -73,6 +86,8 @@ def test_payment_failed_webhook_joins_the_same_attempt_and_schedule(shop: Shop) 
     )
     assert queued["queued"]
     shop.settle_webhooks()
+    delivered = shop.sandbox.control("GET", f"webhooks/attempts?event={event['id']}")["data"]
+    assert len(delivered) >= 3 and all(d["ok"] for d in delivered), delivered
 
     rows = attempts(shop, invoice)
     assert [(a.attempt_no, a.status) for a in rows] == [(1, "failed")]
