@@ -146,6 +146,8 @@ def test_a_failing_workspace_does_not_hold_up_the_others(
     assert ledger(shop) == []
     shop.refresh(broken, healthy)
     assert broken.status == "open" and healthy.status == "paid"
+    # A's attempt is claimed, never sent: it is replayed (same idempotency key) once A works.
+    assert [(a.attempt_no, a.status) for a in attempts(shop, broken)] == [(1, "claimed")]
 
     counts = autopay.charge_due_invoices(at(due, 12))
     assert counts.charged == 0
