@@ -17,6 +17,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -651,22 +653,37 @@ def remove_payment_method(db: Session, actor: Actor, method_id: int) -> None:
 
 
 class TokenBucket:
-    """At most ``rate`` Stripe calls a second for one workspace (burst ``rate``)."""
+    """At most ``rate`` Stripe calls in any one second for one workspace.
 
-    def __init__(self, rate: float):
+    A sliding log of the last ``rate`` grants: a call waits until the oldest of them is a
+    second old. (A refilling bucket with a burst of ``rate`` let through up to twice ``rate``
+    within one second: a full burst, then the refill.)
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.rate = rate
-        self.tokens = rate
-        self.at = time.monotonic()
+        self.clock = clock
+        self.sleep = sleep
+        self.granted: deque[float] = deque()
+        self.lock = threading.Lock()
 
     def take(self) -> None:
         while True:
-            now = time.monotonic()
-            self.tokens = min(self.rate, self.tokens + (now - self.at) * self.rate)
-            self.at = now
-            if self.tokens >= 1:
-                self.tokens -= 1
-                return
-            time.sleep((1 - self.tokens) / self.rate)
+            with self.lock:
+                now = self.clock()
+                while self.granted and now - self.granted[0] >= 1:
+                    self.granted.popleft()
+                if len(self.granted) < self.rate:
+                    self.granted.append(now)
+                    return
+                wait = 1 - (now - self.granted[0])
+            self.sleep(wait)
 
 
 RATE_PER_SECOND = {"test": 25, "live": 100}
