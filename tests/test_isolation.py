@@ -852,6 +852,8 @@ CASES: dict[str, Callable[[Session, World], None]] = {
 # Tenant-scoped functions that need no attack case, and why.
 EXEMPT = {
     "enqueue_email": "a writer: the workspace comes from the calling service, not a request",
+    "email_admins": "a writer like enqueue_email; tests/notifications/test_outbox.py shows it "
+    "reaches only that workspace's active admins",
     "record_audit": "a writer: the workspace comes from the actor or the calling service",
     "failure_count": "an internal counter used by sign_in, which is covered",
     "invite_client": "called by billing.clients.invite_client_contact, which resolves the client "

@@ -102,3 +102,31 @@ def test_invite_with_the_longest_names_still_fits_the_subject_column(db: Session
     assert len(email.subject) == 250 and email.subject.endswith("…")
     assert email.subject.startswith("N" * 120 + " invited you to ")
     assert "W" * 120 in email.text_body
+
+
+def test_email_admins_reaches_only_that_workspaces_active_admins(db) -> None:
+    from sqlmodel import select
+
+    from nextoria_hub.accounts.team import remove_member
+    from nextoria_hub.models import OutboxEmail
+    from nextoria_hub.notifications.outbox import email_admins
+    from tests.factories import actor_of, make_user, make_workspace
+
+    acme = make_workspace(db, "acme", "Acme")
+    make_workspace(db, "globex", "Globex")
+    second = make_user(db, acme.workspace.id, "second@acme.test", "admin")
+    gone = make_user(db, acme.workspace.id, "gone@acme.test", "admin")
+    make_user(db, acme.workspace.id, "member@acme.test", "member")
+    remove_member(db, actor_of(acme.admin), user_id=gone.id)
+    db.commit()
+    context = {
+        "workspace_name": "Acme",
+        "inviter_name": "x",
+        "invitee_name": "",
+        "role": "member",
+        "link": "http://l",
+    }
+    assert email_admins(db, acme.workspace.id, kind="team_invite", context=context) == 2
+    db.commit()
+    sent = {e.to_address for e in db.exec(select(OutboxEmail)).all()}
+    assert sent == {acme.admin.email, second.email}
