@@ -81,9 +81,7 @@ class IntegrationsState(AppState):
             "last_signature_failure": health.last_signature_failure or "Never",
             "not_applied": str(health.not_applied),
         }
-        self.test_mode = active == "test" and any(
-            s.connected and s.mode == "test" for s in statuses
-        )
+        self.test_mode = conn.uses_test_keys(db, actor.workspace_id)
 
     @rx.event
     def load(self):

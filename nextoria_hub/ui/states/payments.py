@@ -6,7 +6,7 @@ import reflex as rx
 
 from nextoria_hub.billing import clients as client_svc
 from nextoria_hub.billing import invoices as invoice_svc
-from nextoria_hub.billing.money import format_money
+from nextoria_hub.billing.money import format_money, from_minor
 from nextoria_hub.errors import AccessDenied, NotSignedIn
 from nextoria_hub.payments import queries
 from nextoria_hub.ui.states.invoices import today
@@ -110,8 +110,6 @@ class DashboardState(AppState):
         for d in days:
             by_currency[d["currency"]] = by_currency.get(d["currency"], 0) + 1
         self.chart_currency = max(by_currency, key=lambda c: by_currency[c]) if by_currency else ""
-        from nextoria_hub.billing.money import from_minor
-
         self.chart = [
             {"day": d["day"][5:], "amount": float(from_minor(d["amount"], d["currency"]))}
             for d in days
