@@ -7,7 +7,7 @@ TOOLS := .nextoria/tools
 # A bun installed here from npm is used when none is on the PATH (Reflex 0.10 needs it).
 export PATH := $(CURDIR)/$(TOOLS)/node_modules/.bin:$(PATH)
 
-.PHONY: run dev test install bun lint format
+.PHONY: run dev test install bun lint format bench
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -44,3 +44,8 @@ lint: install
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Benchmarks against floors measured in the same run; writes docs/performance.md.
+bench: install bun
+	./scripts/ensure-chromium.sh
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
