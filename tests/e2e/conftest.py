@@ -3,6 +3,10 @@
 The app runs in production mode on one free port against the test database and the
 in-process Stripe sandbox, so a developer's ``make run`` on 3000 is not disturbed (but
 don't run both from one checkout at once: they share ``.web/``). Browsers resolve ``*.localhost`` to loopback, so workspaces are real subdomains.
+
+``NEXTORIA_E2E_TOPOLOGY=scaled`` runs the deployment of docs/deploy.md instead: PostgreSQL,
+Redis as Reflex's state manager, two backend workers behind the one port, and one
+``nextoria scheduler`` process beside them (CI runs the payment test once this way).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from playwright.sync_api import Page
 
 from nextoria_hub.settings import get_settings
 from stripe_sandbox.testing import SandboxServer
+from tests.conftest import RESEND_TEST_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,9 +37,15 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+TOPOLOGY = os.environ.get("NEXTORIA_E2E_TOPOLOGY", "single")
+REDIS_URL = os.environ.get("NEXTORIA_E2E_REDIS_URL", "redis://127.0.0.1:6379/7")
+
+
 @dataclass(frozen=True)
 class RunningApp:
     port: int
+    topology: str = "single"
+    pid: int = 0
 
     def url(self, slug: str | None = None, path: str = "/") -> str:
         host = f"{slug}.localhost" if slug else "localhost"
@@ -57,9 +68,16 @@ def _wait_for(url: str, proc: subprocess.Popen, log: Path, timeout: float) -> No
 
 @pytest.fixture(scope="session")
 def app_server(
-    data_dir: Path, database_url: str, stripe_sandbox: SandboxServer
+    request: pytest.FixtureRequest,
+    data_dir: Path,
+    database_url: str,
+    stripe_sandbox: SandboxServer,
 ) -> Iterator[RunningApp]:
     """``reflex run --env prod`` on one port, as in the demo, so webhooks reach the pages' host."""
+    if TOPOLOGY not in ("single", "scaled"):
+        pytest.fail(f"NEXTORIA_E2E_TOPOLOGY must be single or scaled, not {TOPOLOGY!r}")
+    if TOPOLOGY == "scaled" and not database_url.startswith("postgresql"):
+        pytest.fail("the scaled topology needs NEXTORIA_TEST_DATABASE_URL on PostgreSQL")
     port = _free_port()
     env = {
         **os.environ,
@@ -72,6 +90,10 @@ def app_server(
         # Jobs would race the other tests for the same tables; browser tests don't need them.
         "NEXTORIA_SCHEDULER": "off",
     }
+    if TOPOLOGY == "scaled":
+        _flush_redis(REDIS_URL)
+        # Two workers share client state through Redis; the jobs run in their own process.
+        env |= {"REFLEX_REDIS_URL": REDIS_URL, "GRANIAN_WORKERS": "2"}
     log = data_dir / "reflex-run.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
@@ -96,21 +118,91 @@ def app_server(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    scheduler: subprocess.Popen | None = None
     # This process builds URLs (webhook endpoints, invite links) as the app does.
     os.environ["NEXTORIA_PUBLIC_PORT"] = str(port)
     get_settings.cache_clear()
     try:
         _wait_for(f"http://127.0.0.1:{port}/api/health", proc, log, timeout=300)
         _wait_for(f"http://127.0.0.1:{port}/", proc, log, timeout=60)
-        yield RunningApp(port)
+        if TOPOLOGY == "scaled":
+            workers = _backend_workers(proc.pid)
+            if len(workers) < 2:
+                pytest.fail(f"expected two backend workers, found {workers}:\n{_tail(log)}")
+            # The scheduler delivers the outbox, to the local Resend capture.
+            resend = request.getfixturevalue("_resend_server")
+            scheduler_env = {
+                **env,
+                "RESEND_API_KEY": RESEND_TEST_KEY,
+                "RESEND_API_URL": resend.base_url,
+            }
+            scheduler = _start_scheduler(scheduler_env, data_dir / "scheduler.log")
+        yield RunningApp(port, TOPOLOGY, proc.pid)
     finally:
         os.environ.pop("NEXTORIA_PUBLIC_PORT", None)
         get_settings.cache_clear()
-        os.killpg(proc.pid, 15)
+        for child in (scheduler, proc):
+            if child is not None:
+                _stop(child)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    os.killpg(proc.pid, 15)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, 9)
+
+
+def _tail(log: Path) -> str:
+    return log.read_text()[-4000:]
+
+
+def _flush_redis(url: str) -> None:
+    """Start from an empty Redis database, so no state of an earlier run is picked up."""
+    import redis
+
+    try:
+        redis.Redis.from_url(url).flushdb()
+    except redis.RedisError as exc:
+        pytest.fail(f"the scaled topology needs Redis at {url}: {exc}")
+
+
+def _backend_workers(root_pid: int) -> list[int]:
+    """PIDs of the granian workers: children of ``reflex run`` forked with its command line."""
+    root_cmd = (Path("/proc") / str(root_pid) / "cmdline").read_bytes()
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
         try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 9)
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            same = (entry / "cmdline").read_bytes() == root_cmd
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == root_pid and same:
+            pids.append(int(entry.name))
+    return sorted(pids)
+
+
+def _start_scheduler(env: dict[str, str], log: Path) -> subprocess.Popen:
+    """``nextoria scheduler``: the one process that runs the jobs in this topology."""
+    nextoria = Path(sys.executable).parent / "nextoria"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [str(nextoria), "scheduler"],
+            cwd=ROOT,
+            env={**env, "NEXTORIA_SCHEDULER": "on"},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + 30
+    while "scheduler running" not in log.read_text():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"nextoria scheduler did not start:\n{_tail(log)}")
+        time.sleep(0.2)
+    return proc
 
 
 SCREENSHOTS = ROOT / "docs" / "screenshots"
