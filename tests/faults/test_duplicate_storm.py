@@ -155,7 +155,9 @@ def test_every_delivery_five_times_across_two_workers(
     while deliver_pending(limit=200).claimed:
         pass
     db.expire_all()
-    outbox = db.exec(select(OutboxEmail).where(col(OutboxEmail.kind).in_(list({k for _, k, _ in emails})))).all()
+    outbox = db.exec(
+        select(OutboxEmail).where(col(OutboxEmail.kind).in_(list({k for _, k, _ in emails})))
+    ).all()
     assert {m.status for m in outbox} == {"sent"}
     sent = Counter(
         (r.body["to"][0] if isinstance(r.body["to"], list) else r.body["to"], r.body["subject"])
