@@ -91,6 +91,14 @@ def payment_intent_succeeded(db: Session, ctx: EventContext) -> HandlerResult:
         return "unmatched", f"{OUTSIDE} ({pi.get('id')}): {why}"
     if isinstance(pi.get("latest_charge"), str):
         pi = _expanded_pi(db, ctx, str(pi["id"])) or pi
+    recorded = _record_success(db, ctx, invoice, pi)
+    return "applied", f"{invoice.number}: " + (
+        "payment recorded" if recorded else "already recorded"
+    )
+
+
+def _record_success(db: Session, ctx: EventContext, invoice: Invoice, pi: dict[str, Any]) -> bool:
+    """Settle a succeeded PaymentIntent on its invoice (and its autopay attempt); True if new."""
     source = _source(pi.get("metadata"))
     recorded = settle_payment(
         db,
@@ -105,9 +113,7 @@ def payment_intent_succeeded(db: Session, ctx: EventContext) -> HandlerResult:
         attempt = autopay.attempt_for_pi(db, ctx.workspace_id, invoice.id, pi)  # type: ignore[arg-type]
         if attempt is not None:
             autopay.apply_success(db, ctx.workspace_id, attempt, pi)
-    return "applied", f"{invoice.number}: " + (
-        "payment recorded" if recorded else "already recorded"
-    )
+    return recorded
 
 
 @handler("checkout.session.completed")
@@ -228,10 +234,30 @@ def subscription_deleted(db: Session, ctx: EventContext) -> HandlerResult:
 @handler("charge.refunded")
 def charge_refunded(db: Session, ctx: EventContext) -> HandlerResult:
     charge = ctx.obj
-    if payment_for_charge(db, ctx.workspace_id, charge) is None:
+    if payment_for_charge(db, ctx.workspace_id, charge) is None and not _settle_charge(
+        db, ctx, charge
+    ):
         return "unmatched", f"refund of a {OUTSIDE} ({charge.get('id')})"
     changed = record_refund(db, workspace_id=ctx.workspace_id, mode=ctx.mode, charge=charge)
     return "applied", "refund recorded" if changed else "refund already recorded"
+
+
+def _settle_charge(db: Session, ctx: EventContext, charge: dict[str, Any]) -> bool:
+    """A refund that arrives before its payment's event: record the payment first (as
+    ``payment_intent.succeeded`` will), or the refund would be lost. True if recorded."""
+    pi_ref = charge.get("payment_intent")
+    pi_id = pi_ref.get("id") if isinstance(pi_ref, dict) else str(pi_ref or "")
+    if not pi_id:
+        return False
+    pi = _expanded_pi(db, ctx, pi_id)
+    if pi is None or pi.get("status") != "succeeded":
+        return False
+    invoice, _why = _invoice_from_metadata(db, ctx, pi.get("metadata"))
+    named = (pi.get("metadata") or {}).get("nextoria_workspace_id")
+    if invoice is None or (named and str(named) != str(ctx.workspace_id)):
+        return False
+    _record_success(db, ctx, invoice, pi)
+    return payment_for_charge(db, ctx.workspace_id, charge) is not None
 
 
 def _setup_completed(db: Session, ctx: EventContext, session: dict[str, Any]) -> HandlerResult:

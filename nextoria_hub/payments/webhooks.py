@@ -11,7 +11,7 @@ import json
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlmodel import Session, select
 
 from nextoria_hub import stripe_gateway as gateway
@@ -24,6 +24,10 @@ from nextoria_hub.payments.webhook_handlers import EventContext, dispatch
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
+# What a handler raises on an object of the wrong shape (a missing id, text for an amount,
+# a currency too long for its column): the same body would fail again, so no 5xx for it.
+MALFORMED = (KeyError, TypeError, ValueError, AttributeError, RecursionError, DataError)
+WIDTHS = {"event_id": 255, "event_type": 120, "mode": 4}  # of the webhook_delivery columns
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,9 @@ def receive_webhook(workspace_id: int, payload: bytes, signature_header: str) ->
         event_id, event_type = str(event["id"]), str(event["type"])
         obj = dict(event["data"]["object"])
         livemode, created = bool(event.get("livemode")), int(event.get("created") or 0)
-    except (ValueError, KeyError, TypeError):
+        if len(event_id) > 255 or len(event_type) > 120:  # wider than any Stripe's, our columns
+            raise ValueError("id or type too long")
+    except (ValueError, KeyError, TypeError, RecursionError):  # RecursionError: deep nesting
         _log_delivery(workspace_id, "ignored", detail="signed but not a Stripe event")
         return WebhookOutcome(400, "ignored", "not a Stripe event")
 
@@ -57,7 +63,8 @@ def receive_webhook(workspace_id: int, payload: bytes, signature_header: str) ->
         log.warning("webhook %s for workspace %s ignored: %s", event_id, workspace_id, detail)
         _log_delivery(workspace_id, "wrong_mode", detail=detail, **base)
         return WebhookOutcome(200, "wrong_mode", detail)
-    named = (obj.get("metadata") or {}).get("nextoria_workspace_id")
+    metadata = obj.get("metadata")
+    named = metadata.get("nextoria_workspace_id") if isinstance(metadata, dict) else None
     if named and str(named) != str(workspace_id):
         detail = f"metadata names workspace {named}"
         log.warning("webhook %s for workspace %s ignored: %s", event_id, workspace_id, detail)
@@ -67,6 +74,14 @@ def receive_webhook(workspace_id: int, payload: bytes, signature_header: str) ->
     ctx = EventContext(workspace_id, mode, event_id, event_type, obj, created)
     try:
         result = _apply_once(ctx)
+    except MALFORMED as err:  # signed, but not shaped as Stripe sends it: a retry cannot help
+        log.warning(
+            "webhook %s (%s) for workspace %s is malformed", event_id, event_type, workspace_id
+        )
+        reason = (str(getattr(err, "orig", None) or err).splitlines() or [""])[0]
+        detail = f"malformed event: {type(err).__name__}: {reason}"[:500]
+        _log_delivery(workspace_id, "error", detail=detail, **base)
+        return WebhookOutcome(400, "malformed", "the event is not shaped as Stripe sends it")
     except Exception as err:  # roll back, tell Stripe to retry, keep a trace for admins
         log.exception("webhook %s (%s) failed for workspace %s", event_id, event_type, workspace_id)
         _log_delivery(workspace_id, "error", detail=f"{type(err).__name__}: {err}"[:500], **base)
@@ -117,9 +132,15 @@ def _already_recorded(db: Session, ctx: EventContext) -> bool:
 def _log_delivery(
     workspace_id: int, outcome: str, *, detail: str = "", body: str = "", **fields: str
 ) -> None:
+    # Signed junk can carry NUL (PostgreSQL text refuses it) or ids wider than the columns.
+    clean = {k: v.replace("\x00", "")[: WIDTHS.get(k)] for k, v in fields.items()}
     with session_scope() as db:
         db.add(
             WebhookDelivery(
-                workspace_id=workspace_id, outcome=outcome, detail=detail, body=body, **fields
+                workspace_id=workspace_id,
+                outcome=outcome,
+                detail=detail.replace("\x00", ""),
+                body=body.replace("\x00", ""),
+                **clean,
             )
         )
