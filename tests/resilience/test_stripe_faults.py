@@ -71,6 +71,15 @@ def shop(
     return make_shop(db, stripe_sandbox, stripe_account, public_port)
 
 
+def test_every_stripe_call_has_a_finite_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """stripe-python's default is 80 s a try, three tries: minutes of a frozen Pay Now."""
+    monkeypatch.delenv(gateway.TIMEOUT_ENV, raising=False)
+    assert gateway.timeout_seconds() == gateway.DEFAULT_TIMEOUT_SECONDS == 20
+    for raw, expected in (("2.5", 2.5), ("0", 20), ("-1", 20), ("soon", 20)):
+        monkeypatch.setenv(gateway.TIMEOUT_ENV, raw)
+        assert gateway.timeout_seconds() == expected
+
+
 def pay_now(shop: Shop, invoice_id: int) -> tuple[str, str]:
     """The portal's Pay Now in one unit of work: (Checkout URL, '') or ('', the toast shown).
 
@@ -87,8 +96,20 @@ def pay_now(shop: Shop, invoice_id: int) -> tuple[str, str]:
         return url, ""
 
 
+def _try_again(shop: Shop, invoice_id: int, within: float) -> tuple[str, str]:
+    """Pay Now again, a second later each time if needed: a request that hung at Stripe
+    still holds its idempotency key until Stripe gives up on it ("try again in a minute")."""
+    deadline = time.monotonic() + within
+    while True:
+        url, message = pay_now(shop, invoice_id)
+        if url or time.monotonic() > deadline:
+            return url, message
+        assert_human(message)
+        time.sleep(1.0)
+
+
 def test_pay_now_under_stripe_faults(shop: Shop, chaos: Chaos) -> None:
-    per_phase = 6
+    per_phase = 4
     invoices = [
         shop.invoice(LineInput(f"Design sprint {i}", "1", f"{100 + i}.00", "20")).id
         for i in range(per_phase * len(PHASES))
@@ -114,7 +135,7 @@ def test_pay_now_under_stripe_faults(shop: Shop, chaos: Chaos) -> None:
                 failed.append(invoice_id)
         chaos.off()
         for invoice_id in failed:  # the person tries again, as the message says
-            url, message = pay_now(shop, invoice_id)
+            url, message = _try_again(shop, invoice_id, within=phase.hang_seconds + 5)
             assert url, f"{phase.name}: still failing after the faults stopped: {message}"
             shop.pay(url)
     for phase in FAILING:
@@ -170,7 +191,7 @@ def test_autopay_under_stripe_faults(shop: Shop, chaos: Chaos) -> None:
     save_card(shop)
     today = datetime.now(UTC).date()
     now = datetime.combine(today, datetime.min.time(), UTC) + timedelta(hours=9)
-    per_phase = 6
+    per_phase = 4
     invoices: list[int] = []
     for number, phase in enumerate(PHASES):
         batch = [
@@ -219,7 +240,7 @@ def _charge_until_settled(now: datetime, invoice_ids: list[int], runs: int = 6) 
 
 
 def test_reconciliation_under_stripe_faults(shop: Shop, chaos: Chaos) -> None:
-    per_phase = 4
+    per_phase = 3
     invoices = [
         shop.invoice(LineInput(f"Audit {i}", "1", f"{300 + i}.00")).id
         for i in range(per_phase * len(PHASES))
