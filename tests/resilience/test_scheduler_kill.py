@@ -223,3 +223,14 @@ def _settled(invoice_ids: list[int]) -> bool:
             select(Invoice.id).where(col(Invoice.id).in_(invoice_ids), Invoice.status != "paid")
         ).all()
     return not open_attempts and not unpaid
+
+
+def test_run_now_names_only_registered_jobs() -> None:
+    from typer.testing import CliRunner
+
+    from nextoria_hub.cli import app
+
+    result = CliRunner().invoke(app, ["scheduler", "--run-now", "autopay_charg"])
+    assert result.exit_code != 0 and "no such job: autopay_charg" in result.output
+    with pytest.raises(ValueError, match="no such job"):
+        jobs.start_scheduler(force=True, run_now=("nope",))
