@@ -23,7 +23,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -145,14 +145,25 @@ def sync_jobs(scheduler: BackgroundScheduler, jobs: list[JobSpec] | None = None)
             job.remove()
 
 
-def start_scheduler(force: bool = False) -> BackgroundScheduler | None:
-    """Start the jobs in background threads; None when ``NEXTORIA_SCHEDULER=off`` (unless forced)."""
+def start_scheduler(
+    force: bool = False, run_now: tuple[str, ...] = ()
+) -> BackgroundScheduler | None:
+    """Start the jobs in background threads; None when ``NEXTORIA_SCHEDULER=off`` (unless forced).
+
+    ``run_now`` names jobs to run once at start (then on their schedule): an operator catching
+    up after an outage, or a test that must not wait for an interval.
+    """
     if get_settings().scheduler == "off" and not force:
         log.info("scheduler not started: NEXTORIA_SCHEDULER=off")
         return None
+    unknown = sorted(set(run_now) - {spec.id for spec in JOBS})
+    if unknown:
+        raise ValueError(f"no such job: {', '.join(unknown)}")
     scheduler = build_scheduler()
     scheduler.start()
     sync_jobs(scheduler)
+    for job_id in run_now:
+        scheduler.modify_job(job_id, next_run_time=datetime.now(UTC))
     log.info("scheduler started with jobs: %s", ", ".join(j.id for j in scheduler.get_jobs()))
     return scheduler
 
@@ -174,13 +185,13 @@ async def scheduler_lifespan() -> AsyncIterator[None]:
         await asyncio.to_thread(shutdown, scheduler)
 
 
-def run_forever(stop: threading.Event | None = None) -> None:
+def run_forever(stop: threading.Event | None = None, run_now: tuple[str, ...] = ()) -> None:
     """``nextoria scheduler``: run the jobs in the foreground until SIGINT/SIGTERM (or ``stop``)."""
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
-    scheduler = start_scheduler(force=True)
+    scheduler = start_scheduler(force=True, run_now=run_now)
     try:
         while not stop.wait(1.0):
             pass

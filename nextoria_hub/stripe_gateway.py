@@ -9,6 +9,7 @@ our own, with messages people can act on and without any key in them.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -23,6 +24,20 @@ log = logging.getLogger(__name__)
 
 API_VERSION = "2026-10-28.endive"  # the version stripe==16.1.0 is generated for
 NETWORK_RETRIES = 2
+# stripe-python waits 80 s per try by default: with the retries a hung Stripe would hold the
+# Pay Now button (or a job) for over four minutes. Ours gives up sooner and says so; every
+# POST carries an idempotency key, so the retry of a request that did land never acts twice.
+DEFAULT_TIMEOUT_SECONDS = 20.0
+TIMEOUT_ENV = "NEXTORIA_STRIPE_TIMEOUT_SECONDS"
+
+
+def timeout_seconds() -> float:
+    """Seconds one try may take (``NEXTORIA_STRIPE_TIMEOUT_SECONDS``, default 20)."""
+    try:
+        value = float(os.environ.get(TIMEOUT_ENV, "") or DEFAULT_TIMEOUT_SECONDS)
+    except ValueError:
+        return DEFAULT_TIMEOUT_SECONDS
+    return value if value > 0 else DEFAULT_TIMEOUT_SECONDS
 
 
 class StripeGatewayError(NextoriaError):
@@ -67,6 +82,7 @@ def client_for(secret_key: str) -> stripe.StripeClient:
         stripe_version=API_VERSION,
         base_addresses={"api": get_settings().stripe_api_base},
         max_network_retries=NETWORK_RETRIES,
+        http_client=stripe.RequestsClient(timeout=timeout_seconds()),
     )
 
 
@@ -97,17 +113,41 @@ def translated_errors(action: str) -> Iterator[None]:
             payment_intent_id=_payment_intent_id(error),
         ) from None
     except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as err:
+        # A timeout may hide a request that did land, so promise no "nothing changed": the
+        # idempotency key of the retry is what makes trying again safe.
         log.warning("Stripe unavailable while trying to %s: %s", action, type(err).__name__)
         raise StripeUnavailable(
-            f"Stripe could not be reached to {action}. Nothing was changed; try again in a minute.",
+            f"Stripe could not be reached to {action}. Please try again in a minute.",
+            http_status=err.http_status or 0,
+        ) from None
+    except stripe.IdempotencyError as err:
+        # 400: our key was used before with other parameters. Stripe's text names the key;
+        # say what it means instead. (A 409, the same request still running, is an APIError.)
+        log.warning("Stripe idempotency conflict while trying to %s", action)
+        raise StripeRequestFailed(
+            f"Stripe refused to {action}: it differs from an earlier attempt. Please reload "
+            "the page and try again.",
+            code=err.code or "",
             http_status=err.http_status or 0,
         ) from None
     except stripe.StripeError as err:
         raise StripeRequestFailed(
-            f"Stripe refused to {action}: {_scrub(err.user_message or str(err))}",
+            # str(err) would carry "Request req_…:"; Stripe's message alone is what people read.
+            f"Stripe refused to {action}: {_scrub(err.user_message or 'it gave no reason')}",
             code=err.code or "",
             http_status=err.http_status or 0,
         ) from None
+
+
+def idempotency_key(prefix: str, params: dict[str, Any]) -> str:
+    """``prefix`` plus a digest of ``params``: a retry of the same request replays Stripe's
+    answer, and a changed request (an edited invoice, a new return address) is new to Stripe
+    instead of being refused for reusing the key with other parameters."""
+    import hashlib
+    import json
+
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode())
+    return f"{prefix}-{digest.hexdigest()[:16]}"
 
 
 def _payment_intent_id(error: Any) -> str:

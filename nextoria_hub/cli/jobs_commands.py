@@ -29,12 +29,24 @@ def deliver(
     )
 
 
-def scheduler() -> None:
+def scheduler(
+    run_now: list[str] = typer.Option(
+        [],
+        "--run-now",
+        metavar="JOB",
+        help="Also run this job once right at start, then on its schedule (repeatable), e.g. "
+        "--run-now autopay_charge after an outage. Jobs: deliver_emails, reconcile_checkouts, "
+        "autopay_charge, autopay_notices, retainer_invoices.",
+    ),
+) -> None:
     """Run the scheduled jobs in the foreground until Ctrl-C or SIGTERM (one per deployment)."""
-    from nextoria_hub.jobs import run_forever
+    from nextoria_hub.jobs import JOBS, run_forever
 
+    unknown = sorted(set(run_now) - {spec.id for spec in JOBS})
+    if unknown:
+        raise typer.BadParameter(f"no such job: {', '.join(unknown)}", param_hint="--run-now")
     for name in ("nextoria_hub", "apscheduler"):
         logging.getLogger(name).setLevel(logging.INFO)
     typer.echo("scheduler running; Ctrl-C stops it", err=True)
-    run_forever()
+    run_forever(run_now=tuple(run_now))
     typer.echo("scheduler stopped", err=True)

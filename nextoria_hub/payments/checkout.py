@@ -59,15 +59,19 @@ def stripe_customer_id(db: Session, secret_key: str, client: Client, mode: str) 
     ).first()
     if row is not None:
         return row.customer_id
+    metadata = {
+        "nextoria_workspace_id": str(client.workspace_id),
+        "nextoria_client_id": str(client.id),
+    }
     customer_id = gateway.create_customer(
         secret_key,
         name=client.name,
         email=client.billing_email,
-        metadata={
-            "nextoria_workspace_id": str(client.workspace_id),
-            "nextoria_client_id": str(client.id),
-        },
-        idempotency_key=f"customer-{client.workspace_id}-{client.id}-{mode}",
+        metadata=metadata,
+        idempotency_key=gateway.idempotency_key(
+            f"customer-{client.workspace_id}-{client.id}-{mode}",
+            {"name": client.name, "email": client.billing_email, **metadata},
+        ),
     )
     db.add(
         StripeCustomer(
@@ -195,7 +199,9 @@ def start_checkout(db: Session, actor: Actor, invoice_id: int, *, base_url: str)
     session = gateway.create_checkout_session(
         secret_key,
         params,
-        idempotency_key=f"checkout-{invoice.workspace_id}-{invoice.id}-{amount}-{attempt}",
+        idempotency_key=gateway.idempotency_key(
+            f"checkout-{invoice.workspace_id}-{invoice.id}-{amount}-{attempt}", params
+        ),
     )
     expires = session.get("expires_at")
     db.add(

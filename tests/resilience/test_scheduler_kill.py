@@ -1,0 +1,236 @@
+"""``nextoria scheduler`` SIGKILLed at random points of an Autopay run over many due invoices
+across several workspaces, restarted each time, then left to finish: every invoice is paid
+exactly once and our Payments are the sandbox's ledger, charge for charge.
+
+Stripe answers slowly (sandbox latency) so the kills land between claiming an attempt,
+calling Stripe and recording the answer. The seed makes the kill points repeatable.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import date
+from functools import partial
+from pathlib import Path
+from typing import IO
+
+import pytest
+from sqlalchemy import inspect, text
+from sqlmodel import Session, col, select
+
+from nextoria_hub import jobs
+from nextoria_hub.billing.invoices import LineInput, create_invoice, send_invoice
+from nextoria_hub.db import get_engine
+from nextoria_hub.models import AutopayAttempt, Invoice
+from nextoria_hub.settings import PROJECT_ROOT
+from stripe_sandbox.testing import SandboxServer
+from tests.payments.conftest import Shop, make_shop
+from tests.payments.test_autopay import enable, save_card
+from tests.resilience.conftest import Chaos, assert_books_match
+
+SEED = 7
+WORKSPACES = ("acme", "globex", "umbrella")
+INVOICES_PER_WORKSPACE = 20
+KILLS = 4
+LATENCY_MS = 50
+AUTOPAY_DONE = "job nextoria_hub.payments.autopay:charge_due_invoices done"
+
+
+def _clear_job_store() -> None:
+    engine = get_engine()
+    if inspect(engine).has_table(jobs.JOB_TABLE):
+        with engine.begin() as conn:
+            conn.execute(text(f"DELETE FROM {jobs.JOB_TABLE}"))
+
+
+@pytest.fixture
+def shops(
+    db: Session, stripe_sandbox: SandboxServer, public_port: int, chaos: Chaos
+) -> Iterator[list[Shop]]:
+    """Workspaces, each on its own Stripe account, with an Autopay client and a saved card."""
+    _clear_job_store()
+    out = []
+    for slug in WORKSPACES:
+        account = stripe_sandbox.create_account(slug.title())
+        shop = make_shop(db, stripe_sandbox, account, public_port, slug)
+        enable(shop)
+        save_card(shop)
+        out.append(shop)
+    yield out
+    _clear_job_store()
+
+
+def _due_invoices(shop: Shop, due: date, n: int) -> list[int]:
+    ids = []
+    for i in range(n):
+        invoice = create_invoice(
+            shop.db,
+            shop.admin,
+            client_id=shop.client.id,  # type: ignore[arg-type]
+            lines=[LineInput(f"Retainer {i}", "1", f"{50 + i}.{shop.tenant.id:02d}")],
+            issue_date=due,
+            due_date=due,
+        )
+        send_invoice(shop.db, shop.admin, invoice.id)  # type: ignore[arg-type]
+        ids.append(invoice.id)
+    shop.db.commit()
+    return ids  # type: ignore[return-value]
+
+
+class Scheduler:
+    """One ``nextoria scheduler --run-now autopay_charge`` process, its output in a file."""
+
+    def __init__(self, log_path: Path) -> None:
+        self.log_path = log_path
+        self.log: IO[str] = log_path.open("w")
+        env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "NEXTORIA_SCHEDULER": "off"}
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "from nextoria_hub.cli import app; app()",
+                "scheduler",
+                "--run-now",
+                "autopay_charge",
+            ],
+            env=env,
+            cwd=PROJECT_ROOT,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def output(self) -> str:
+        return self.log_path.read_text()
+
+    def wait_for(self, needle: str, deadline: float) -> None:
+        while needle not in self.output():
+            assert self.proc.poll() is None, f"scheduler exited:\n{self.output()[-3000:]}"
+            assert time.monotonic() < deadline, f"no {needle!r}:\n{self.output()[-3000:]}"
+            time.sleep(0.05)
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+        self.log.close()
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(30)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait(10)
+            self.log.close()
+        return code
+
+
+def _progress() -> tuple[int, int, int]:
+    """(attempts, attempts succeeded, attempts open: claimed or unknown)."""
+    with Session(get_engine()) as db:
+        statuses = db.exec(select(AutopayAttempt.status)).all()
+    return len(statuses), statuses.count("succeeded"), len(statuses) - statuses.count("succeeded")
+
+
+def _new_claim_open(attempts_before: int) -> bool:
+    attempts, _, open_now = _progress()
+    return attempts > attempts_before and open_now > 0
+
+
+def _claimed_at_least(attempts: int) -> bool:
+    return _progress()[0] >= attempts
+
+
+def _wait_until(scheduler: Scheduler, deadline: float, ready: Callable[[], bool]) -> None:
+    while not ready():
+        assert scheduler.proc.poll() is None, scheduler.output()[-3000:]
+        assert time.monotonic() < deadline, f"the run made no progress: {_progress()}"
+        time.sleep(0.005)
+
+
+def test_scheduler_killed_mid_run_pays_every_invoice_exactly_once(
+    shops: list[Shop], chaos: Chaos, tmp_path: Path
+) -> None:
+    rng = random.Random(SEED)
+    due = date.today()
+    invoices = [i for shop in shops for i in _due_invoices(shop, due, INVOICES_PER_WORKSPACE)]
+    chaos.on(seed=SEED, latency_ms=LATENCY_MS)
+    # Webhooks wait until the end, so only the replay of its request can settle an attempt
+    # that a kill left open; then they arrive late, and change nothing.
+    shops[0].sandbox.control("POST", "webhooks/pause")
+    started = time.monotonic()
+    deadline = time.monotonic() + 200  # a bound, not a goal
+    kills = []
+    for k in range(KILLS):
+        before = _progress()
+        scheduler = Scheduler(tmp_path / f"scheduler-{k}.log")
+        try:
+            scheduler.wait_for('Running job "autopay_charge', deadline)
+            if k % 2:  # right after a claim: between its commit and Stripe's answer
+                _wait_until(scheduler, deadline, partial(_new_claim_open, before[0]))
+                time.sleep(rng.uniform(0, LATENCY_MS / 2000))
+            else:  # a few charges into the run, then a random moment
+                target = before[0] + rng.randint(2, 8)
+                _wait_until(scheduler, deadline, partial(_claimed_at_least, target))
+                time.sleep(rng.uniform(0, 0.3))
+        finally:
+            scheduler.kill()
+        kills.append((before, _progress(), AUTOPAY_DONE in scheduler.output()))
+    print(f"kills after {time.monotonic() - started:.1f}s (attempts, succeeded, open):", kills)
+    # Each kill cut a run short, and at least one left an attempt claimed, its outcome unknown.
+    assert not any(finished for _, _, finished in kills), kills
+    assert any(after[2] for _, after, _ in kills), kills
+    assert _progress()[1] < len(invoices), "the kills came too late to interrupt anything"
+
+    # Left alone, the next run settles the interrupted attempts by replaying their requests
+    # and charges the rest. A request still in flight when its process died can answer the
+    # replay with "busy": the run after that settles it, so allow a few clean runs.
+    for run in range(3):
+        scheduler = Scheduler(tmp_path / f"scheduler-final-{run}.log")
+        try:
+            scheduler.wait_for(AUTOPAY_DONE, deadline)
+        finally:
+            code = scheduler.stop()
+        assert code == 0, scheduler.output()[-3000:]
+        if _settled(invoices):
+            break
+    chaos.off()
+    print(f"settled after {time.monotonic() - started:.1f}s in {run + 1} final run(s)")
+    assert _settled(invoices), f"attempts left open after the final runs: {_progress()}"
+    assert_books_match(shops[0].sandbox, [s.account for s in shops], invoices)
+    shops[0].sandbox.control("POST", "webhooks/release")
+    assert shops[0].sandbox.wait_for_deliveries(60)
+    assert_books_match(shops[0].sandbox, [s.account for s in shops], invoices)
+    with Session(get_engine()) as db:
+        attempts = db.exec(select(AutopayAttempt)).all()
+        assert sorted(a.invoice_id for a in attempts) == sorted(invoices)  # one per invoice
+        assert {a.status for a in attempts} == {"succeeded"}
+        assert {a.attempt_no for a in attempts} == {1}
+
+
+def _settled(invoice_ids: list[int]) -> bool:
+    with Session(get_engine()) as db:
+        open_attempts = db.exec(
+            select(AutopayAttempt.id).where(col(AutopayAttempt.status).in_(["claimed", "unknown"]))
+        ).all()
+        unpaid = db.exec(
+            select(Invoice.id).where(col(Invoice.id).in_(invoice_ids), Invoice.status != "paid")
+        ).all()
+    return not open_attempts and not unpaid
+
+
+def test_run_now_names_only_registered_jobs() -> None:
+    from typer.testing import CliRunner
+
+    from nextoria_hub.cli import app
+
+    result = CliRunner().invoke(app, ["scheduler", "--run-now", "autopay_charg"])
+    assert result.exit_code != 0 and "no such job: autopay_charg" in result.output
+    with pytest.raises(ValueError, match="no such job"):
+        jobs.start_scheduler(force=True, run_now=("nope",))
