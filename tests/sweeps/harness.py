@@ -96,10 +96,7 @@ def _event_text(item: Any) -> str:
 def _drain(result: Any) -> Iterator[Any]:
     if result is None:
         return
-    if inspect.isgenerator(result):
-        for item in result:
-            yield from _drain(item)
-    elif isinstance(result, list | tuple):
+    if inspect.isgenerator(result) or isinstance(result, list | tuple):
         for item in result:
             yield from _drain(item)
     else:

@@ -242,7 +242,9 @@ CASES: dict[str, Case] = {
         INVOICE_PAGE, params=lambda s: {"invoice_id": str(s.b.draft.id)}
     ),
     "InvoiceDetailState.void": Case(INVOICE_PAGE, params=_invoice),
-    "InvoiceDetailState.set_manual_open": Case(INVOICE_PAGE, params=_invoice, args=lambda s: (True,)),
+    "InvoiceDetailState.set_manual_open": Case(
+        INVOICE_PAGE, params=_invoice, args=lambda s: (True,)
+    ),
     "InvoiceDetailState.mark_paid": Case(
         INVOICE_PAGE, params=_invoice, args=lambda s: ({"note": "Cash"},)
     ),
@@ -257,9 +259,7 @@ CASES: dict[str, Case] = {
         "/settings/team",
         args=lambda s: ({"email": "mallory@acme.test", "role": "admin", "name": "Mallory"},),
     ),
-    "TeamState.change_role": Case(
-        "/settings/team", args=lambda s: (str(s.w.b.member.id), "admin")
-    ),
+    "TeamState.change_role": Case("/settings/team", args=lambda s: (str(s.w.b.member.id), "admin")),
     "TeamState.remove": Case("/settings/team", args=lambda s: (str(s.w.b.member.id),)),
     "IntegrationsState.load": Case("/settings/integrations"),
     "IntegrationsState.set_form_mode": Case("/settings/integrations", args=lambda s: ("live",)),
@@ -294,9 +294,7 @@ CASES: dict[str, Case] = {
         "/portal/payment-methods", params=lambda s: {"session_id": s.b.checkout}
     ),
     "PaymentMethodsState.save_card": Case("/portal/payment-methods"),
-    "PaymentMethodsState.remove": Case(
-        "/portal/payment-methods", args=lambda s: (str(s.b_card),)
-    ),
+    "PaymentMethodsState.remove": Case("/portal/payment-methods", args=lambda s: (str(s.b_card),)),
 }
 
 # Handlers swept elsewhere, with why.
@@ -324,7 +322,9 @@ def test_every_handler_is_swept() -> None:
     handlers = set(all_handlers())
     covered = set(CASES) | set(NOT_HERE) | {h for h in handlers if h.endswith(f".{BUILTIN}")}
     missing, stale = sorted(handlers - covered), sorted(covered - handlers)
-    assert not missing, f"handlers the sweep does not try across workspaces, add to CASES: {missing}"
+    assert not missing, (
+        f"handlers the sweep does not try across workspaces, add to CASES: {missing}"
+    )
     assert not stale, f"CASES name handlers that no longer exist: {stale}"
 
 
