@@ -60,6 +60,7 @@ class Outcome:
     delta: dict[str, Any] = field(default_factory=dict)
     events: list[str] = field(default_factory=list)
     error: str = ""
+    exception: Exception | None = None
     role: str = ""  # the role AppState resolved from the cookie on this host ("" if none)
 
     def visible_text(self) -> str:
@@ -138,7 +139,7 @@ def fire(
                 else:
                     outcome.events.append(_event_text(item))
     except Exception as err:  # the real backend turns it into a generic toast; record it
-        outcome.error = f"{type(err).__name__}: {err}"
+        outcome.error, outcome.exception = f"{type(err).__name__}: {err}", err
     outcome.delta = root.get_delta()
     outcome.role = _state_of(root, AppState).user_role
     return outcome
