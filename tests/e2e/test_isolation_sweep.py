@@ -104,7 +104,8 @@ def _settle(page: Page, frames: list[str]) -> None:
         .or_(page.get_by_text("Sign-in link expired"))
         .or_(page.get_by_text("Invitation not valid"))
     )
-    expect(landed.first).to_be_visible()
+    # Generous: on a loaded machine the first hydration of a fresh tab can take a while.
+    expect(landed.first).to_be_visible(timeout=60_000)
     deadline, seen = time.monotonic() + 10, -1
     while time.monotonic() < deadline and seen != len(frames):
         seen = len(frames)
