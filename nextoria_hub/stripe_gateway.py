@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -21,6 +22,26 @@ from nextoria_hub.errors import NextoriaError
 from nextoria_hub.settings import get_settings
 
 log = logging.getLogger(__name__)
+
+_SECRET = re.compile(r"\b((?:sk|rk)_(?:test|live)_|whsec_)[A-Za-z0-9+/=_-]*([A-Za-z0-9]{4})\b")
+
+
+class _RedactSecrets(logging.Filter):
+    """Mask keys in the stripe library's own log lines.
+
+    At DEBUG it logs whole response bodies, and creating a webhook endpoint answers with
+    its signing secret: without this, debug logging would write every whsec_ to the log.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = _SECRET.sub(r"\1…\2", message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+logging.getLogger("stripe").addFilter(_RedactSecrets())
 
 API_VERSION = "2026-10-28.endive"  # the version stripe==16.1.0 is generated for
 NETWORK_RETRIES = 2
