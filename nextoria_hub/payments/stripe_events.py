@@ -70,17 +70,18 @@ def _expanded_pi(db: Session, ctx: EventContext, pi_id: str) -> dict[str, Any] |
         return None
 
 
-def _session_of(db: Session, ctx: EventContext, pi_id: str) -> str:
-    """The Checkout Session that took this payment ('' if Stripe can't say right now)."""
+def _checkout_payment(
+    db: Session, ctx: EventContext, pi_id: str
+) -> tuple[str, dict[str, Any] | None]:
+    """The Checkout Session that took this payment and the PaymentIntent with its charge, in
+    one call (``("", None)`` if Stripe can't say right now; unreachable raises, as above)."""
     try:
-        return gateway.checkout_session_id_for(
-            secret_key_for(db, ctx.workspace_id, ctx.mode), pi_id
-        )
+        return gateway.checkout_payment(secret_key_for(db, ctx.workspace_id, ctx.mode), pi_id)
     except gateway.StripeUnavailable:
         raise
     except (StripeNotConnected, gateway.StripeGatewayError) as err:
         log.warning("could not find the session for event %s: %s", ctx.event_id, err.message)
-        return ""
+        return "", None
 
 
 @handler("payment_intent.succeeded")
@@ -89,9 +90,13 @@ def payment_intent_succeeded(db: Session, ctx: EventContext) -> HandlerResult:
     invoice, why = _invoice_from_metadata(db, ctx, pi.get("metadata"))
     if invoice is None:
         return "unmatched", f"{OUTSIDE} ({pi.get('id')}): {why}"
+    source = _source(pi.get("metadata"))
+    session_id = ""
+    if source == "checkout":
+        session_id, expanded = _checkout_payment(db, ctx, str(pi["id"]))
+        pi = expanded or pi
     if isinstance(pi.get("latest_charge"), str):
         pi = _expanded_pi(db, ctx, str(pi["id"])) or pi
-    source = _source(pi.get("metadata"))
     recorded = settle_payment(
         db,
         workspace_id=ctx.workspace_id,
@@ -99,7 +104,7 @@ def payment_intent_succeeded(db: Session, ctx: EventContext) -> HandlerResult:
         mode=ctx.mode,
         payment_intent=pi,
         source=source,
-        checkout_session_id=_session_of(db, ctx, str(pi["id"])) if source == "checkout" else "",
+        checkout_session_id=session_id,
     )
     if source == "autopay":
         attempt = autopay.attempt_for_pi(db, ctx.workspace_id, invoice.id, pi)  # type: ignore[arg-type]
