@@ -12,7 +12,7 @@ benchmark's database (the same rows ``create_workspace`` writes; one password ha
 websocket and runs the hydrate and ``on_load`` events; the page counts as served when it
 shows the workspace's name, which only the backend can know (host → workspace). Each page
 gets a new Reflex client token (another origin starts with empty session storage), so new
-per-client state on the backend; four tabs browse at a time, images and fonts skipped.
+per-client state on the backend; six tabs browse at a time, images and fonts skipped.
 
 **Measure**: the sum of ``VmRSS`` (``/proc/<pid>/status``) over the server's process tree
 (the ``reflex run`` launcher, granian's main process and its worker; the list is in the
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from playwright.async_api import Page
 
 NAME = "Memory"
-IN_FLIGHT = 4
+IN_FLIGHT = 6
 SETTLE_SECONDS = 5.0
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SKIPPED = re.compile(r"\.(png|jpe?g|gif|svg|ico|webp|woff2?|ttf|otf)(\?.*)?$")

@@ -11,10 +11,11 @@ an id, the invoice named in ``metadata``). The sandbox runs in its own process.
 
 **App**: ``nextoria_hub.api.routes.build_api`` (the routes the Reflex app mounts) under
 granian with one worker, the server Reflex uses in production. Each event is handled end
-to end: workspace from the host, signature against the sealed secret, the handler reads
-the PaymentIntent with its charge and the Checkout Session from the sandbox (two Stripe
-API calls, as against Stripe), marks the invoice paid, writes the payment, activity,
-audit and two emails to the outbox, the event record and the delivery log.
+to end: workspace from the host, signature against the sealed secret, then the handler
+asks Stripe (the sandbox, over HTTP with the official client) for the Checkout Session
+with the PaymentIntent and its charge (one API call: the card shown in the emails), marks
+the invoice paid and writes the payment, activity, audit entry, two outbox emails, the
+event record and the delivery log in one transaction.
 
 **Floor**: ``benchmarks/floor_app.py``, a bare Starlette endpoint served the same way on
 the same database, doing only the signature check and one insert of the event.
