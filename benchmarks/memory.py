@@ -138,10 +138,15 @@ async def _serve_all(
             await asyncio.sleep(SETTLE_SECONDS)
             rss_one, _ = _tree_rss(root_pid)
             todo = iter(workspaces[1:])
+            served = [1]
 
             async def browse(tab: Page) -> None:
                 for workspace in todo:
                     await _serve(tab, port, workspace)
+                    served[0] += 1
+                    if served[0] % 100 == 0:
+                        rss, _ = _tree_rss(root_pid)
+                        print(f"    {served[0]} served, {rss / 1024:.0f} MiB", flush=True)
 
             await asyncio.gather(*(browse(tab) for tab in tabs))
             for tab in tabs:  # leave no page connected while measuring
