@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     login_max_failures: int = 5
     login_window_minutes: int = 15
     stripe_api_base: str = "https://api.stripe.com"
+    # One try of a Stripe call may take this long (stripe-python's own default is 80 s).
+    stripe_timeout_seconds: float = Field(default=20.0, gt=0, le=120)
     email_from: str = "Nextoria Hub <billing@nextoriahub.com>"
     # Resend's own variable names (no prefix). Without a key nothing is sent: emails stay in
     # the outbox as "logged" and are shown in the app.

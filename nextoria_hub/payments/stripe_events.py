@@ -70,17 +70,18 @@ def _expanded_pi(db: Session, ctx: EventContext, pi_id: str) -> dict[str, Any] |
         return None
 
 
-def _session_of(db: Session, ctx: EventContext, pi_id: str) -> str:
-    """The Checkout Session that took this payment ('' if Stripe can't say right now)."""
+def _checkout_payment(
+    db: Session, ctx: EventContext, pi_id: str
+) -> tuple[str, dict[str, Any] | None]:
+    """The Checkout Session that took this payment and the PaymentIntent with its charge, in
+    one call (``("", None)`` if Stripe can't say right now; unreachable raises, as above)."""
     try:
-        return gateway.checkout_session_id_for(
-            secret_key_for(db, ctx.workspace_id, ctx.mode), pi_id
-        )
+        return gateway.checkout_payment(secret_key_for(db, ctx.workspace_id, ctx.mode), pi_id)
     except gateway.StripeUnavailable:
         raise
     except (StripeNotConnected, gateway.StripeGatewayError) as err:
         log.warning("could not find the session for event %s: %s", ctx.event_id, err.message)
-        return ""
+        return "", None
 
 
 @handler("payment_intent.succeeded")
@@ -89,17 +90,33 @@ def payment_intent_succeeded(db: Session, ctx: EventContext) -> HandlerResult:
     invoice, why = _invoice_from_metadata(db, ctx, pi.get("metadata"))
     if invoice is None:
         return "unmatched", f"{OUTSIDE} ({pi.get('id')}): {why}"
+    session_id: str | None = None
+    if _source(pi.get("metadata")) == "checkout":
+        session_id, expanded = _checkout_payment(db, ctx, str(pi["id"]))
+        pi = expanded or pi
     if isinstance(pi.get("latest_charge"), str):
         pi = _expanded_pi(db, ctx, str(pi["id"])) or pi
-    recorded = _record_success(db, ctx, invoice, pi)
+    recorded = _record_success(db, ctx, invoice, pi, session_id)
     return "applied", f"{invoice.number}: " + (
         "payment recorded" if recorded else "already recorded"
     )
 
 
-def _record_success(db: Session, ctx: EventContext, invoice: Invoice, pi: dict[str, Any]) -> bool:
-    """Settle a succeeded PaymentIntent on its invoice (and its autopay attempt); True if new."""
+def _record_success(
+    db: Session,
+    ctx: EventContext,
+    invoice: Invoice,
+    pi: dict[str, Any],
+    session_id: str | None = None,
+) -> bool:
+    """Settle a succeeded PaymentIntent on its invoice (and its autopay attempt); True if new.
+
+    ``session_id`` is the Checkout Session when the caller already knows it; otherwise a
+    Checkout payment's session is asked of Stripe.
+    """
     source = _source(pi.get("metadata"))
+    if session_id is None:
+        session_id = _checkout_payment(db, ctx, str(pi["id"]))[0] if source == "checkout" else ""
     recorded = settle_payment(
         db,
         workspace_id=ctx.workspace_id,
@@ -107,7 +124,7 @@ def _record_success(db: Session, ctx: EventContext, invoice: Invoice, pi: dict[s
         mode=ctx.mode,
         payment_intent=pi,
         source=source,
-        checkout_session_id=_session_of(db, ctx, str(pi["id"])) if source == "checkout" else "",
+        checkout_session_id=session_id,
     )
     if source == "autopay":
         attempt = autopay.attempt_for_pi(db, ctx.workspace_id, invoice.id, pi)  # type: ignore[arg-type]

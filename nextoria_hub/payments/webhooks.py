@@ -73,7 +73,7 @@ def receive_webhook(workspace_id: int, payload: bytes, signature_header: str) ->
 
     ctx = EventContext(workspace_id, mode, event_id, event_type, obj, created)
     try:
-        result = _apply_once(ctx)
+        outcome, detail = _apply_once(ctx, payload.decode("utf-8", "replace"))
     except MALFORMED as err:  # signed, but not shaped as Stripe sends it: a retry cannot help
         log.warning(
             "webhook %s (%s) for workspace %s is malformed", event_id, event_type, workspace_id
@@ -86,36 +86,45 @@ def receive_webhook(workspace_id: int, payload: bytes, signature_header: str) ->
         log.exception("webhook %s (%s) failed for workspace %s", event_id, event_type, workspace_id)
         _log_delivery(workspace_id, "error", detail=f"{type(err).__name__}: {err}"[:500], **base)
         return WebhookOutcome(500, "error", "could not apply the event; Stripe will retry")
-    outcome, detail = result
-    _log_delivery(
-        workspace_id, outcome, detail=detail, body=payload.decode("utf-8", "replace"), **base
-    )
     return WebhookOutcome(200, outcome, detail)
 
 
-def _apply_once(ctx: EventContext) -> tuple[str, str]:
+def _apply_once(ctx: EventContext, body: str) -> tuple[str, str]:
+    """Apply the event unless already recorded; the delivery log commits with the effect."""
     with session_scope() as db:
         if _already_recorded(db, ctx):
-            return "duplicate", "already received"
-        result, detail = dispatch(db, ctx)
+            outcome, detail = "duplicate", "already received"
+        else:
+            outcome, detail = dispatch(db, ctx)
+            db.add(
+                StripeEvent(
+                    workspace_id=ctx.workspace_id,
+                    event_id=ctx.event_id,
+                    type=ctx.event_type,
+                    mode=ctx.mode,
+                    stripe_created=ctx.created,
+                    result=outcome,
+                    detail=detail[:1000],
+                )
+            )
+            try:
+                db.flush()
+            except IntegrityError:
+                # A concurrent delivery of the same event won the race: undo ours entirely.
+                db.rollback()
+                outcome, detail = "duplicate", "already received"
         db.add(
-            StripeEvent(
+            WebhookDelivery(
                 workspace_id=ctx.workspace_id,
+                outcome=outcome,
+                detail=detail,
+                body=body.replace("\x00", ""),
                 event_id=ctx.event_id,
-                type=ctx.event_type,
+                event_type=ctx.event_type,
                 mode=ctx.mode,
-                stripe_created=ctx.created,
-                result=result,
-                detail=detail[:1000],
             )
         )
-        try:
-            db.flush()
-        except IntegrityError:
-            # A concurrent delivery of the same event won the race: undo ours entirely.
-            db.rollback()
-            return "duplicate", "already received"
-        return result, detail
+        return outcome, detail
 
 
 def _already_recorded(db: Session, ctx: EventContext) -> bool:

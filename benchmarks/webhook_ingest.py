@@ -1,0 +1,333 @@
+"""Signed ``payment_intent.succeeded`` events for distinct invoices, posted concurrently to
+one backend worker, against a floor that only checks the signature and inserts one row.
+
+**Setup** (not timed), as the product does it: a workspace connects its own sandbox
+account (``stripe_connection.connect``) and registers its webhook endpoint, which stores
+the endpoint's signing secret sealed; open invoices are paid through Stripe Checkout
+(``checkout.start_checkout``, then the hosted page submitted with a test card) while the
+sandbox holds webhook deliveries. The ``payment_intent.succeeded`` events are then read
+back from the sandbox's ``/v1/events``: the exact objects Stripe sends (``latest_charge``
+an id, the invoice named in ``metadata``). The sandbox runs in its own process.
+
+**App**: ``nextoria_hub.api.routes.build_api`` (the routes the Reflex app mounts) under
+granian with one worker, the server Reflex uses in production. Each event is handled end
+to end: workspace from the host, signature against the sealed secret, then the handler
+asks Stripe (the sandbox, over HTTP with the official client) for the Checkout Session
+with the PaymentIntent and its charge (one API call: the card shown in the emails), marks
+the invoice paid and writes the payment, activity, audit entry, two outbox emails, the
+event record and the delivery log in one transaction.
+
+**Floor**: ``benchmarks/floor_app.py``, a bare Starlette endpoint served the same way on
+the same database, doing only the signature check and one insert of the event.
+
+**Load**: one ``httpx.AsyncClient`` in the benchmark process keeps a fixed number of
+requests in flight (``CONCURRENCY``); each event is signed just before the run, as Stripe
+signs at delivery. A warm-up batch of other events goes first. Throughput is events
+answered 200 per second of wall time; latencies are per request. At the end the benchmark
+checks in the database that every invoice is paid (app) or every event stored (floor).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+
+from benchmarks.context import BenchContext
+from benchmarks.report import Result
+from benchmarks.servers import Served, free_port, granian_app, stripe_sandbox
+from benchmarks.stripe_events import body_of, list_events, sign
+
+NAME = "Webhook ingest"
+CONCURRENCY = 24
+ROUNDS = 4
+SLUG = "bench"
+PASSWORD = "a-strong-passphrase-42"
+
+
+@dataclass(frozen=True)
+class Run:
+    label: str
+    events_per_s: float
+    p50_ms: float
+    p99_ms: float
+    cpu_ms: float  # server CPU per event
+    stripe_cpu_ms: float  # sandbox CPU per event (the Stripe calls the app makes)
+
+    def describe(self) -> str:
+        text = (
+            f"{self.events_per_s:,.0f} events/s, p50 {self.p50_ms:.1f} ms, "
+            f"p99 {self.p99_ms:.1f} ms, {self.cpu_ms:.1f} ms server CPU per event"
+        )
+        if self.stripe_cpu_ms:
+            text += f" (+ {self.stripe_cpu_ms:.1f} ms in the Stripe sandbox)"
+        return text
+
+
+def run(ctx: BenchContext) -> list[Result]:
+    count, warmup = (200, 40) if ctx.quick else (2000, 200)
+    app_port = free_port()
+    with stripe_sandbox(ctx.work_dir) as sandbox:
+        api_base = sandbox.url
+        ctx.configure_here()
+        _point_at(api_base, app_port)
+        workspace_id, secret_key, whsec = _connected_workspace(api_base)
+        events = _paid_events(api_base, secret_key, workspace_id, count + warmup)
+        bodies = [body_of(e) for e in events]
+        warm, timed = bodies[:warmup], bodies[warmup:]
+
+        floor_env = ctx.env(NEXTORIA_BENCH_WHSEC=whsec)
+        app_env = ctx.env(NEXTORIA_STRIPE_API_BASE=api_base, NEXTORIA_PUBLIC_PORT=str(app_port))
+        with (
+            granian_app(
+                "benchmarks.floor_app:build_floor", floor_env, ctx.work_dir / "floor.log"
+            ) as floor_server,
+            granian_app(
+                "nextoria_hub.api.routes:build_api",
+                app_env,
+                ctx.work_dir / "app.log",
+                port=app_port,
+            ) as app_server,
+        ):
+            floor, app = _alternating(floor_server, app_server, sandbox, warm, timed, whsec)
+        stored = _scalar("SELECT count(*) FROM bench_floor_event")
+        if stored != count + warmup:
+            raise RuntimeError(f"floor stored {stored} events, expected {count + warmup}")
+        paid = _scalar(
+            "SELECT count(*) FROM invoice WHERE workspace_id = :ws AND status = 'paid'",
+            ws=workspace_id,
+        )
+        payments = _scalar("SELECT count(*) FROM payment WHERE workspace_id = :ws", ws=workspace_id)
+        if paid != count + warmup or payments != count + warmup:
+            raise RuntimeError(
+                f"app marked {paid} invoices paid ({payments} payments), expected {count + warmup}"
+            )
+    return [
+        Result(
+            benchmark=NAME,
+            backend=ctx.backend,
+            figure="events applied per second",
+            value=app.events_per_s,
+            unit="events/s",
+            floor_label="signature check + one insert",
+            floor=floor.events_per_s,
+            target=">= 0.7",
+            extra={
+                "events": f"{count:,} (after {warmup} warm-up), {CONCURRENCY} in flight",
+                "app": app.describe(),
+                "floor": floor.describe(),
+                "check": f"{paid:,} invoices paid, {payments:,} payments in the database",
+            },
+        )
+    ]
+
+
+def _point_at(api_base: str, app_port: int) -> None:
+    from nextoria_hub.settings import get_settings
+
+    os.environ["NEXTORIA_STRIPE_API_BASE"] = api_base
+    os.environ["NEXTORIA_PUBLIC_PORT"] = str(app_port)
+    get_settings.cache_clear()
+
+
+def _scalar(sql: str, **params: Any) -> int:
+    from nextoria_hub.db import get_engine
+
+    with get_engine().connect() as conn:
+        return int(conn.execute(text(sql), params).scalar_one())
+
+
+def _connected_workspace(api_base: str) -> tuple[int, str, str]:
+    """A workspace with its sandbox account connected and the webhook registered."""
+    from nextoria_hub.accounts.workspaces import create_workspace
+    from nextoria_hub.billing.clients import create_client
+    from nextoria_hub.db import session_scope
+    from nextoria_hub.payments import stripe_connection as conn
+    from nextoria_hub.tenancy import Actor
+
+    keys = httpx.post(
+        f"{api_base}/_sandbox/accounts", json={"name": "Bench Studio"}, trust_env=False
+    ).json()["test"]
+    with session_scope() as db:
+        created = create_workspace(
+            db,
+            slug=SLUG,
+            name="Bench Studio",
+            admin_name="Bench Admin",
+            admin_email="admin@bench.test",
+            admin_password=PASSWORD,
+        )
+        db.commit()
+        admin = Actor.of(created.admin)
+        conn.connect(db, admin, conn.ConnectInput(keys["publishable_key"], keys["secret_key"]))
+        conn.register_webhook(db, admin, "test")
+        create_client(db, admin, name="Initech", billing_email="ap@initech.test", currency="usd")
+        db.flush()
+        ((_, whsec),) = conn.webhook_secrets(db, admin.workspace_id)
+        return admin.workspace_id, keys["secret_key"], whsec
+
+
+def _paid_events(
+    api_base: str, secret_key: str, workspace_id: int, count: int
+) -> list[dict[str, Any]]:
+    """Pay ``count`` new invoices through Checkout with deliveries held; their events."""
+    from sqlmodel import select
+
+    from nextoria_hub.billing.invoices import LineInput, create_invoice, send_invoice
+    from nextoria_hub.db import session_scope
+    from nextoria_hub.models import Client, Role, User
+    from nextoria_hub.payments.checkout import start_checkout
+    from nextoria_hub.tenancy import Actor
+
+    httpx.post(f"{api_base}/_sandbox/webhooks/pause", trust_env=False).raise_for_status()
+    base_url = f"http://{SLUG}.localhost"
+    urls: list[str] = []
+    with session_scope() as db:
+        admin_user = db.exec(
+            select(User).where(User.workspace_id == workspace_id, User.role == Role.admin)
+        ).one()
+        admin = Actor.of(admin_user)
+        client = db.exec(select(Client).where(Client.workspace_id == workspace_id)).one()
+        for i in range(count):
+            invoice = create_invoice(
+                db,
+                admin,
+                client_id=client.id,  # type: ignore[arg-type]
+                lines=[LineInput(f"Design sprint {i + 1}", "2", "1250.00", "20")],
+            )
+            send_invoice(db, admin, invoice.id)  # type: ignore[arg-type]
+            urls.append(start_checkout(db, admin, invoice.id, base_url=base_url))  # type: ignore[arg-type]
+            if i % 100 == 99:
+                db.commit()
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(_pay, urls))
+    events = list_events(api_base, secret_key, "payment_intent.succeeded")
+    httpx.post(
+        f"{api_base}/_sandbox/webhooks/release", json={"discard": True}, trust_env=False
+    ).raise_for_status()
+    if len(events) != count:
+        raise RuntimeError(f"sandbox has {len(events)} payment events, expected {count}")
+    return events
+
+
+def _pay(url: str) -> None:
+    """Submit the hosted Checkout page with a test card, as a browser does."""
+    resp = httpx.post(
+        url,
+        data={
+            "email": "peter@initech.test",
+            "cardnumber": "4242424242424242",
+            "expiry": "12 / 34",
+            "cvc": "123",
+            "name": "Peter",
+        },
+        trust_env=False,
+        follow_redirects=False,
+        timeout=60,
+    )
+    if resp.status_code not in (200, 303):
+        raise RuntimeError(f"checkout page answered {resp.status_code}")
+
+
+def _alternating(
+    floor_server: Served,
+    app_server: Served,
+    sandbox: Served,
+    warm: list[bytes],
+    timed: list[bytes],
+    whsec: str,
+) -> tuple[Run, Run]:
+    """Warm both up, then post the events in rounds, floor then app, so that both see the
+    same share of whatever else the machine is doing; totals over the rounds."""
+    _fire(floor_server.port, warm, whsec, "floor warm-up")
+    _fire(app_server.port, warm, whsec, "app warm-up")
+    per_round = -(-len(timed) // ROUNDS)
+    floor: list[Batch] = []
+    app: list[Batch] = []
+    for i in range(0, len(timed), per_round):
+        chunk = timed[i : i + per_round]
+        floor.append(_measured(floor_server, None, chunk, whsec, "floor"))
+        app.append(_measured(app_server, sandbox, chunk, whsec, "app"))
+    return _total("floor", floor), _total("app", app)
+
+
+@dataclass(frozen=True)
+class Batch:
+    count: int
+    wall: float
+    latencies: list[float]
+    cpu: float = 0.0  # seconds of server CPU (app or floor process tree)
+    stripe_cpu: float = 0.0  # seconds of sandbox CPU (the app's Stripe calls)
+
+
+def _measured(
+    server: Served, sandbox: Served | None, bodies: list[bytes], whsec: str, label: str
+) -> Batch:
+    cpu, stripe_cpu = server.cpu_seconds(), sandbox.cpu_seconds() if sandbox else 0.0
+    batch = _fire(server.port, bodies, whsec, label)
+    return Batch(
+        batch.count,
+        batch.wall,
+        batch.latencies,
+        server.cpu_seconds() - cpu,
+        (sandbox.cpu_seconds() - stripe_cpu) if sandbox else 0.0,
+    )
+
+
+def _total(label: str, batches: list[Batch]) -> Run:
+    latencies = sorted(t for b in batches for t in b.latencies)
+    count = sum(b.count for b in batches)
+    return Run(
+        label,
+        count / sum(b.wall for b in batches),
+        statistics.median(latencies) * 1000,
+        latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000,
+        sum(b.cpu for b in batches) / count * 1000,
+        sum(b.stripe_cpu for b in batches) / count * 1000,
+    )
+
+
+def _fire(port: int, bodies: list[bytes], whsec: str, label: str) -> Batch:
+    return asyncio.run(_fire_async(port, bodies, whsec, label))
+
+
+async def _fire_async(port: int, bodies: list[bytes], whsec: str, label: str) -> Batch:
+    signed = [(body, sign(body, whsec)) for body in bodies]
+    host = f"{SLUG}.localhost:{port}"
+    latencies: list[float] = []
+    failures: list[str] = []
+    todo = iter(signed)
+    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}", limits=limits, trust_env=False, timeout=120
+    ) as client:
+
+        async def worker() -> None:
+            for body, signature in todo:
+                started = time.perf_counter()
+                resp = await client.post(
+                    "/api/webhooks/stripe",
+                    content=body,
+                    headers={
+                        "host": host,
+                        "content-type": "application/json; charset=utf-8",
+                        "stripe-signature": signature,
+                    },
+                )
+                latencies.append(time.perf_counter() - started)
+                if resp.status_code != 200 or resp.json().get("outcome") != "applied":
+                    failures.append(f"{resp.status_code} {resp.text[:200]}")
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+        wall = time.perf_counter() - started
+    if failures:
+        raise RuntimeError(f"{label}: {len(failures)} deliveries failed, first: {failures[0]}")
+    return Batch(len(bodies), wall, latencies)
