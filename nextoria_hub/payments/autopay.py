@@ -18,8 +18,9 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -35,7 +36,7 @@ from nextoria_hub.billing.finance import get_finance, retry_schedule
 from nextoria_hub.billing.invoices import add_activity, portal_link
 from nextoria_hub.billing.money import format_money
 from nextoria_hub.clock import utcnow
-from nextoria_hub.db import session_scope
+from nextoria_hub.db import get_engine, session_scope
 from nextoria_hub.errors import NotFound, StripeNotConnected, ValidationError
 from nextoria_hub.models import (
     AutopayAttempt,
@@ -766,6 +767,24 @@ def _due_invoices(db: Session, workspace_id: int, mode: str, now: datetime) -> l
     return out  # type: ignore[return-value]
 
 
+_sqlite_writer = threading.Lock()
+
+
+@contextmanager
+def _write_turn() -> Iterator[None]:
+    """On SQLite, this process's writing threads take turns here rather than in SQLite.
+
+    SQLite lets one writer in at a time and a blocked one polls with growing sleeps (up to
+    100 ms), so threads contending there waste most of their time asleep; a lock hands over
+    at once. (Other processes still wait on SQLite's busy timeout.) PostgreSQL needs no turn.
+    """
+    if get_engine().dialect.name != "sqlite":
+        yield
+        return
+    with _sqlite_writer:
+        yield
+
+
 def _claim(workspace_id: int, invoice_id: int, mode: str, now: datetime) -> int | None:
     """Insert and commit the next attempt row; None if another worker has it or it's moot."""
     claimed = _claim_batch(workspace_id, [invoice_id], mode, now)
@@ -778,7 +797,7 @@ def _claim_batch(workspace_id: int, invoice_ids: list[int], mode: str, now: date
     One commit for a batch instead of one per invoice (a commit is a disk flush). Nothing is
     sent to Stripe before the commit, so claim-before-charge holds for every attempt.
     """
-    with session_scope() as db:
+    with _write_turn(), session_scope() as db:
         methods: dict[int, SavedPaymentMethod | None] = {}
         claimed = []
         for invoice_id in invoice_ids:
@@ -889,7 +908,7 @@ def _call(workspace_id: int, attempt_id: int) -> tuple[str, dict[str, Any] | Non
 def _record_outcome(
     workspace_id: int, attempt_id: int, outcome: str, pi: dict[str, Any] | None, err: Any
 ) -> str:
-    with session_scope() as db:
+    with _write_turn(), session_scope() as db:
         attempt = db.get(AutopayAttempt, attempt_id)
         assert attempt is not None
         if outcome == "succeeded":
