@@ -208,10 +208,10 @@ def _free_port() -> int:
 def _reflex(cwd: Path, port: int, env: dict[str, str], log: Path, ready: str) -> Iterator[None]:
     """``reflex run --env prod --single-port`` in ``cwd``, until it answers ``ready``."""
     out = log.open("w")
+    command = [sys.executable, "-m", "reflex", "run", "--env", "prod", "--single-port"]
     ports = ["--frontend-port", str(port), "--backend-port", str(port)]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "reflex", "run", "--env", "prod", "--single-port", *ports]
-        + ["--loglevel", "info"],
+        [*command, *ports, "--loglevel", "info"],
         cwd=cwd,
         env=env,
         stdout=out,
