@@ -41,6 +41,17 @@ def base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
+def rate_limit_error() -> StripeError:
+    """Stripe's answer to too many requests (also used by the 429 failure mode)."""
+    return StripeError(
+        429,
+        "invalid_request_error",
+        "Request rate limit exceeded. Learn more about rate limits here "
+        "https://stripe.com/docs/rate-limits.",
+        code="rate_limit",
+    )
+
+
 async def api(request: Request) -> Response:
     """Every ``/v1`` call: auth, chaos, idempotency, dispatch, expansion."""
     sb: Sandbox = request.app.state.sandbox
@@ -59,6 +70,8 @@ async def api(request: Request) -> Response:
         record = sb.authenticate(request.headers.get("authorization"))
         sb.check_account_header(record, request.headers.get("stripe-account"))
         scope = sb.scope_of(record)
+        if not sb.limiter.admit(scope, sb.chaos.rate_limit_per_second):
+            raise rate_limit_error()
         found = match(method, path)
         if found is None:
             message = (
@@ -110,13 +123,7 @@ async def _run(
         if chaos.failure_mode == "hang":
             await asyncio.sleep(chaos.hang_seconds)
         if chaos.failure_mode == "429":
-            error = StripeError(
-                429,
-                "invalid_request_error",
-                "Request rate limit exceeded. Learn more about rate limits here "
-                "https://stripe.com/docs/rate-limits.",
-                code="rate_limit",
-            )
+            error = rate_limit_error()
         else:
             error = StripeError(500, "api_error", "An unknown error occurred (sandbox chaos).")
         return error.status, sb.dump(error.body())

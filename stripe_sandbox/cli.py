@@ -169,6 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
     chaos.add_argument("--latency-ms", type=int, default=0)
     chaos.add_argument("--failure-rate", type=float, default=0.0)
     chaos.add_argument("--failure-mode", choices=["500", "429", "hang"], default="500")
+    chaos.add_argument(
+        "--rate-limit", type=float, default=0.0, help="requests/s per account and mode (0: off)"
+    )
     chaos.set_defaults(
         func=_simple(
             "POST",
@@ -177,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
                 "latency_ms": a.latency_ms,
                 "failure_rate": a.failure_rate,
                 "failure_mode": a.failure_mode,
+                "rate_limit_per_second": a.rate_limit,
             },
         )
     )

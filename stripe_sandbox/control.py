@@ -253,7 +253,8 @@ async def webhook_config(request: Request) -> Response:
 async def chaos(request: Request) -> Response:
     state = _sb(request).chaos
     if request.method == "DELETE":
-        state.latency_ms, state.failure_rate = 0, 0.0
+        state.latency_ms, state.failure_rate, state.rate_limit_per_second = 0, 0.0, 0.0
+        _sb(request).limiter.reset_buckets()
     elif request.method == "POST":
         body = await _body(request)
         if "latency_ms" in body:
@@ -272,7 +273,19 @@ async def chaos(request: Request) -> Response:
             state.hang_seconds = float(body["hang_seconds"])
         if "seed" in body:
             state.rng.seed(body["seed"])
+        if "rate_limit_per_second" in body:
+            limit = float(body["rate_limit_per_second"])
+            if limit < 0:
+                raise ValueError("rate_limit_per_second must be 0 (off) or more")
+            state.rate_limit_per_second = limit
+            _sb(request).limiter.reset_buckets()  # every account starts with a full bucket
     return JSONResponse(state.public())
+
+
+@_endpoint
+async def request_counts(request: Request) -> Response:
+    """How many ``/v1`` requests each account and mode made, and how many got a 429."""
+    return JSONResponse({"object": "list", "data": _sb(request).limiter.counts()})
 
 
 @_endpoint
@@ -332,6 +345,7 @@ def routes() -> list[Route]:
         Route(f"{p}/webhooks/attempts", attempts),
         Route(f"{p}/webhooks/config", webhook_config, methods=["GET", "POST"]),
         Route(f"{p}/chaos", chaos, methods=["GET", "POST", "DELETE"]),
+        Route(f"{p}/requests", request_counts),
         Route(f"{p}/subscriptions/{{sub}}/advance", advance_subscription, methods=["POST"]),
         Route(f"{p}/subscriptions/{{sub}}/cancel", cancel_subscription, methods=["POST"]),
         Route(f"{p}/intents/{{id}}/authenticate", authenticate_intent, methods=["POST"]),

@@ -45,6 +45,7 @@ class Chaos:
     failure_rate: float = 0.0
     failure_mode: str = "500"
     hang_seconds: float = 30.0
+    rate_limit_per_second: float = 0.0  # per account and mode; 0 = no limit
     rng: random.Random = field(default_factory=random.Random)
 
     def public(self) -> dict[str, Any]:
@@ -53,7 +54,57 @@ class Chaos:
             "failure_rate": self.failure_rate,
             "failure_mode": self.failure_mode,
             "hang_seconds": self.hang_seconds,
+            "rate_limit_per_second": self.rate_limit_per_second,
         }
+
+
+class RateLimiter:
+    """Stripe's per-account request limit, as a token bucket per account and mode.
+
+    Like Stripe's limiter, a bucket holds ``rate`` tokens and refills at ``rate`` per second:
+    a burst of ``rate`` requests passes at once, then ``rate`` per second. It also counts the
+    requests each account and mode made (admitted and refused), for benchmarks and tests.
+    """
+
+    def __init__(self, clock: Any = time.monotonic) -> None:
+        self.clock = clock
+        self.lock = threading.Lock()
+        self.buckets: dict[Scope, tuple[float, float]] = {}  # scope -> (tokens, updated)
+        self.admitted: dict[Scope, int] = {}
+        self.refused: dict[Scope, int] = {}
+
+    def admit(self, scope: Scope, rate: float) -> bool:
+        """Take one token of ``scope``'s bucket; False (refuse with 429) when it is empty."""
+        with self.lock:
+            ok = True
+            if rate > 0:
+                now = self.clock()
+                tokens, updated = self.buckets.get(scope, (rate, now))
+                tokens = min(rate, tokens + (now - updated) * rate)
+                ok = tokens >= 1
+                self.buckets[scope] = (tokens - 1 if ok else tokens, now)
+            counts = self.admitted if ok else self.refused
+            counts[scope] = counts.get(scope, 0) + 1
+            return ok
+
+    def reset_buckets(self) -> None:
+        with self.lock:
+            self.buckets.clear()
+
+    def counts(self) -> list[dict[str, Any]]:
+        with self.lock:
+            scopes = sorted(
+                set(self.admitted) | set(self.refused), key=lambda s: (s.account, s.livemode)
+            )
+            return [
+                {
+                    "account": s.account,
+                    "livemode": s.livemode,
+                    "requests": self.admitted.get(s, 0),
+                    "rate_limited": self.refused.get(s, 0),
+                }
+                for s in scopes
+            ]
 
 
 @dataclass
@@ -81,6 +132,7 @@ class Sandbox:
     def __init__(self, db_path: str | None = None, delivery: DeliveryConfig | None = None) -> None:
         self.store = Store(db_path)
         self.chaos = Chaos()
+        self.limiter = RateLimiter()
         self.deliverer = Deliverer(self, delivery or DeliveryConfig())
         self.idempotency: dict[tuple[str, bool, str], IdemEntry] = {}
         self.idem_lock = threading.Lock()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 
+from babel import Locale
 from babel.numbers import format_currency, get_currency_name
 
 from nextoria_hub.errors import ValidationError
@@ -112,6 +114,12 @@ def from_minor(amount: int, currency: str) -> Decimal:
     return Decimal(amount) / (10 ** decimals(currency))
 
 
+@lru_cache(maxsize=32)
+def _locale(name: str) -> Locale:
+    """Parsed once: Babel parses a locale name again on every call, most of a format's cost."""
+    return Locale.parse(name)
+
+
 def format_money(amount: int, currency: str, locale: str = "en_US") -> str:
     """Display through Babel with the currency's own number of decimals."""
     places = decimals(currency)
@@ -120,6 +128,6 @@ def format_money(amount: int, currency: str, locale: str = "en_US") -> str:
         from_minor(amount, currency),
         currency.upper(),
         format=pattern,
-        locale=locale,
+        locale=_locale(locale),
         currency_digits=pattern is None,
     )

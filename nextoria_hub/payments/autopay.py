@@ -18,7 +18,9 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -34,7 +36,7 @@ from nextoria_hub.billing.finance import get_finance, retry_schedule
 from nextoria_hub.billing.invoices import add_activity, portal_link
 from nextoria_hub.billing.money import format_money
 from nextoria_hub.clock import utcnow
-from nextoria_hub.db import session_scope
+from nextoria_hub.db import get_engine, session_scope
 from nextoria_hub.errors import NotFound, StripeNotConnected, ValidationError
 from nextoria_hub.models import (
     AutopayAttempt,
@@ -765,51 +767,97 @@ def _due_invoices(db: Session, workspace_id: int, mode: str, now: datetime) -> l
     return out  # type: ignore[return-value]
 
 
+_sqlite_writer = threading.Lock()
+
+
+@contextmanager
+def _write_turn() -> Iterator[None]:
+    """On SQLite, this process's writing threads take turns here rather than in SQLite.
+
+    SQLite lets one writer in at a time and a blocked one polls with growing sleeps (up to
+    100 ms), so threads contending there waste most of their time asleep; a lock hands over
+    at once. (Other processes still wait on SQLite's busy timeout.) PostgreSQL needs no turn.
+    """
+    if get_engine().dialect.name != "sqlite":
+        yield
+        return
+    with _sqlite_writer:
+        yield
+
+
 def _claim(workspace_id: int, invoice_id: int, mode: str, now: datetime) -> int | None:
     """Insert and commit the next attempt row; None if another worker has it or it's moot."""
-    with session_scope() as db:
-        if db.get_bind().dialect.name == "postgresql":
-            # Another worker holding this invoice is claiming it: skip rather than wait.
-            invoice = db.exec(
-                select(Invoice)
-                .where(Invoice.id == invoice_id, Invoice.workspace_id == workspace_id)
-                .with_for_update(skip_locked=True)
-            ).first()
-            if invoice is not None:
-                db.refresh(invoice)
-        else:  # SQLite: a conditional no-op UPDATE takes the database's write lock
-            invoice = _lock_invoice(db, workspace_id, invoice_id)
-        if invoice is None or invoice.status != InvoiceStatus.open or invoice.amount_due <= 0:
-            return None
-        if invoice.payment_failed:
-            return None
-        method = active_method(db, workspace_id, invoice.client_id, mode)
-        if method is None:
-            return None
-        attempts = _attempts_of(db, workspace_id, invoice_id)
-        when = _charge_date(invoice, attempts, method)
-        if when is None or when > now:
-            return None
-        number = (attempts[-1].attempt_no if attempts else 0) + 1
-        attempt = AutopayAttempt(
-            workspace_id=workspace_id,
-            invoice_id=invoice_id,
-            attempt_no=number,
-            idempotency_key=f"autopay-{invoice_id}-{number}",
-            mode=mode,
-            payment_method_id=method.payment_method_id,
-            amount=invoice.amount_due,
-            currency=invoice.currency,
-            status="claimed",
-            created_at=now,
-        )
-        db.add(attempt)
-        try:
-            db.flush()
-        except IntegrityError:
-            db.rollback()
-            return None
-        return attempt.id
+    claimed = _claim_batch(workspace_id, [invoice_id], mode, now)
+    return claimed[0] if claimed else None
+
+
+def _claim_batch(workspace_id: int, invoice_ids: list[int], mode: str, now: datetime) -> list[int]:
+    """Claim the next attempt of each invoice in one transaction: the attempt ids, committed.
+
+    One commit for a batch instead of one per invoice (a commit is a disk flush). Nothing is
+    sent to Stripe before the commit, so claim-before-charge holds for every attempt.
+    """
+    with _write_turn(), session_scope() as db:
+        methods: dict[int, SavedPaymentMethod | None] = {}
+        claimed = []
+        for invoice_id in invoice_ids:
+            attempt_id = _claim_in(db, workspace_id, invoice_id, mode, now, methods)
+            if attempt_id is not None:
+                claimed.append(attempt_id)
+        return claimed
+
+
+def _claim_in(
+    db: Session,
+    workspace_id: int,
+    invoice_id: int,
+    mode: str,
+    now: datetime,
+    methods: dict[int, SavedPaymentMethod | None],
+) -> int | None:
+    if db.get_bind().dialect.name == "postgresql":
+        # Another worker holding this invoice is claiming it: skip rather than wait.
+        invoice = db.exec(
+            select(Invoice)
+            .where(Invoice.id == invoice_id, Invoice.workspace_id == workspace_id)
+            .with_for_update(skip_locked=True)
+        ).first()
+        if invoice is not None:
+            db.refresh(invoice)
+    else:  # SQLite: a conditional no-op UPDATE takes the database's write lock
+        invoice = _lock_invoice(db, workspace_id, invoice_id)
+    if invoice is None or invoice.status != InvoiceStatus.open or invoice.amount_due <= 0:
+        return None
+    if invoice.payment_failed:
+        return None
+    if invoice.client_id not in methods:
+        methods[invoice.client_id] = active_method(db, workspace_id, invoice.client_id, mode)
+    method = methods[invoice.client_id]
+    if method is None:
+        return None
+    attempts = _attempts_of(db, workspace_id, invoice_id)
+    when = _charge_date(invoice, attempts, method)
+    if when is None or when > now:
+        return None
+    number = (attempts[-1].attempt_no if attempts else 0) + 1
+    attempt = AutopayAttempt(
+        workspace_id=workspace_id,
+        invoice_id=invoice_id,
+        attempt_no=number,
+        idempotency_key=f"autopay-{invoice_id}-{number}",
+        mode=mode,
+        payment_method_id=method.payment_method_id,
+        amount=invoice.amount_due,
+        currency=invoice.currency,
+        status="claimed",
+        created_at=now,
+    )
+    try:
+        with db.begin_nested():  # a lost race on one invoice must not undo the batch
+            db.add(attempt)
+    except IntegrityError:
+        return None
+    return attempt.id
 
 
 def _customer_of(db: Session, workspace_id: int, invoice: Invoice, mode: str) -> str:
@@ -860,7 +908,7 @@ def _call(workspace_id: int, attempt_id: int) -> tuple[str, dict[str, Any] | Non
 def _record_outcome(
     workspace_id: int, attempt_id: int, outcome: str, pi: dict[str, Any] | None, err: Any
 ) -> str:
-    with session_scope() as db:
+    with _write_turn(), session_scope() as db:
         attempt = db.get(AutopayAttempt, attempt_id)
         assert attempt is not None
         if outcome == "succeeded":
@@ -1082,22 +1130,52 @@ def _resolve_open_attempts(workspace_id: int, counts: ChargeCounts) -> None:
             counts.resolved += 1
 
 
-def _charge_workspace(workspace_id: int, now: datetime, counts: ChargeCounts) -> None:
+def _charge_attempt(workspace_id: int, attempt_id: int) -> str:
+    """Send one claimed attempt and record its outcome; the attempt's status afterwards."""
+    outcome, pi, err = _call(workspace_id, attempt_id)
+    if after_stripe_call is not None:
+        after_stripe_call(attempt_id, outcome)
+    return _record_outcome(workspace_id, attempt_id, outcome, pi, err)
+
+
+def _charge_workspace(
+    workspace_id: int,
+    now: datetime,
+    counts: ChargeCounts,
+    calls: ThreadPoolExecutor | None = None,
+) -> None:
+    """Charge one workspace's due invoices, a batch of claims at a time.
+
+    A batch's calls run on ``calls`` (concurrently, the workspace's limiter keeping them to its
+    rate) or here, one by one, without it. The first error stops the workspace after the
+    batch: its claimed attempts are replayed on the next run.
+    """
     with session_scope() as db:
         mode = active_mode(db, workspace_id)
         secret_key_for(db, workspace_id, mode)  # StripeNotConnected: skip the workspace
     _resolve_open_attempts(workspace_id, counts)
     with session_scope() as db:
         due = _due_invoices(db, workspace_id, mode, now)
-    for invoice_id in due:
-        attempt_id = _claim(workspace_id, invoice_id, mode, now)
-        if attempt_id is None:
-            counts.skipped += 1
-            continue
-        outcome, pi, err = _call(workspace_id, attempt_id)
-        if after_stripe_call is not None:
-            after_stripe_call(attempt_id, outcome)
-        status = _record_outcome(workspace_id, attempt_id, outcome, pi, err)
+    batch_size = max(1, RATE_PER_SECOND.get(mode, 25))
+    for start in range(0, len(due), batch_size):
+        batch = due[start : start + batch_size]
+        claimed = _claim_batch(workspace_id, batch, mode, now)
+        counts.skipped += len(batch) - len(claimed)
+        if calls is None:
+            statuses = [_charge_attempt(workspace_id, attempt_id) for attempt_id in claimed]
+        else:
+            futures = [calls.submit(_charge_attempt, workspace_id, a) for a in claimed]
+            wait(futures)
+            errors = [f.exception() for f in futures if f.exception() is not None]
+            if errors:
+                _tally(counts, [f.result() for f in futures if f.exception() is None])
+                raise errors[0]
+            statuses = [f.result() for f in futures]
+        _tally(counts, statuses)
+
+
+def _tally(counts: ChargeCounts, statuses: list[str]) -> None:
+    for status in statuses:
         if status == "succeeded":
             counts.charged += 1
         elif status == "failed":
@@ -1106,10 +1184,19 @@ def _charge_workspace(workspace_id: int, now: datetime, counts: ChargeCounts) ->
             counts.unknown += 1
 
 
+# Workspaces charged at once, and Stripe calls in flight at once across them. Each workspace
+# still keeps to its own per-second limit (``_bucket``); these only bound threads and
+# database connections.
+WORKSPACE_WORKERS = 8
+CALL_WORKERS = 32
+
+
 def charge_due_invoices(now: datetime | None = None) -> ChargeCounts:
-    """The Autopay job: charge every due invoice of every workspace once. Safe to run twice."""
+    """The Autopay job: charge every due invoice of every workspace once. Safe to run twice.
+
+    Workspaces run concurrently, so one slow or failing workspace does not hold up the others.
+    """
     now = now or utcnow()
-    counts = ChargeCounts()
     with session_scope() as db:
         workspace_ids = sorted(
             set(
@@ -1118,15 +1205,36 @@ def charge_due_invoices(now: datetime | None = None) -> ChargeCounts:
                 ).all()
             )
         )
-    for workspace_id in workspace_ids:
-        try:
-            _charge_workspace(workspace_id, now, counts)
-        except StripeNotConnected:
-            log.info("autopay: workspace %s has no Stripe keys for its mode; skipped", workspace_id)
-        except Exception:
-            counts.workspaces_failed += 1
-            log.exception("autopay: workspace %s failed; the others go on", workspace_id)
-    return counts
+    total = ChargeCounts()
+    if not workspace_ids:
+        return total
+    per_workspace = {workspace_id: ChargeCounts() for workspace_id in workspace_ids}
+    with (
+        ThreadPoolExecutor(CALL_WORKERS, thread_name_prefix="autopay-call") as calls,
+        ThreadPoolExecutor(
+            min(WORKSPACE_WORKERS, len(workspace_ids)), thread_name_prefix="autopay"
+        ) as pool,
+    ):
+        futures = {
+            workspace_id: pool.submit(
+                _charge_workspace, workspace_id, now, per_workspace[workspace_id], calls
+            )
+            for workspace_id in workspace_ids
+        }
+        for workspace_id, future in futures.items():
+            try:
+                future.result()
+            except StripeNotConnected:
+                log.info(
+                    "autopay: workspace %s has no Stripe keys for its mode; skipped", workspace_id
+                )
+            except Exception:
+                total.workspaces_failed += 1
+                log.exception("autopay: workspace %s failed; the others go on", workspace_id)
+    for counts in per_workspace.values():
+        for name, value in counts.as_dict().items():
+            setattr(total, name, getattr(total, name) + value)
+    return total
 
 
 # --- Webhooks -------------------------------------------------------------------------------

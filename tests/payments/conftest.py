@@ -129,8 +129,8 @@ class Shop:
         assert resp.status_code in (200, 303), resp.text[:500]
         return resp
 
-    def settle_webhooks(self) -> None:
-        assert self.sandbox.wait_for_deliveries(20)
+    def settle_webhooks(self, timeout: float = 20) -> None:
+        assert self.sandbox.wait_for_deliveries(timeout)
 
     def refresh(self, *objs: Any) -> None:
         self.db.expire_all()
