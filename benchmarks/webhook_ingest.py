@@ -72,7 +72,7 @@ class Run:
 
 
 def run(ctx: BenchContext) -> list[Result]:
-    count, warmup = (200, 40) if ctx.quick else (2000, 200)
+    count, warmup = (200, 40) if ctx.quick else (1000, 100)
     app_port = free_port()
     with stripe_sandbox(ctx.work_dir) as sandbox:
         api_base = sandbox.url
