@@ -44,6 +44,7 @@ from benchmarks.context import BenchContext
 from benchmarks.report import Result
 from benchmarks.servers import Served, free_port, granian_app, stripe_sandbox
 from benchmarks.stripe_events import body_of, list_events, sign
+from stripe_sandbox.testing import submit_checkout
 
 NAME = "Webhook ingest"
 CONCURRENCY = 24
@@ -219,19 +220,7 @@ def _paid_events(
 
 def _pay(url: str) -> None:
     """Submit the hosted Checkout page with a test card, as a browser does."""
-    resp = httpx.post(
-        url,
-        data={
-            "email": "peter@initech.test",
-            "cardnumber": "4242424242424242",
-            "expiry": "12 / 34",
-            "cvc": "123",
-            "name": "Peter",
-        },
-        trust_env=False,
-        follow_redirects=False,
-        timeout=60,
-    )
+    resp = submit_checkout(url, timeout=60)
     if resp.status_code not in (200, 303):
         raise RuntimeError(f"checkout page answered {resp.status_code}")
 

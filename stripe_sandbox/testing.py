@@ -183,3 +183,21 @@ class WebhookReceiver:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def submit_checkout(
+    url: str,
+    card: str = "4242424242424242",
+    *,
+    email: str = "peter@initech.test",
+    name: str = "Peter",
+    timeout: float = 30,
+) -> httpx.Response:
+    """Submit a hosted Checkout page as a browser's form post would (no redirect followed)."""
+    return httpx.post(
+        url,
+        data={"email": email, "cardnumber": card, "expiry": "12 / 34", "cvc": "123", "name": name},
+        trust_env=False,
+        follow_redirects=False,
+        timeout=timeout,
+    )

@@ -27,7 +27,7 @@ from nextoria_hub.models import Client, Invoice, Role, User
 from nextoria_hub.payments import stripe_connection as conn
 from nextoria_hub.settings import get_settings
 from nextoria_hub.tenancy import Actor
-from stripe_sandbox.testing import SandboxServer
+from stripe_sandbox.testing import SandboxServer, submit_checkout
 from tests.factories import Tenant, build_tenant, quick_user
 
 VISA = "4242424242424242"
@@ -113,19 +113,7 @@ class Shop:
 
     def pay(self, url: str, card: str = VISA) -> httpx.Response:
         """Submit the hosted Checkout page as a browser would."""
-        resp = httpx.post(
-            url,
-            data={
-                "email": "peter@initech.test",
-                "cardnumber": card,
-                "expiry": "12 / 34",
-                "cvc": "123",
-                "name": "Peter",
-            },
-            trust_env=False,
-            follow_redirects=False,
-            timeout=30,
-        )
+        resp = submit_checkout(url, card)
         assert resp.status_code in (200, 303), resp.text[:500]
         return resp
 

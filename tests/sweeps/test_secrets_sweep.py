@@ -30,7 +30,7 @@ from nextoria_hub.payments import stripe_connection as conn
 from nextoria_hub.stripe_gateway import RESTRICTED_KEY_PERMISSIONS
 from nextoria_hub.tenancy import Actor
 from stripe_sandbox.sandbox import RAK_NAMES
-from stripe_sandbox.testing import SandboxServer
+from stripe_sandbox.testing import SandboxServer, submit_checkout
 from tests.factories import build_tenant, quick_portal_user
 from tests.payments.conftest import VISA, api_server, public_port  # noqa: F401  (fixtures)
 from tests.sweeps.harness import Outcome, fire
@@ -50,19 +50,7 @@ def _restricted_key(sandbox: SandboxServer, account_id: str) -> str:
 
 
 def _pay(checkout_url: str) -> None:
-    resp = httpx.post(
-        checkout_url,
-        data={
-            "email": "ap@initech.test",
-            "cardnumber": VISA,
-            "expiry": "12 / 34",
-            "cvc": "123",
-            "name": "Peter",
-        },
-        trust_env=False,
-        follow_redirects=False,
-        timeout=30,
-    )
+    resp = submit_checkout(checkout_url, VISA, email="ap@initech.test")
     assert resp.status_code in (200, 303), resp.status_code
 
 
