@@ -19,7 +19,7 @@ from tests.resend_capture import ResendCapture
 @pytest.fixture
 def scaled(app_server: RunningApp) -> RunningApp:
     if app_server.topology != "scaled":
-        pytest.skip("runs only with NEXTORIA_E2E_TOPOLOGY=scaled (CI's PostgreSQL pass does)")
+        pytest.skip("runs only with NEXTORIA_E2E_TOPOLOGY=scaled (CI's third, scaled-out pass)")
     return app_server
 
 
