@@ -45,13 +45,15 @@ logging.getLogger("stripe").addFilter(_RedactSecrets())
 
 API_VERSION = "2026-10-28.endive"  # the version stripe==16.1.0 is generated for
 NETWORK_RETRIES = 2
-# stripe-python waits 80 s per try by default: with the retries a hung Stripe would hold the
-# Pay Now button (or a job) for over four minutes. Ours gives up sooner and says so; every
-# POST carries an idempotency key, so the retry of a request that did land never acts twice.
 
 
 def timeout_seconds() -> float:
-    """Seconds one try may take (``NEXTORIA_STRIPE_TIMEOUT_SECONDS``, default 20)."""
+    """Seconds one try may take (``NEXTORIA_STRIPE_TIMEOUT_SECONDS``, default 20).
+
+    stripe-python waits 80 s per try by default: with the retries a hung Stripe would hold
+    the Pay Now button (or a job) for over four minutes. Every POST carries an idempotency
+    key, so the retry of a request that did land never acts twice.
+    """
     return get_settings().stripe_timeout_seconds
 
 

@@ -114,11 +114,11 @@ def _apply_once(ctx: EventContext, body: str) -> tuple[str, str]:
                 db.rollback()
                 outcome, detail = "duplicate", "already received"
         db.add(
-            WebhookDelivery(
-                workspace_id=ctx.workspace_id,
-                outcome=outcome,
+            _delivery(
+                ctx.workspace_id,
+                outcome,
                 detail=detail,
-                body=body.replace("\x00", ""),
+                body=body,
                 event_id=ctx.event_id,
                 event_type=ctx.event_type,
                 mode=ctx.mode,
@@ -138,18 +138,24 @@ def _already_recorded(db: Session, ctx: EventContext) -> bool:
     )
 
 
+def _delivery(
+    workspace_id: int, outcome: str, *, detail: str = "", body: str = "", **fields: str
+) -> WebhookDelivery:
+    """The delivery record; signed junk can carry NUL (PostgreSQL text refuses it) or ids
+    wider than the columns, so both are cleaned here for every row."""
+    clean = {k: v.replace("\x00", "")[: WIDTHS.get(k)] for k, v in fields.items()}
+    return WebhookDelivery(
+        workspace_id=workspace_id,
+        outcome=outcome,
+        detail=detail.replace("\x00", ""),
+        body=body.replace("\x00", ""),
+        **clean,
+    )
+
+
 def _log_delivery(
     workspace_id: int, outcome: str, *, detail: str = "", body: str = "", **fields: str
 ) -> None:
-    # Signed junk can carry NUL (PostgreSQL text refuses it) or ids wider than the columns.
-    clean = {k: v.replace("\x00", "")[: WIDTHS.get(k)] for k, v in fields.items()}
+    """A delivery that changed nothing, recorded in its own transaction."""
     with session_scope() as db:
-        db.add(
-            WebhookDelivery(
-                workspace_id=workspace_id,
-                outcome=outcome,
-                detail=detail.replace("\x00", ""),
-                body=body.replace("\x00", ""),
-                **clean,
-            )
-        )
+        db.add(_delivery(workspace_id, outcome, detail=detail, body=body, **fields))
