@@ -40,15 +40,24 @@ def key_mode(key: str) -> str | None:
     return None
 
 
+# A right prefix on a key too short to be one: say so, instead of repeating the prefix rule.
+_TRUNCATED = (
+    "This {kind} is too short to be a whole Stripe key. Use the copy button next to it "
+    "in Developers → API keys, so nothing is cut off."
+)
+
+
 def validate_key_shapes(publishable_key: str, secret_key: str, webhook_secret: str = "") -> str:
     """Prefix and mode checks that need no network; returns the mode of the pair."""
     pk, sk, wh = publishable_key.strip(), secret_key.strip(), webhook_secret.strip()
-    if not pk.startswith(("pk_test_", "pk_live_")) or len(pk) < 16:
+    if not pk.startswith(("pk_test_", "pk_live_")):
         raise ValidationError(
             "A publishable key starts with pk_test_ or pk_live_. Copy it from Developers → API keys.",
             "publishable_key",
         )
-    if not sk.startswith(("sk_test_", "sk_live_", "rk_test_", "rk_live_")) or len(sk) < 16:
+    if len(pk) < 16:
+        raise ValidationError(_TRUNCATED.format(kind="publishable key"), "publishable_key")
+    if not sk.startswith(("sk_test_", "sk_live_", "rk_test_", "rk_live_")):
         if sk.startswith("pk_"):
             message = (
                 "This is a publishable key. Paste the secret key (sk_…) or a restricted key (rk_…)."
@@ -56,6 +65,8 @@ def validate_key_shapes(publishable_key: str, secret_key: str, webhook_secret: s
         else:
             message = "A secret key starts with sk_test_ or sk_live_ (restricted keys: rk_test_ or rk_live_)."
         raise ValidationError(message, "secret_key")
+    if len(sk) < 16:
+        raise ValidationError(_TRUNCATED.format(kind="secret key"), "secret_key")
     if wh and (not wh.startswith("whsec_") or len(wh) < 12):
         raise ValidationError(
             "A webhook signing secret starts with whsec_. Copy it from Developers → Webhooks → your endpoint.",

@@ -52,6 +52,8 @@ def test_connect_validates_with_stripe_and_stores_sealed(db, admin, stripe_accou
             "starts with pk_test_",
         ),
         ("pk_test_123456789012", "xx_test_123456789012", "", "secret_key", "starts with sk_test_"),
+        ("pk_test_123456789012", "sk_test_nope", "", "secret_key", "too short"),
+        ("pk_test_nope", "sk_test_123456789012", "", "publishable_key", "too short"),
         ("pk_test_123456789012", "pk_test_123456789012", "", "secret_key", "publishable key"),
         ("pk_test_123456789012", "sk_test_123456789012", "secret", "webhook_secret", "whsec_"),
         ("pk_test_123456789012", "sk_live_123456789012", "", "secret_key", "different modes"),
