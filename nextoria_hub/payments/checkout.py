@@ -102,23 +102,37 @@ def line_items(db: Session, invoice: Invoice) -> list[dict[str, Any]]:
             amount = line.amount + line.tax_amount
             if amount <= 0:
                 continue
+            quantity = _whole_quantity(line.quantity, amount)
             name = (
                 line.description
-                if line.quantity == "1"
+                if quantity or line.quantity == "1"
                 else f"{line.description} × {line.quantity}"
             )
             if line.tax_rate_bp:
                 name += f" (incl. {line.tax_rate_bp / 100:g}% tax)"
-            items.append(_item(invoice.currency, amount, name[:250]))
-    if not items or sum(i["price_data"]["unit_amount"] for i in items) != due:
+            quantity = quantity or 1
+            items.append(_item(invoice.currency, amount // quantity, name[:250], quantity))
+    if not items or _items_total(items) != due:
         label = f"Invoice {invoice.number}" + (" (balance)" if invoice.amount_paid else "")
         items = [_item(invoice.currency, due, label)]
     return items
 
 
-def _item(currency: str, amount: int, name: str) -> dict[str, Any]:
+def _whole_quantity(quantity: str, amount: int) -> int:
+    """The line's quantity when Checkout can show it as is: a whole number that divides the
+    line's amount (tax included) exactly; 0 otherwise (the line is then sent as one item)."""
+    if not quantity.isdigit() or int(quantity) < 1 or amount % int(quantity):
+        return 0
+    return int(quantity)
+
+
+def _items_total(items: list[dict[str, Any]]) -> int:
+    return sum(i["price_data"]["unit_amount"] * i["quantity"] for i in items)
+
+
+def _item(currency: str, amount: int, name: str, quantity: int = 1) -> dict[str, Any]:
     return {
-        "quantity": 1,
+        "quantity": quantity,
         "price_data": {
             "currency": currency,
             "unit_amount": amount,

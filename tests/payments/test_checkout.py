@@ -9,7 +9,7 @@ from nextoria_hub.billing.finance import get_finance
 from nextoria_hub.billing.invoices import LineInput, get_invoice_view, void_invoice
 from nextoria_hub.errors import NotFound, StripeNotConnected, ValidationError
 from nextoria_hub.models import CheckoutSession, OutboxEmail, Payment, StripeCustomer
-from nextoria_hub.payments.checkout import checkout_return, start_checkout
+from nextoria_hub.payments.checkout import checkout_return, line_items, start_checkout
 from nextoria_hub.payments.stripe_connection import disconnect
 from nextoria_hub.tenancy import Actor
 from tests.factories import build_tenant
@@ -44,9 +44,12 @@ def test_checkout_session_matches_the_invoice(shop: Shop) -> None:
     )
     assert session.cancel_url == f"{shop.base_url}/portal/invoices/{invoice.id}"
     items = shop.stripe.v1.checkout.sessions.line_items.list(session.id).data
-    assert [(i.description, i.amount_total) for i in items] == [
-        ("Website design × 2 (incl. 20% tax)", 300000),
-        ("Hosting", 3000),
+    # a whole quantity reaches Checkout as Stripe's quantity and unit amount
+    assert [
+        (i.description, i.quantity, i.price.unit_amount, i.amount_total) for i in items
+    ] == [
+        ("Website design (incl. 20% tax)", 2, 150000, 300000),
+        ("Hosting", 1, 3000, 3000),
     ]
     customer = shop.db.exec(select(StripeCustomer)).one()
     assert session.customer == customer.customer_id and customer.mode == "test"
@@ -185,3 +188,22 @@ def test_disconnected_stripe_is_explained(db, stripe_sandbox, stripe_account, pu
     with pytest.raises(StripeNotConnected, match="hasn't connected Stripe"):
         start_checkout(db, shop.portal, invoice.id, base_url=shop.base_url)
     assert db.exec(select(CheckoutSession)).all() == []
+
+
+def test_line_quantities_reach_checkout_only_when_they_divide_the_amount(shop: Shop) -> None:
+    invoice = shop.invoice(
+        LineInput("Consulting hours", "1.5", "100.00"),
+        LineInput("Banners", "3", "33.33", "20"),
+        LineInput("Pages", "4", "25.00"),
+    )
+    items = [
+        (i["price_data"]["product_data"]["name"], i["quantity"], i["price_data"]["unit_amount"])
+        for i in line_items(shop.db, invoice)
+    ]
+    # 1.5 is not a Stripe quantity; 3 × 33.33 + 20% tax = 119.99 does not split in three
+    assert items == [
+        ("Consulting hours × 1.5", 1, 15000),
+        ("Banners × 3 (incl. 20% tax)", 1, 11999),
+        ("Pages", 4, 2500),
+    ]
+    assert sum(q * unit for _, q, unit in items) == invoice.amount_due
