@@ -45,9 +45,7 @@ def test_checkout_session_matches_the_invoice(shop: Shop) -> None:
     assert session.cancel_url == f"{shop.base_url}/portal/invoices/{invoice.id}"
     items = shop.stripe.v1.checkout.sessions.line_items.list(session.id).data
     # a whole quantity reaches Checkout as Stripe's quantity and unit amount
-    assert [
-        (i.description, i.quantity, i.price.unit_amount, i.amount_total) for i in items
-    ] == [
+    assert [(i.description, i.quantity, i.price.unit_amount, i.amount_total) for i in items] == [
         ("Website design (incl. 20% tax)", 2, 150000, 300000),
         ("Hosting", 1, 3000, 3000),
     ]
