@@ -441,3 +441,19 @@ def test_serve_takes_bank_settle_seconds() -> None:
     assert build_parser().parse_args(["serve"]).bank_settle_seconds == 5.0
     args = build_parser().parse_args(["serve", "--bank-settle-seconds", "0"])
     assert args.bank_settle_seconds == 0.0
+
+
+def test_canceling_a_processing_debit_stops_its_settlement(
+    sc: stripe.StripeClient, slow: SandboxServer
+) -> None:
+    pi = _debit(
+        sc,
+        "usd",
+        payment_method="pm_usBankAccount_success",
+        allowed_payment_method_types=["us_bank_account"],
+    )
+    assert sc.v1.payment_intents.cancel(pi.id).status == "canceled"
+    with pytest.raises(httpx.HTTPStatusError) as err:
+        _settle(slow, pi.id)
+    assert err.value.response.status_code == 400
+    assert sc.v1.payment_intents.retrieve(pi.id).status == "canceled"
