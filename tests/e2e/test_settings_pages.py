@@ -90,7 +90,12 @@ def test_finance_options_explain_contradictions(app_server: RunningApp, page: Pa
     expect(page.get_by_label("Default currency")).to_have_value("usd")
     expect(page.locator("#method-card")).to_be_disabled()
     expect(page.locator("#method-sofort")).to_be_disabled()
-    expect(page.get_by_text("Stripe retired Sofort on 2025-03-31")).to_be_visible()
+    expect(page.get_by_text("Stripe discontinued Sofort on 31 March 2025")).to_be_visible()
+    expect(page.get_by_label("Only the methods ticked below")).to_be_checked()
+    page.get_by_label("Use what my Stripe Dashboard enables").check()
+    expect(page.get_by_text("Stripe Dashboard → Settings → Payment Methods")).to_be_visible()
+    expect(page.locator("#method-sepa_debit")).to_be_disabled()
+    page.get_by_label("Only the methods ticked below").check()
 
     page.locator("#method-sepa_debit").click()
     page.get_by_label("Retry 2", exact=True).fill("1")
