@@ -20,34 +20,30 @@ ACCOUNT_METHODS: dict[str, frozenset[str] | None] = {
     "sepa_debit": frozenset({"eur"}),
     "ideal": frozenset({"eur"}),
 }
-# Methods that can be saved for later (setup mode); iDEAL only pays.
-SETUP_METHODS = frozenset({"card", "us_bank_account", "sepa_debit"})
 
 
-def _fits(method: str, currency: str | None, setup: bool) -> bool:
-    if setup and method not in SETUP_METHODS:
-        return False
+def _fits(method: str, currency: str | None) -> bool:
+    # All four can be set up for later too (iDEAL by saving a SEPA Direct Debit mandate).
     currencies = ACCOUNT_METHODS[method]
     return currencies is None or currency is None or currency.lower() in currencies
 
 
-def resolve(p: Params, currency: str | None, *, setup: bool = False) -> list[str]:
+def resolve(p: Params, currency: str | None) -> list[str]:
     """The types an object offers, from its request's allowed/excluded lists and currency."""
     allowed = [str(t) for t in p.list("allowed_payment_method_types")]
     excluded = {str(t) for t in p.list("excluded_payment_method_types")}
     candidates = allowed or list(ACCOUNT_METHODS)
     out: list[str] = []
     for method in candidates:
-        usable = method in ACCOUNT_METHODS and _fits(method, currency, setup)
+        usable = method in ACCOUNT_METHODS and _fits(method, currency)
         if usable and method not in excluded and method not in out:
             out.append(method)
     if not out:
         param = "allowed_payment_method_types" if allowed else "excluded_payment_method_types"
         raise invalid(
             "None of the payment method types this request allows is enabled on the account "
-            f"and usable{' in ' + currency.upper() if currency else ''}"
-            f"{' for setup' if setup else ''}. Enable payment methods in the Dashboard, or "
-            "allow others.",
+            f"and usable{' in ' + currency.upper() if currency else ''}. Enable payment "
+            "methods in the Dashboard, or allow others.",
             param=param,
         )
     return out

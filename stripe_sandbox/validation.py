@@ -52,6 +52,11 @@ SPECS: dict[tuple[str, str], str] = {
     ("POST", "/v1/customers"): "customer_create",
     ("POST", "/v1/customers/{id}"): "customer_update",
     ("DELETE", "/v1/customers/{id}"): "customer_delete",
+    ("GET", "/v1/disputes"): "dispute_list",
+    ("GET", "/v1/disputes/{id}"): "dispute_retrieve",
+    ("POST", "/v1/disputes/{id}"): "dispute_update",
+    ("POST", "/v1/disputes/{id}/close"): "dispute_close",
+    ("GET", "/v1/mandates/{id}"): "mandate_retrieve",
     ("GET", "/v1/events"): "event_list",
     ("GET", "/v1/events/{id}"): "event_retrieve",
     ("GET", "/v1/invoices"): "invoice_list",
@@ -216,9 +221,9 @@ class _Walker:
         if isinstance(value, dict):
             self._dict(others, value, path)
         elif isinstance(value, list):
-            lists = [a for a in others if get_origin(a) in (list, typing.List)]  # noqa: UP006
+            lists = [a for a in others if _is_list(a)]
             if not lists:
-                self.bad(invalid(f"Invalid {path}: must be a hash or a value", param=path))
+                self.bad(invalid(f"Invalid {path}: an array is not accepted here", param=path))
                 return
             (item_type,) = get_args(lists[0]) or (Any,)
             for i, item in enumerate(value):
@@ -237,7 +242,7 @@ class _Walker:
             best = max(dicts, key=lambda d: len(set(value) & set(fields(d))))
             self.typed_dict(best, value, path)
             return
-        if any(get_origin(a) in (list, typing.List) for a in others):  # noqa: UP006
+        if any(_is_list(a) for a in others):
             self.bad(invalid("Invalid array", param=path))
             return
         for key in value:  # a hash where Stripe expects a scalar: its keys are unknown
@@ -269,7 +274,13 @@ class _Walker:
             self.bad(invalid(f"Invalid {path}: must be one of {_one_of(enum)}", param=path))
             return
         if others and all(typing_extensions.is_typeddict(a) or _free_form(a) for a in others):
-            self.bad(invalid(f"Invalid object: {path} must be a hash", param=path))
+            self.bad(invalid("Invalid hash", param=path))
+        elif others and all(_is_list(a) for a in others):
+            self.bad(invalid("Invalid array", param=path))
+
+
+def _is_list(tp: Any) -> bool:
+    return get_origin(tp) in (list, typing.List)  # noqa: UP006
 
 
 def _is_int(text: str) -> bool:

@@ -135,9 +135,7 @@ def create_session(ctx: Ctx, p: Params) -> dict[str, Any]:
         invoice=None,
         payment_link=None,
         payment_method_types=resolve_method_types(
-            p,
-            next(iter(currencies)) if currencies else p.str("currency"),
-            setup=mode == "setup",
+            p, next(iter(currencies)) if currencies else p.str("currency")
         ),
         locale=p.str("locale"),
         submit_type=p.str("submit_type"),

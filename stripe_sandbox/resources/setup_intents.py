@@ -122,7 +122,7 @@ def create_si(ctx: Ctx, p: Params) -> dict[str, Any]:
         customer,
         p.metadata(),
         p.str("usage", default="off_session") or "off_session",
-        resolve_method_types(p, None, setup=True),
+        resolve_method_types(p, None),
     )
     si["description"] = p.str("description")
     pm = None
@@ -191,7 +191,7 @@ def update_si(ctx: Ctx, p: Params, id: str) -> dict[str, Any]:
     if p.has("description"):
         si["description"] = p.str("description")
     if method_types_change(p):
-        si["payment_method_types"] = resolve_method_types(p, None, setup=True)
+        si["payment_method_types"] = resolve_method_types(p, None)
     if p.str("payment_method"):
         pm = resolve_pm(ctx, p.str("payment_method") or "")
         si.update(payment_method=pm["id"], status="requires_confirmation")
