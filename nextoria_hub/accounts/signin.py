@@ -49,7 +49,7 @@ def sign_in(
                 retry_after_seconds=ip_wait,
             )
     now = utcnow()
-    wait = account_wait_seconds(db, workspace_id, email, now)
+    wait = _account_wait_seconds(db, workspace_id, email, now)
     if wait:
         raise Throttled(
             f"Too many failed attempts. Try again in {describe_wait(wait)}.",
@@ -66,7 +66,7 @@ def sign_in(
     return user, start_session(db, user)
 
 
-def account_wait_seconds(db: Session, workspace_id: int, email: str, now: datetime) -> int:
+def _account_wait_seconds(db: Session, workspace_id: int, email: str, now: datetime) -> int:
     """Seconds before the next try on this account is checked (0: now).
 
     The first ``login_max_failures`` failures in the window cost nothing; each one after

@@ -9,12 +9,13 @@ from sqlmodel import Session, col, select
 
 from nextoria_hub.accounts.passwords import check_password_strength, hash_password
 from nextoria_hub.accounts.sessions import end_all_sessions, start_session
-from nextoria_hub.accounts.tokens import new_token, token_hash
+from nextoria_hub.accounts.tokens import token_hash
 from nextoria_hub.accounts.users import find_user, normalise_email, parse_role
 from nextoria_hub.audit import record_audit
 from nextoria_hub.clock import utcnow
 from nextoria_hub.errors import NotFound, ValidationError
 from nextoria_hub.models import Client, Invitation, Role, User, Workspace
+from nextoria_hub.notifications.links import issue_link_token
 from nextoria_hub.notifications.outbox import enqueue_email
 from nextoria_hub.settings import get_settings
 from nextoria_hub.tenancy import Actor
@@ -109,7 +110,8 @@ def _send_invitation(
     if existing is not None and existing.active:
         raise ValidationError("This person is already in the workspace.", "email")
     _revoke_pending(db, actor.workspace_id, email)  # the newest invitation is the one that counts
-    token = new_token()
+    # The email holds a placeholder for the token, filled only when it is delivered.
+    token, placeholder = issue_link_token()
     invitation = Invitation(
         workspace_id=actor.workspace_id,
         email=email,
@@ -133,7 +135,7 @@ def _send_invitation(
             "workspace_name": workspace.name,
             "inviter_name": actor.name,
             "invitee_name": invitation.name,
-            "link": get_settings().workspace_url(workspace.slug, f"/invite?token={token}"),
+            "link": get_settings().workspace_url(workspace.slug, f"/invite?token={placeholder}"),
             **context,
         },
     )
