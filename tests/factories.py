@@ -106,11 +106,11 @@ def actor_of(user: User) -> Actor:
     return Actor.of(user)
 
 
-def invite_token_for(db: Session, to_address: str) -> str:
+def invite_token_for(db: Session, to_address: str, kind: str = "team_invite") -> str:
     """The token in the newest invitation email to ``to_address``, as its reader would see it."""
     email = db.exec(
         select(OutboxEmail)
-        .where(OutboxEmail.to_address == to_address, OutboxEmail.kind == "team_invite")
+        .where(OutboxEmail.to_address == to_address, OutboxEmail.kind == kind)
         .order_by(col(OutboxEmail.id).desc())
     ).first()
     assert email is not None, f"no invitation email to {to_address}"

@@ -17,7 +17,7 @@ from nextoria_hub.accounts.passwords import (
 )
 from nextoria_hub.accounts.sessions import end_all_sessions, start_session
 from nextoria_hub.accounts.throttle import AddressLimit, describe_wait
-from nextoria_hub.accounts.users import find_user
+from nextoria_hub.accounts.users import find_user, may_sign_in
 from nextoria_hub.clock import utcnow
 from nextoria_hub.errors import Throttled, ValidationError
 from nextoria_hub.models import LoginFailure, User
@@ -57,7 +57,7 @@ def sign_in(
         )
     user = find_user(db, workspace_id, email) if email else None
     ok = verify_password(user.password_hash if user else DUMMY_HASH, password)
-    if user is None or not ok or not user.active:
+    if user is None or not ok or not may_sign_in(db, user):
         db.add(LoginFailure(workspace_id=workspace_id, email=email[:254], at=now))
         db.commit()  # kept even though the caller's unit of work rolls back on the error below
         if client_ip:

@@ -261,6 +261,9 @@ CASES: dict[str, Case] = {
     ),
     "TeamState.change_role": Case("/settings/team", args=lambda s: (str(s.w.b.member.id), "admin")),
     "TeamState.remove": Case("/settings/team", args=lambda s: (str(s.w.b.member.id),)),
+    "TeamState.remove_contact": Case(
+        "/settings/team", args=lambda s: (str(s.w.b_books.portal.id),)
+    ),
     "IntegrationsState.load": Case("/settings/integrations"),
     "IntegrationsState.set_form_mode": Case("/settings/integrations", args=lambda s: ("live",)),
     "IntegrationsState.save_keys": Case(
