@@ -283,6 +283,7 @@ CASES: dict[str, Case] = {
     "FinanceState.set_currency": Case("/settings/finance", args=lambda s: ("usd",)),
     "FinanceState.toggle_method": Case("/settings/finance", args=lambda s: ("sepa_debit", True)),
     "FinanceState.set_receipts": Case("/settings/finance", args=lambda s: (False,)),
+    "FinanceState.set_method_source": Case("/settings/finance", args=lambda s: ("dashboard",)),
     "FinanceState.set_retry_day": Case("/settings/finance", args=lambda s: (0, "2")),
     "FinanceState.add_retry": Case("/settings/finance"),
     "FinanceState.remove_retry": Case("/settings/finance", args=lambda s: (0,)),
