@@ -55,8 +55,11 @@ from nextoria_hub.models import (
 from nextoria_hub.notifications.outbox import email_admins, enqueue_email
 from nextoria_hub.payments.checkout import REUSE_MARGIN, stripe_customer_id
 from nextoria_hub.payments.settlement import (
+    BANK_DEBITS,
     BRANDS,
+    bank_reason,
     record_failed_attempt,
+    record_processing,
     settle_payment,
 )
 from nextoria_hub.payments.stripe_connection import active_mode, active_secret_key, secret_key_for
@@ -101,6 +104,22 @@ HARD_CODES = frozenset(
     }
 )
 AUTH_CODES = frozenset({"authentication_required", "card_velocity_exceeded_authentication"})
+# Bank debits that no retry can fix: the client must give another account (or mandate).
+# ``insufficient_funds`` is not here: it is retried on the Finance schedule like a soft decline.
+BANK_HARD_CODES = frozenset(
+    {
+        "account_closed",
+        "no_account",
+        "debit_not_authorized",
+        "invalid_account_number",
+        "account_frozen",
+        "bank_account_restricted",
+        "bank_ownership_changed",
+        "incorrect_account_holder_name",
+        "invalid_currency",
+        "branch_does_not_exist",
+    }
+)
 
 # Test hook: called after Stripe answered and before the outcome is committed (crash tests).
 after_stripe_call: Any = None
@@ -111,7 +130,7 @@ def classify_failure(code: str, decline_code: str) -> str:
     code, decline_code = (code or "").lower(), (decline_code or "").lower()
     if code in AUTH_CODES or decline_code in AUTH_CODES:
         return "authentication"
-    if decline_code in HARD_CODES or code in HARD_CODES:
+    if decline_code in HARD_CODES or code in HARD_CODES or code in BANK_HARD_CODES:
         return "hard"
     return "soft"
 
@@ -230,8 +249,8 @@ def _charge_date(
     if not attempts:
         return due
     last = attempts[-1]
-    if last.status in ("claimed", "unknown"):
-        return None  # being settled first
+    if last.status in ("claimed", "unknown", "processing"):
+        return None  # being settled first (a bank debit: until the bank answers)
     if last.status == "succeeded":
         return None
     if last.next_retry_at is not None:
@@ -539,6 +558,9 @@ def save_method_from_setup_intent(
     if not isinstance(pm, dict) or not pm.get("id"):
         return None
     card = pm.get("card") or {}
+    bank_label = BANK_DEBITS.get(str(pm.get("type") or ""))
+    if bank_label:  # a US bank account or a SEPA mandate: no brand, no expiry
+        card = {"brand": bank_label, "last4": (pm.get(pm["type"]) or {}).get("last4")}
     customer_id = str(si.get("customer") or pm.get("customer") or "")
     if isinstance(si.get("customer"), dict):
         customer_id = str(si["customer"].get("id"))
@@ -560,7 +582,8 @@ def save_method_from_setup_intent(
         payment_method_id=str(pm["id"]),
         customer_id=customer_id,
         setup_intent_id=str(si.get("id")),
-        brand=BRANDS.get(str(card.get("brand") or ""), str(card.get("brand") or "Card").title()),
+        brand=bank_label
+        or BRANDS.get(str(card.get("brand") or ""), str(card.get("brand") or "Card").title()),
         last4=str(card.get("last4") or "")[:4],
         exp_month=int(card.get("exp_month") or 0),
         exp_year=int(card.get("exp_year") or 0),
@@ -946,6 +969,8 @@ def _record_outcome(
             db.refresh(attempt)
             attempt.payment_intent_id = str(pi.get("id") or "")
             db.add(attempt)
+            if pi.get("status") == "processing":
+                mark_processing(db, workspace_id, attempt.invoice_id, pi)
         db.flush()
         db.refresh(attempt)
         return attempt.status
@@ -999,6 +1024,9 @@ def apply_failure(
     error = pi.get("last_payment_error") or {}
     code = str(error.get("code") or "")
     decline = str(error.get("decline_code") or "")
+    bank = bank_reason(pi)  # a bank debit's reason is on its charge
+    if bank is not None:
+        code, decline, error = bank[0], "", {**error, "message": bank[1]}
     klass = classify_failure(code, decline)
     attempt.status = "failed"
     attempt.payment_intent_id = attempt.payment_intent_id or str(pi.get("id") or "")
@@ -1082,7 +1110,11 @@ def apply_failure(
                 ),
             },
         )
-        outcome = "The card can't be charged again; the client was asked to update it."
+        outcome = (
+            "The bank account can't be debited again; the client was asked for another."
+            if bank is not None
+            else "The card can't be charged again; the client was asked to update it."
+        )
     if outcome:
         if klass == "soft":
             invoice.payment_failed = True
@@ -1254,6 +1286,28 @@ def attempt_for_pi(
             AutopayAttempt.attempt_no == int(raw),
         )
     ).first()
+
+
+def mark_processing(db: Session, workspace_id: int, invoice_id: int, pi: dict[str, Any]) -> None:
+    """An autopay bank debit is on its way: the invoice shows it, and the attempt stays in
+    flight (never replayed or retried) until the bank's answer settles it. Idempotent."""
+    attempt = attempt_for_pi(db, workspace_id, invoice_id, pi)
+    if attempt is None:
+        return
+    record_processing(
+        db,
+        workspace_id=workspace_id,
+        invoice_id=invoice_id,
+        mode=attempt.mode,
+        payment_intent=pi,
+        source="autopay",
+    )
+    db.refresh(attempt)
+    if attempt.status in ("claimed", "unknown"):
+        attempt.status = "processing"
+        attempt.payment_intent_id = str(pi.get("id") or "")
+        db.add(attempt)
+        db.flush()
 
 
 # --- Notices --------------------------------------------------------------------------------

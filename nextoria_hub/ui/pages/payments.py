@@ -179,6 +179,22 @@ def dashboard() -> rx.Component:
                 spacing="4",
                 width="100%",
             ),
+            rx.cond(
+                D.disputed.length() > 0,
+                rx.callout(
+                    rx.hstack(
+                        rx.text("At risk in open disputes:", weight="medium"),
+                        rx.foreach(D.disputed, lambda a: rx.text(a, weight="bold")),
+                        rx.link("See the invoices", href="/invoices"),
+                        spacing="2",
+                        flex_wrap="wrap",
+                    ),
+                    icon="shield-alert",
+                    color_scheme="red",
+                    width="100%",
+                    id="disputes-at-risk",
+                ),
+            ),
             rx.box(
                 rx.heading("Payments over the last 90 days", size="3"),
                 rx.cond(

@@ -102,6 +102,26 @@ def _invoice_body() -> rx.Component:
                     rx.text(inv["notes"], size="2", color="var(--gray-11)", white_space="pre-wrap"),
                 ),
                 rx.cond(
+                    inv["processing"] != "",
+                    rx.callout(
+                        inv["processing"],
+                        icon="landmark",
+                        color_scheme="amber",
+                        width="100%",
+                        id="bank-processing",
+                    ),
+                ),
+                rx.cond(
+                    (inv["last_failure"] != "") & (inv["processing"] == ""),
+                    rx.callout(
+                        "Your last payment did not go through: " + inv["last_failure"],
+                        icon="circle-x",
+                        color_scheme="red",
+                        width="100%",
+                        id="payment-failure",
+                    ),
+                ),
+                rx.cond(
                     inv["payable"] != "",
                     rx.vstack(
                         rx.button(
@@ -169,6 +189,23 @@ def portal_return() -> rx.Component:
                                 "Invoice ",
                                 I.invoice["number"],
                                 " is paid. A receipt is on its way by email.",
+                                color="var(--gray-11)",
+                            ),
+                            rx.link("Back to your invoices", href="/portal"),
+                            align="center",
+                            spacing="3",
+                        ),
+                    ),
+                    (
+                        "bank_processing",
+                        rx.vstack(
+                            rx.icon("landmark", size=40, color="var(--amber-9)"),
+                            rx.heading("Bank payment processing", size="5"),
+                            rx.text(
+                                "Your bank payment for invoice ",
+                                I.invoice["number"],
+                                " is on its way — this usually takes up to 4 business days. "
+                                "We'll email you a receipt once your bank confirms it.",
                                 color="var(--gray-11)",
                             ),
                             rx.link("Back to your invoices", href="/portal"),
