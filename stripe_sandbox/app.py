@@ -146,9 +146,13 @@ async def _run(
     return await run_in_threadpool(call)
 
 
-def create_app(db_path: str | None = None, delivery: DeliveryConfig | None = None) -> Starlette:
+def create_app(
+    db_path: str | None = None,
+    delivery: DeliveryConfig | None = None,
+    bank_settle_seconds: float = 5.0,
+) -> Starlette:
     """A new sandbox app with its own state (in memory, or in the SQLite file ``db_path``)."""
-    sandbox = Sandbox(db_path, delivery)
+    sandbox = Sandbox(db_path, delivery, bank_settle_seconds)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -183,6 +183,14 @@ def expire_session(ctx: Ctx, p: Params, id: str) -> dict[str, Any]:
     return public(session)
 
 
+def expire_now(ctx: Ctx, session: dict[str, Any]) -> dict[str, Any]:
+    """As if ``expires_at`` had passed (the sandbox's clock control for one session)."""
+    if session["status"] != "open":
+        raise invalid(f'Only open sessions can be expired; this one is "{session["status"]}".')
+    session["expires_at"] = ctx.now
+    return expire_if_due(ctx, session)
+
+
 @route("GET", "/v1/checkout/sessions", "checkout_sessions")
 def list_sessions(ctx: Ctx, p: Params) -> dict[str, Any]:
     objs = [expire_if_due(ctx, s) for s in ctx.sb.store.of_type(ctx.scope, "checkout.session")]
@@ -204,17 +212,51 @@ def _session_customer(ctx: Ctx, session: dict[str, Any], name: str | None) -> st
     return None
 
 
-def complete(ctx: Ctx, session: dict[str, Any]) -> dict[str, Any]:
+def complete(ctx: Ctx, session: dict[str, Any], paid: bool = True) -> dict[str, Any]:
+    """Complete the session; a bank debit still processing leaves it ``unpaid``."""
     session["status"] = "complete"
     if session["mode"] == "payment":
-        session["payment_status"] = "paid"
+        session["payment_status"] = "paid" if paid else "unpaid"
     ctx.save(session)
     ctx.emit("checkout.session.completed", session)
     return session
 
 
-def pay(ctx: Ctx, session: dict[str, Any], pm: dict[str, Any], name: str | None) -> str:
-    """Pay (or set up) with ``pm``: ``"complete"`` or ``"action"``; raises card errors."""
+def async_settled(ctx: Ctx, pi: dict[str, Any], ok: bool) -> None:
+    """A delayed debit of a completed session settled: Stripe's ``async_payment_*`` events."""
+    session = ctx.sb.store.get(ctx.scope, private(pi).get("checkout_session", ""))
+    if session is None or session.get("status") != "complete":
+        return
+    if ok:
+        session["payment_status"] = "paid"
+        ctx.save(session)
+        ctx.emit("checkout.session.async_payment_succeeded", session)
+    else:
+        ctx.emit("checkout.session.async_payment_failed", session)
+
+
+def offered_methods(session: dict[str, Any]) -> list[str]:
+    """The methods the hosted page offers: the session's types that fit its currency."""
+    from ..bank import CURRENCIES
+
+    currency = session.get("currency")
+    types = [str(t) for t in session.get("payment_method_types") or ["card"]]
+    return [t for t in types if t not in CURRENCIES or not currency or CURRENCIES[t] == currency]
+
+
+def pay(
+    ctx: Ctx,
+    session: dict[str, Any],
+    pm: dict[str, Any],
+    name: str | None,
+    acceptance: dict[str, Any] | None = None,
+) -> str:
+    """Pay (or set up) with ``pm``: ``"complete"`` or ``"action"``; raises card errors.
+
+    ``acceptance`` is the mandate acceptance the page collected for a bank debit.
+    """
+    if pm["type"] not in offered_methods(session):
+        raise invalid(f"This Checkout Session does not accept {pm['type']}.")
     data = private(session)
     session["customer_details"] = {
         "address": None,
@@ -230,13 +272,18 @@ def pay(ctx: Ctx, session: dict[str, Any], pm: dict[str, Any], name: str | None)
     if session["mode"] == "setup":
         si = ctx.sb.store.get(ctx.scope, data.get("setup_intent", ""))
         if si is None:
-            si = new_si(ctx, customer, data.get("setup_intent_metadata"))
+            si = new_si(
+                ctx,
+                customer,
+                data.get("setup_intent_metadata"),
+                payment_method_types=session["payment_method_types"],
+            )
             ctx.save(si)
             ctx.emit("setup_intent.created", si)
             data["setup_intent"] = si["id"]
             session["setup_intent"] = si["id"]
             ctx.save(session)
-        confirm_si(ctx, si, pm, None)
+        confirm_si(ctx, si, pm, None, acceptance)
         if si["status"] == "requires_action":
             return "action"
         complete(ctx, session)
@@ -258,11 +305,11 @@ def pay(ctx: Ctx, session: dict[str, Any], pm: dict[str, Any], name: str | None)
         ctx.emit("payment_intent.created", pi)
         data["payment_intent"] = pi["id"]
         ctx.save(session)
-    confirm(ctx, pi, pm)
+    confirm(ctx, pi, pm, acceptance=acceptance)
     if pi["status"] == "requires_action":
         return "action"
     session["payment_intent"] = pi["id"]
-    complete(ctx, session)
+    complete(ctx, session, paid=pi["status"] == "succeeded")
     return "complete"
 
 
