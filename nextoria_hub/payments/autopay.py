@@ -32,9 +32,10 @@ from sqlmodel import Session, col, select
 from nextoria_hub import stripe_gateway as gateway
 from nextoria_hub.audit import record_audit
 from nextoria_hub.billing.clients import get_client, portal_client
-from nextoria_hub.billing.finance import get_finance, retry_schedule
+from nextoria_hub.billing.finance import enabled_methods, get_finance, retry_schedule
 from nextoria_hub.billing.invoices import add_activity, portal_link
 from nextoria_hub.billing.money import format_money
+from nextoria_hub.billing.payment_methods import methods_for_currency
 from nextoria_hub.clock import utcnow
 from nextoria_hub.db import get_engine, session_scope
 from nextoria_hub.errors import NotFound, StripeNotConnected, ValidationError
@@ -423,6 +424,19 @@ def _open_setup_session(db: Session, client: Client, mode: str) -> CheckoutSessi
     return None
 
 
+# What Autopay can charge later without the client present: cards, and bank debits under a
+# mandate (iDEAL saves as SEPA Direct Debit, which is offered directly).
+SAVABLE_METHODS = ("card", "us_bank_account", "sepa_debit")
+
+
+def setup_methods(db: Session, client: Client) -> list[str]:
+    """The methods the setup page offers: those Finance allows for the client's currency."""
+    allowed = methods_for_currency(
+        enabled_methods(get_finance(db, client.workspace_id)), client.currency
+    )
+    return [m for m in allowed if m in SAVABLE_METHODS]
+
+
 def start_setup_checkout(db: Session, actor: Actor, *, base_url: str) -> str:
     """The Stripe Checkout URL (setup mode) where the client saves a card for Autopay."""
     client = portal_client(db, actor)
@@ -452,7 +466,8 @@ def start_setup_checkout(db: Session, actor: Actor, *, base_url: str) -> str:
         {
             "mode": "setup",
             "customer": customer_id,
-            "payment_method_types": ["card"],
+            "currency": client.currency,
+            "allowed_payment_method_types": setup_methods(db, client),
             "client_reference_id": f"client-{client.id}",
             "metadata": metadata,
             "setup_intent_data": {"metadata": metadata},
@@ -738,14 +753,18 @@ def _lock_invoice(db: Session, workspace_id: int, invoice_id: int) -> Invoice | 
 
 
 def _params(
-    attempt: AutopayAttempt, customer_id: str, invoice: Invoice, workspace_id: int
+    attempt: AutopayAttempt,
+    customer_id: str,
+    invoice: Invoice,
+    workspace_id: int,
+    method_type: str = "card",
 ) -> dict[str, Any]:
     return {
         "amount": attempt.amount,
         "currency": attempt.currency,
         "customer": customer_id,
         "payment_method": attempt.payment_method_id,
-        "payment_method_types": ["card"],
+        "allowed_payment_method_types": [method_type],
         "description": f"Invoice {invoice.number} (Autopay)",
         "metadata": {
             "nextoria_workspace_id": str(workspace_id),
@@ -755,6 +774,17 @@ def _params(
             "nextoria_attempt": str(attempt.attempt_no),
         },
     }
+
+
+def _method_type(db: Session, workspace_id: int, attempt: AutopayAttempt) -> str:
+    """``card``, ``us_bank_account`` or ``sepa_debit``: the saved method this attempt charges."""
+    brand = db.exec(
+        select(SavedPaymentMethod.brand).where(
+            SavedPaymentMethod.workspace_id == workspace_id,
+            SavedPaymentMethod.payment_method_id == attempt.payment_method_id,
+        )
+    ).first()
+    return next((key for key, label in BANK_DEBITS.items() if label == brand), "card")
 
 
 def _due_invoices(db: Session, workspace_id: int, mode: str, now: datetime) -> list[int]:
@@ -903,7 +933,9 @@ def _call(workspace_id: int, attempt_id: int) -> tuple[str, dict[str, Any] | Non
         assert invoice is not None
         secret_key = secret_key_for(db, workspace_id, attempt.mode)
         customer_id = _customer_of(db, workspace_id, invoice, attempt.mode)
-        params = _params(attempt, customer_id, invoice, workspace_id)
+        params = _params(
+            attempt, customer_id, invoice, workspace_id, _method_type(db, workspace_id, attempt)
+        )
         key = attempt.idempotency_key
     _bucket(workspace_id, attempt.mode).take()
     try:

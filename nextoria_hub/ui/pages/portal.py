@@ -258,7 +258,11 @@ def _method_row(m: dict) -> rx.Component:
         rx.icon("credit-card", size=18),
         rx.vstack(
             rx.text(m["label"], weight="medium", id="saved-card"),
-            rx.text("Expires ", m["expiry"], size="1", color="var(--gray-11)"),
+            rx.cond(
+                m["expiry"] != "",
+                rx.text("Expires ", m["expiry"], size="1", color="var(--gray-11)"),
+                rx.text("Bank account (debit mandate)", size="1", color="var(--gray-11)"),
+            ),
             spacing="0",
         ),
         rx.spacer(),
