@@ -319,6 +319,7 @@ def void_invoice(db: Session, actor: Actor, invoice_id: int, reason: str = "") -
         raise ValidationError(
             "This invoice has payments recorded; refund them before voiding it.", "status"
         )
+    _refuse_while_processing(db, invoice, "voided")
     invoice.status = InvoiceStatus.void
     invoice.voided_at = utcnow()
     db.add(invoice)
@@ -342,6 +343,7 @@ def mark_paid_manually(db: Session, actor: Actor, invoice_id: int, note: str) ->
         raise ValidationError("This invoice is void.", "status")
     if invoice.status == InvoiceStatus.draft:
         raise ValidationError("Send this invoice before recording a payment.", "status")
+    _refuse_while_processing(db, invoice, "marked paid")
     note = (note or "").strip()
     if not note:
         raise ValidationError("Say how it was paid, e.g. “Bank transfer 12 May”.", "note")
@@ -364,6 +366,24 @@ def mark_paid_manually(db: Session, actor: Actor, invoice_id: int, note: str) ->
     record_audit(db, actor, "invoice.mark_paid", f"{invoice.number}: {note}")
     db.flush()
     return invoice
+
+
+def _refuse_while_processing(db: Session, invoice: Invoice, what: str) -> None:
+    """A bank debit in flight may still be paid: the invoice waits for the bank's answer."""
+    debit = db.exec(
+        select(Payment.id).where(
+            Payment.workspace_id == invoice.workspace_id,
+            Payment.invoice_id == invoice.id,
+            Payment.kind == "payment",
+            Payment.status == "processing",
+        )
+    ).first()
+    if debit is not None:
+        raise ValidationError(
+            f"A bank payment for this invoice is processing, so it can't be {what} now. "
+            "Wait for the bank's answer (up to 4 business days).",
+            "status",
+        )
 
 
 def is_overdue(invoice: Invoice, today: date) -> bool:

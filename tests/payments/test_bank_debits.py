@@ -17,6 +17,8 @@ from nextoria_hub.billing.invoices import (
     get_invoice_view,
     is_processing,
     last_failure,
+    mark_paid_manually,
+    void_invoice,
 )
 from nextoria_hub.clock import utcnow
 from nextoria_hub.errors import ValidationError
@@ -282,3 +284,18 @@ def test_events_in_stripes_order_then_all_again(bank_shop: Shop) -> None:
     ]
     assert len(emails(shop, "payment_receipt")) == 1
     assert len(emails(shop, "payment_received_admin")) == 1
+
+
+def test_no_void_or_mark_paid_while_a_debit_is_processing(bank_shop: Shop) -> None:
+    shop = bank_shop
+    invoice = shop.invoice()
+    pay_by_bank(shop, invoice, "us_bank_account", ach())
+    shop.settle_webhooks()
+    with pytest.raises(ValidationError, match="processing, so it can't be voided"):
+        void_invoice(shop.db, shop.admin, invoice.id)  # type: ignore[arg-type]
+    shop.db.rollback()
+    with pytest.raises(ValidationError, match="processing, so it can't be marked paid"):
+        mark_paid_manually(shop.db, shop.admin, invoice.id, "cash")  # type: ignore[arg-type]
+    shop.db.rollback()
+    shop.refresh(invoice)
+    assert invoice.status == "open"

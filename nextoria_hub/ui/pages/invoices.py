@@ -296,7 +296,7 @@ def _actions() -> rx.Component:
             ),
         ),
         rx.cond(
-            (status == "draft") | (status == "open"),
+            (status == "draft") | ((status == "open") & (D.invoice["processing"] == "")),
             rx.alert_dialog.root(
                 rx.alert_dialog.trigger(rx.button("Void", variant="soft", color_scheme="red")),
                 rx.alert_dialog.content(
@@ -481,7 +481,7 @@ def invoice_detail_page() -> rx.Component:
                 rx.vstack(rx.heading("Timeline", size="3"), timeline(D.activity), spacing="3"),
                 style=CARD_STYLE,
             ),
-            columns=rx.breakpoints(initial="1", md="2fr 1fr"),
+            columns=rx.breakpoints(initial="1", md="minmax(0, 2fr) minmax(0, 1fr)"),
             spacing="4",
             width="100%",
         ),
