@@ -423,37 +423,40 @@ def record_processing(
     if not pi_id:
         raise ValueError("a payment needs its PaymentIntent id")
     invoice = _lock_invoice(db, workspace_id, invoice_id)
-    if invoice.status != InvoiceStatus.open or _payment_for(db, workspace_id, pi_id) is not None:
+    session_row = _checkout_row(db, workspace_id, checkout_session_id, pi_id)
+    existing = _payment_for(db, workspace_id, pi_id)
+    if invoice.status != InvoiceStatus.open or (
+        existing is not None and existing.status != PROCESSING
+    ):
         return False  # settled already (events arrive in any order), or nothing to pay
+    if existing is not None:  # recorded from the other event of the pair
+        existing.checkout_session_id = existing.checkout_session_id or checkout_session_id
+        _session_processing(db, session_row, existing, pi_id)
+        return False
     charge_id = _id(payment_intent.get("latest_charge"))
     if charge_id and _has_failed_attempt(db, workspace_id, pi_id, charge_id):
         return False  # this debit's failure was recorded first: it is no longer in flight
     amount = int(payment_intent.get("amount") or invoice.amount_due)
     currency = str(payment_intent.get("currency") or invoice.currency).lower()
     method_type, method_detail = method_of(payment_intent)
-    session_row = _checkout_row(db, workspace_id, checkout_session_id, pi_id)
-    db.add(
-        Payment(
-            workspace_id=workspace_id,
-            invoice_id=invoice.id,  # type: ignore[arg-type]
-            client_id=invoice.client_id,
-            status=PROCESSING,
-            kind="payment",
-            source=source,
-            mode=mode,
-            amount=amount,
-            currency=currency,
-            method_type=method_type,
-            method_detail=method_detail,
-            payment_intent_id=pi_id,
-            charge_id=charge_id,
-            checkout_session_id=checkout_session_id
-            or (session_row.session_id if session_row else ""),
-        )
+    payment = Payment(
+        workspace_id=workspace_id,
+        invoice_id=invoice.id,  # type: ignore[arg-type]
+        client_id=invoice.client_id,
+        status=PROCESSING,
+        kind="payment",
+        source=source,
+        mode=mode,
+        amount=amount,
+        currency=currency,
+        method_type=method_type,
+        method_detail=method_detail,
+        payment_intent_id=pi_id,
+        charge_id=charge_id,
+        checkout_session_id=checkout_session_id,
     )
-    if session_row is not None and not session_row.payment_intent_id:
-        session_row.payment_intent_id = pi_id
-        db.add(session_row)
+    db.add(payment)
+    _session_processing(db, session_row, payment, pi_id)
     add_activity(
         db,
         invoice,
@@ -478,6 +481,21 @@ def processing_payment(db: Session, workspace_id: int, invoice_id: int) -> Payme
     ).first()
 
 
+def _session_processing(
+    db: Session, session_row: CheckoutSession | None, payment: Payment, pi_id: str
+) -> None:
+    """The Checkout Session the debit was made on: paid on the page, not reusable, not yet
+    complete; and the payment row names it."""
+    if session_row is None:
+        return
+    payment.checkout_session_id = payment.checkout_session_id or session_row.session_id
+    db.add(payment)
+    if session_row.status == "open":
+        session_row.status = PROCESSING
+        session_row.payment_intent_id = pi_id
+        db.add(session_row)
+
+
 def _has_failed_attempt(db: Session, workspace_id: int, pi_id: str, charge_id: str) -> bool:
     kind, _error = _attempt_kind({"last_payment_error": {"charge": charge_id}})
     return (
@@ -493,10 +511,17 @@ def _has_failed_attempt(db: Session, workspace_id: int, pi_id: str, charge_id: s
 
 
 def _end_processing(db: Session, workspace_id: int, pi_id: str) -> None:
+    """The bank answered: the debit's row and its Checkout Session are no longer in flight
+    (the session is complete either way: a failed debit is paid again on a new one)."""
     found = _payment_for(db, workspace_id, pi_id)
     if found is not None and found.status == PROCESSING:
         db.delete(found)
-        db.flush()
+    session_row = _checkout_row(db, workspace_id, "", pi_id)
+    if session_row is not None and session_row.status == PROCESSING:
+        session_row.status = "complete"
+        session_row.settled_at = utcnow()
+        db.add(session_row)
+    db.flush()
 
 
 def bank_reason(payment_intent: dict[str, Any]) -> tuple[str, str] | None:

@@ -22,7 +22,7 @@ from nextoria_hub.billing.invoices import (
 )
 from nextoria_hub.clock import utcnow
 from nextoria_hub.errors import ValidationError
-from nextoria_hub.models import Invoice, InvoiceActivity, OutboxEmail, Payment
+from nextoria_hub.models import CheckoutSession, Invoice, InvoiceActivity, OutboxEmail, Payment
 from nextoria_hub.payments.checkout import checkout_return, start_checkout
 from stripe_sandbox.testing import SandboxServer, submit_checkout_bank
 from tests.payments.conftest import Shop, sandbox_events
@@ -299,3 +299,24 @@ def test_no_void_or_mark_paid_while_a_debit_is_processing(bank_shop: Shop) -> No
     shop.db.rollback()
     shop.refresh(invoice)
     assert invoice.status == "open"
+
+
+def test_the_checkout_session_is_processing_until_the_bank_answers(bank_shop: Shop) -> None:
+    shop = bank_shop
+    ok, fails = shop.invoice(), shop.invoice(currency="eur")
+    pay_by_bank(shop, ok, "us_bank_account", ach())
+    pay_by_bank(shop, fails, "sepa_debit", sepa(IBAN_FAILS))
+    shop.settle_webhooks()
+
+    def session_status(invoice: Invoice) -> str:
+        shop.db.expire_all()
+        row = shop.db.exec(
+            select(CheckoutSession).where(CheckoutSession.invoice_id == invoice.id)
+        ).one()
+        return row.status
+
+    assert session_status(ok) == session_status(fails) == "processing"
+    for event in sandbox_events(shop, type="payment_intent.processing"):
+        settle(shop, event["data"]["object"]["id"])
+    shop.settle_webhooks()
+    assert session_status(ok) == session_status(fails) == "complete"
