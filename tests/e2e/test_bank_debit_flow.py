@@ -17,11 +17,18 @@ from nextoria_hub.billing.finance import get_finance
 from nextoria_hub.billing.invoices import LineInput, create_invoice, send_invoice
 from nextoria_hub.clock import utcnow
 from nextoria_hub.db import session_scope
-from nextoria_hub.models import Invoice, Payment, User, Workspace
+from nextoria_hub.models import Dispute, Invoice, Payment, User, Workspace
 from nextoria_hub.tenancy import Actor
 from stripe_sandbox.testing import SandboxServer
 from tests.e2e.conftest import RunningApp, screenshot
-from tests.e2e.helpers import PASSWORD, connect_sandbox, seed_workspace, sign_in, unique_slug
+from tests.e2e.helpers import (
+    PASSWORD,
+    connect_sandbox,
+    fill_sandbox_card,
+    seed_workspace,
+    sign_in,
+    unique_slug,
+)
 
 PROCESSING = "Bank payment processing — this usually takes up to 4 business days."
 
@@ -204,3 +211,46 @@ def test_ach_and_sepa_are_processing_then_paid(
     expect(page.locator("#payment-failure")).to_contain_text("could not be matched")
     screenshot(page, "invoice-admin-bank-failed")
     context.close()
+
+
+def test_a_disputed_payment_is_flagged_and_a_lost_dispute_shown_as_returned(
+    app_server: RunningApp, page: Page, browser: Browser, stripe_sandbox: SandboxServer
+) -> None:
+    slug = unique_slug("chargeback")
+    admin = seed_workspace(slug)
+    connect_sandbox(slug, stripe_sandbox)
+    ids = _invoices(slug, admin, "cleo@globex.test")
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(20_000)
+    client = context.new_page()
+    sign_in(client, app_server.url(slug, "/login"), "cleo@globex.test")
+    client.wait_for_url(app_server.url(slug, "/portal"))
+    client.goto(app_server.url(slug, f"/portal/invoices/{ids['ach']}"))
+    client.get_by_role("button", name="Pay Now").click()
+    client.wait_for_url(re.compile(rf"{re.escape(stripe_sandbox.base_url)}/c/pay/.*"))
+    fill_sandbox_card(client, "4000 0000 0000 0259")
+    expect(client.locator("#payment-outcome")).to_contain_text("Payment received", timeout=30_000)
+    assert stripe_sandbox.wait_for_deliveries(30)
+    context.close()
+
+    sign_in(page, app_server.url(slug, "/login"), admin)
+    page.wait_for_url(app_server.url(slug, "/dashboard"))
+    expect(page.locator("#disputes-at-risk")).to_contain_text("$1,200.00")
+    page.mouse.move(0, 0)  # no chart tooltip in the picture
+    page.wait_for_timeout(1500)  # the chart's bars finish growing
+    screenshot(page, "dashboard-disputes")
+    invoice_url = app_server.url(slug, f"/invoices/{ids['ach']}")
+    _sees(page, invoice_url, "Disputed")
+    expect(page.locator("#dispute-notice")).to_contain_text("$1,200.00 is at risk")
+    screenshot(page, "invoice-admin-disputed")
+
+    with session_scope() as db:
+        dispute = db.exec(select(Dispute.dispute_id)).one()
+    stripe_sandbox.control("POST", f"disputes/{dispute}/close", {"outcome": "lost"})
+    assert stripe_sandbox.wait_for_deliveries(30)
+    _sees(page, invoice_url, "Dispute lost")
+    expect(page.get_by_text("Returned (dispute lost)")).to_be_visible()
+    expect(page.locator(".timeline")).to_contain_text("returned to the client's bank")
+    page.goto(app_server.url(slug, "/dashboard"))
+    expect(page.locator(".total-outstanding")).to_be_visible()
+    expect(page.locator("#disputes-at-risk")).to_have_count(0)
