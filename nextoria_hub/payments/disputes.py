@@ -167,7 +167,9 @@ def _current(db: Session, ctx: EventContext, dispute_id: str) -> dict[str, Any] 
 
 
 def _on_dispute(db: Session, ctx: EventContext) -> HandlerResult:
-    dispute = _current(db, ctx, _id(ctx.obj)) or ctx.obj
+    dispute = _current(db, ctx, _id(ctx.obj))
+    if dispute is None:  # the event body is a hint, not proof
+        return "unmatched", f"Stripe could not show dispute {_id(ctx.obj)[:40]}"
     charge = {"id": _id(dispute.get("charge")), "payment_intent": dispute.get("payment_intent")}
     payment = payment_for_charge(db, ctx.workspace_id, charge)
     if payment is None and _settle_charge(db, ctx, charge):  # disputed before we saw it paid

@@ -221,3 +221,32 @@ def test_events_the_product_does_not_use_are_acknowledged_and_ignored(shop: Shop
     resp = post_event(shop.port, "acme", json.loads(json.dumps(event)), shop.webhook_secret())
     assert resp.status_code == 200
     assert resp.json()["outcome"] == "ignored"
+
+
+def test_a_dispute_stripe_does_not_know_changes_nothing(shop: Shop) -> None:
+    invoice = paid(shop, "4242424242424242")
+    payment = shop.db.exec(select(Payment).where(Payment.invoice_id == invoice.id)).one()
+    event = {
+        "id": "evt_forged_dispute",
+        "object": "event",
+        "type": "charge.dispute.created",
+        "livemode": False,
+        "created": 1_790_000_000,
+        "data": {
+            "object": {
+                "id": "dp_forged",
+                "object": "dispute",
+                "amount": 300000,
+                "currency": "usd",
+                "charge": payment.charge_id,
+                "payment_intent": payment.payment_intent_id,
+                "status": "needs_response",
+                "reason": "fraudulent",
+            }
+        },
+    }
+    resp = post_event(shop.port, "acme", event, shop.webhook_secret())
+    assert resp.status_code == 200 and resp.json()["outcome"] == "unmatched"
+    shop.refresh(invoice)
+    assert invoice.amount_disputed == 0 and label(invoice) == "Paid"
+    assert shop.db.exec(select(Dispute)).all() == []
