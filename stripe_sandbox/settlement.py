@@ -1,4 +1,5 @@
-"""Deferred outcomes: bank debits that settle and refunds that fail "some time later".
+"""Deferred outcomes: bank debits that settle, refunds that fail "some time later", and
+Checkout Sessions that expire at their ``expires_at``.
 
 The due time is stored on the object itself (``_sb.settle_at``), so a sandbox started again
 on the same ``--db`` file picks up every pending settlement; a background thread settles each
@@ -47,9 +48,9 @@ class Settler:
         if self.thread is not None:
             self.thread.join(timeout=5)
 
-    def schedule(self, ctx: Ctx, obj: dict[str, Any]) -> None:
-        """Settle ``obj`` after the configured delay (stored with it, then saved)."""
-        due = time.time() + self.delay
+    def schedule(self, ctx: Ctx, obj: dict[str, Any], due: float | None = None) -> None:
+        """Settle ``obj`` at ``due`` or after the configured delay (stored with it, then saved)."""
+        due = time.time() + self.delay if due is None else due
         data = private(obj)
         data["settle_at"] = due
         data["settle_base_url"] = ctx.base_url
@@ -64,10 +65,14 @@ class Settler:
     def settle(self, ctx: Ctx, obj: dict[str, Any]) -> dict[str, Any]:
         """Settle ``obj`` now (raises Stripe's 400 when nothing is pending)."""
         from .resources.bank_debits import settle_pi
+        from .resources.checkout import expire_if_due
         from .resources.refunds import fail_refund
 
         if obj.get("object") == "refund":
             return fail_refund(ctx, obj)
+        if obj.get("object") == "checkout.session":
+            private(obj).pop("settle_at", None)
+            return expire_if_due(ctx, obj)
         return settle_pi(ctx, obj)
 
     def _run(self) -> None:

@@ -76,7 +76,9 @@ def _line_items(ctx: Ctx, p: Params) -> list[dict[str, Any]]:
 
 
 def expire_if_due(ctx: Ctx, session: dict[str, Any]) -> dict[str, Any]:
+    """Expire an open session whose ``expires_at`` has passed (``checkout.session.expired``)."""
     if session["status"] == "open" and session["expires_at"] <= ctx.now:
+        private(session).pop("settle_at", None)
         session["status"] = "expired"
         ctx.save(session)
         ctx.emit("checkout.session.expired", session)
@@ -153,6 +155,7 @@ def create_session(ctx: Ctx, p: Params) -> dict[str, Any]:
     data["setup_future_usage"] = p.sub("payment_intent_data").str("setup_future_usage")
     data["setup_intent_metadata"] = p.sub("setup_intent_data").metadata()
     ctx.save(session)
+    ctx.sb.settler.schedule(ctx, session, due=float(expires_at))  # expires on its own
     return public(session)
 
 
@@ -178,6 +181,7 @@ def expire_session(ctx: Ctx, p: Params, id: str) -> dict[str, Any]:
             f'has a status of "{session["status"]}".',
         )
     session["status"] = "expired"
+    private(session).pop("settle_at", None)
     ctx.save(session)
     ctx.emit("checkout.session.expired", session)
     return public(session)
@@ -215,6 +219,7 @@ def _session_customer(ctx: Ctx, session: dict[str, Any], name: str | None) -> st
 def complete(ctx: Ctx, session: dict[str, Any], paid: bool = True) -> dict[str, Any]:
     """Complete the session; a bank debit still processing leaves it ``unpaid``."""
     session["status"] = "complete"
+    private(session).pop("settle_at", None)  # no longer expires
     if session["mode"] == "payment":
         session["payment_status"] = "paid" if paid else "unpaid"
     ctx.save(session)

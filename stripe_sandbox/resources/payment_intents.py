@@ -364,6 +364,7 @@ def cancel_pi(ctx: Ctx, p: Params, id: str) -> dict[str, Any]:
             "requires_action, processing.",
             code="payment_intent_unexpected_state",
         )
+    private(pi).pop("settle_at", None)  # a canceled debit no longer settles
     pi.update(
         status="canceled",
         canceled_at=ctx.now,

@@ -87,9 +87,11 @@ def _ach_pm(client: stripe.StripeClient, account: str) -> Any:
     )
 
 
-def _debit(client: stripe.StripeClient, currency: str, **extra: Any) -> Any:
+def _debit(client: stripe.StripeClient, currency: str, mandate: bool = True, **extra: Any) -> Any:
+    """Create and confirm a PaymentIntent, with the customer's online mandate acceptance."""
     params: dict[str, Any] = {"amount": 2500, "currency": currency, "confirm": True, **extra}
-    params.setdefault("mandate_data", ACCEPTANCE)
+    if mandate:
+        params["mandate_data"] = ACCEPTANCE
     return client.v1.payment_intents.create(params=params)  # type: ignore[arg-type]
 
 
@@ -364,7 +366,7 @@ def test_ideal_redirect_authorize_and_fail(sc: stripe.StripeClient) -> None:
             payment_method_data={"type": "ideal", "ideal": {"bank": "ing"}},
             allowed_payment_method_types=["ideal"],
             return_url="https://app.example/back",
-            mandate_data=None,
+            mandate=False,
         )
         assert pi.status == "requires_action" and pi.next_action.type == "redirect_to_url"
         url = pi.next_action.redirect_to_url.url
@@ -431,3 +433,27 @@ def test_pending_settlement_survives_a_restart(tmp_path: Path, receiver: Webhook
         done = client.v1.payment_intents.retrieve(pi.id)
         assert done.status == "requires_payment_method"
         assert done.last_payment_error.code == "no_account"
+
+
+def test_serve_takes_bank_settle_seconds() -> None:
+    from stripe_sandbox.cli import build_parser
+
+    assert build_parser().parse_args(["serve"]).bank_settle_seconds == 5.0
+    args = build_parser().parse_args(["serve", "--bank-settle-seconds", "0"])
+    assert args.bank_settle_seconds == 0.0
+
+
+def test_canceling_a_processing_debit_stops_its_settlement(
+    sc: stripe.StripeClient, slow: SandboxServer
+) -> None:
+    pi = _debit(
+        sc,
+        "usd",
+        payment_method="pm_usBankAccount_success",
+        allowed_payment_method_types=["us_bank_account"],
+    )
+    assert sc.v1.payment_intents.cancel(pi.id).status == "canceled"
+    with pytest.raises(httpx.HTTPStatusError) as err:
+        _settle(slow, pi.id)
+    assert err.value.response.status_code == 400
+    assert sc.v1.payment_intents.retrieve(pi.id).status == "canceled"
