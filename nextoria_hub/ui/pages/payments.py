@@ -31,7 +31,12 @@ def _row(p: dict) -> rx.Component:
                 rx.badge(
                     p["status"],
                     color_scheme=rx.match(
-                        p["status"], ("succeeded", "green"), ("failed", "red"), "purple"
+                        p["status"],
+                        ("succeeded", "green"),
+                        ("failed", "red"),
+                        ("processing", "amber"),
+                        ("refund failed", "orange"),
+                        "purple",
                     ),
                     variant="soft",
                 ),
@@ -71,6 +76,8 @@ def payments_page() -> rx.Component:
                             ("failed", "Failed"),
                             ("refunded", "Refunded"),
                             ("partially_refunded", "Partially refunded"),
+                            ("processing", "Processing"),
+                            ("refund_failed", "Refund failed"),
                         )
                     ],
                 ),
