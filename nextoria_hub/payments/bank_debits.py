@@ -10,12 +10,17 @@ times, and all end in the state Stripe is in. A paid invoice never goes back.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
-from nextoria_hub.models import Invoice
+from nextoria_hub.clock import utcnow
+from nextoria_hub.db import session_scope
+from nextoria_hub.errors import NextoriaError
+from nextoria_hub.models import Invoice, Payment
 from nextoria_hub.payments import autopay
 from nextoria_hub.payments.settlement import record_processing
 from nextoria_hub.payments.stripe_events import (
@@ -27,6 +32,8 @@ from nextoria_hub.payments.stripe_events import (
     payment_intent_failed,
 )
 from nextoria_hub.payments.webhook_handlers import EventContext, HandlerResult, handler
+
+log = logging.getLogger(__name__)
 
 FAILED = ("requires_payment_method", "canceled")
 
@@ -106,3 +113,43 @@ def async_payment_succeeded(db: Session, ctx: EventContext) -> HandlerResult:
 @handler("checkout.session.async_payment_failed")
 def async_payment_failed(db: Session, ctx: EventContext) -> HandlerResult:
     return _async_result(db, ctx)
+
+
+def follow_processing_debits(older_than: timedelta = timedelta(hours=1)) -> int:
+    """The job: ask Stripe about bank debits still processing after ``older_than``, so a
+    lost webhook never leaves an invoice Processing for good. Returns how many the bank has
+    answered. One transaction per debit; a workspace Stripe refuses is skipped."""
+    cutoff = utcnow() - older_than
+    with session_scope() as db:
+        rows = [
+            (p.workspace_id, p.mode, p.invoice_id, p.payment_intent_id, p.checkout_session_id)
+            for p in db.exec(
+                select(Payment)
+                .where(
+                    Payment.kind == "payment",
+                    Payment.status == "processing",
+                    Payment.created_at <= cutoff,
+                )
+                .order_by(col(Payment.id))
+            )
+        ]
+    answered = 0
+    for workspace_id, mode, invoice_id, pi_id, session_id in rows:
+        ctx = EventContext(workspace_id, mode, f"follow-{pi_id}", "job", {}, 0)
+        try:
+            with session_scope() as db:
+                invoice = db.get(Invoice, invoice_id)
+                assert invoice is not None
+                follow_payment_intent(db, ctx, invoice, pi_id, session_id or None)
+                still = db.exec(
+                    select(Payment.id).where(
+                        Payment.workspace_id == workspace_id,
+                        Payment.payment_intent_id == pi_id,
+                        Payment.status == "processing",
+                    )
+                ).first()
+        except NextoriaError as err:
+            log.warning("could not follow %s of workspace %s: %s", pi_id, workspace_id, err.message)
+            continue
+        answered += still is None
+    return answered

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -23,7 +24,9 @@ from nextoria_hub.billing.invoices import (
 from nextoria_hub.clock import utcnow
 from nextoria_hub.errors import ValidationError
 from nextoria_hub.models import CheckoutSession, Invoice, InvoiceActivity, OutboxEmail, Payment
+from nextoria_hub.payments.bank_debits import follow_processing_debits
 from nextoria_hub.payments.checkout import checkout_return, start_checkout
+from nextoria_hub.payments.reconciliation import reconcile_open_checkouts
 from stripe_sandbox.testing import SandboxServer, submit_checkout_bank
 from tests.payments.conftest import Shop, sandbox_events
 
@@ -320,3 +323,28 @@ def test_the_checkout_session_is_processing_until_the_bank_answers(bank_shop: Sh
         settle(shop, event["data"]["object"]["id"])
     shop.settle_webhooks()
     assert session_status(ok) == session_status(fails) == "complete"
+
+
+def test_lost_webhooks_are_caught_by_the_jobs(bank_shop: Shop) -> None:
+    """Every webhook of a debit lost: reconciliation finds it processing, the follow-up job
+    finds it paid."""
+    shop = bank_shop
+    invoice = shop.invoice()
+    shop.sandbox.control("POST", "webhooks/pause")
+    try:
+        pay_by_bank(shop, invoice, "us_bank_account", ach())
+        pi_id = the_pi(shop)
+    finally:
+        shop.sandbox.control("POST", "webhooks/release", {"discard": True})
+    assert reconcile_open_checkouts(older_than=timedelta(0)) == 0
+    assert status(shop, invoice) == "Processing"
+    assert follow_processing_debits(older_than=timedelta(0)) == 0  # the bank has not answered
+    shop.sandbox.control("POST", "webhooks/pause")
+    try:
+        settle(shop, pi_id)
+    finally:
+        shop.sandbox.control("POST", "webhooks/release", {"discard": True})
+    assert follow_processing_debits(older_than=timedelta(0)) == 1
+    shop.refresh(invoice)
+    assert invoice.status == "paid" and status(shop, invoice) == "Paid"
+    assert len(emails(shop, "payment_receipt")) == 1
