@@ -85,6 +85,10 @@ async def api(request: Request) -> Response:
             raise StripeError(404, "invalid_request_error", message)
         route, path_args = found
         sb.authorize(record, route.permission, write=method != "GET")
+        params = parse_params(query_raw)
+        params.update(parse_params(body_raw))
+        # Before the idempotency claim: a refused request leaves no record, as in Stripe.
+        validation.check(method, route.path, params)
         if idem_key:
             fingerprint = _fingerprint(method, path, body_raw)
             replay = sb.idem_claim(scope, idem_key, fingerprint, request_id)
@@ -92,9 +96,6 @@ async def api(request: Request) -> Response:
                 headers["Idempotent-Replayed"] = "true"
                 headers["Original-Request"] = replay.request_id
                 return _json(replay.status, replay.body, headers)
-        params = parse_params(query_raw)
-        params.update(parse_params(body_raw))
-        validation.check(method, route.path, set(params))
         ctx = Ctx(sb, scope, base_url(request), request_id, idem_key, record)
         try:
             status, payload = await _run(ctx, route, path_args, params)

@@ -1,11 +1,8 @@
 """disputes: chargebacks per payment, amounts at risk and charged back on the invoice
 
 Revision ID: 0007_disputes
-Revises: 0005_autopay
+Revises: 0006_dashboard_methods
 Create Date: 2026-12-05 14:20:00
-
-(Written beside 0006_one_way_to_pay on another branch: when both are merged, this one's
-``down_revision`` becomes "0006_one_way_to_pay" so the history stays one line.)
 """
 
 from collections.abc import Sequence
@@ -16,7 +13,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0007_disputes"
-down_revision: str | None = "0005_autopay"
+down_revision: str | None = "0006_dashboard_methods"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -429,12 +429,15 @@ def _open_setup_session(db: Session, client: Client, mode: str) -> CheckoutSessi
 SAVABLE_METHODS = ("card", "us_bank_account", "sepa_debit")
 
 
-def setup_methods(db: Session, client: Client) -> list[str]:
-    """The methods the setup page offers: those Finance allows for the client's currency."""
-    allowed = methods_for_currency(
-        enabled_methods(get_finance(db, client.workspace_id)), client.currency
-    )
-    return [m for m in allowed if m in SAVABLE_METHODS]
+def setup_method_params(db: Session, client: Client) -> dict[str, list[str]]:
+    """What the setup page is told about methods: those Finance allows for the client's
+    currency (``payment_method_types`` is refused by the pinned API), or nothing when Finance
+    says "Use what my Stripe Dashboard enables"."""
+    finance = get_finance(db, client.workspace_id)
+    if finance.dashboard_methods:
+        return {}
+    allowed = methods_for_currency(enabled_methods(finance), client.currency)
+    return {"allowed_payment_method_types": [m for m in allowed if m in SAVABLE_METHODS]}
 
 
 def start_setup_checkout(db: Session, actor: Actor, *, base_url: str) -> str:
@@ -467,7 +470,7 @@ def start_setup_checkout(db: Session, actor: Actor, *, base_url: str) -> str:
             "mode": "setup",
             "customer": customer_id,
             "currency": client.currency,
-            "allowed_payment_method_types": setup_methods(db, client),
+            **setup_method_params(db, client),
             "client_reference_id": f"client-{client.id}",
             "metadata": metadata,
             "setup_intent_data": {"metadata": metadata},

@@ -8,6 +8,7 @@ from ..api import Ctx, Params, paginate, route
 from ..errors import StripeError, invalid
 from ..fixtures import build, fill
 from ..ids import token
+from ..method_types import resolve as resolve_method_types
 from ..store import private, public
 from .customers import new_customer
 from .payment_intents import confirm, new_pi
@@ -135,11 +136,9 @@ def create_session(ctx: Ctx, p: Params) -> dict[str, Any]:
         subscription=None,
         invoice=None,
         payment_link=None,
-        payment_method_types=[
-            str(t)
-            for t in (p.list("payment_method_types") or p.list("allowed_payment_method_types"))
-        ]
-        or ["card"],
+        payment_method_types=resolve_method_types(
+            p, next(iter(currencies)) if currencies else p.str("currency")
+        ),
         locale=p.str("locale"),
         submit_type=p.str("submit_type"),
         ui_mode="hosted",

@@ -9,6 +9,8 @@ from ..api import Ctx, Params, created_filter, paginate, route
 from ..errors import StripeError, invalid
 from ..fixtures import build
 from ..ids import new_id, token
+from ..method_types import changes as method_types_change
+from ..method_types import resolve as resolve_method_types
 from ..store import private, public
 from .account import charges_enabled
 from .mandates import acceptance_from
@@ -270,11 +272,7 @@ def create_pi(ctx: Ctx, p: Params) -> dict[str, Any]:
         customer=customer,
         metadata=p.metadata(),
         description=p.str("description"),
-        payment_method_types=[
-            str(t)
-            for t in (p.list("payment_method_types") or p.list("allowed_payment_method_types"))
-        ]
-        or None,
+        payment_method_types=resolve_method_types(p, currency),
     )
     pi["receipt_email"] = p.str("receipt_email")
     pi["setup_future_usage"] = p.str("setup_future_usage")
@@ -328,6 +326,8 @@ def confirm_pi(ctx: Ctx, p: Params, id: str) -> dict[str, Any]:
                 code="payment_intent_unexpected_state",
             )
         pm = resolve_pm(ctx, pm_id)
+    if method_types_change(p):
+        pi["payment_method_types"] = resolve_method_types(p, pi["currency"])
     _confirm_with(ctx, p, pi, pm)
     return public(pi)
 
@@ -345,6 +345,8 @@ def update_pi(ctx: Ctx, p: Params, id: str) -> dict[str, Any]:
         pi["amount"] = p.int("amount")
     if p.has("description"):
         pi["description"] = p.str("description")
+    if method_types_change(p):
+        pi["payment_method_types"] = resolve_method_types(p, pi["currency"])
     if p.str("payment_method"):
         pi["payment_method"] = resolve_pm(ctx, p.str("payment_method") or "")["id"]
         pi["status"] = "requires_confirmation"

@@ -9,6 +9,8 @@ from ..api import Ctx, Params, paginate, route
 from ..errors import invalid
 from ..fixtures import build
 from ..ids import new_id, token
+from ..method_types import changes as method_types_change
+from ..method_types import resolve as resolve_method_types
 from ..store import private, public
 from .mandates import acceptance_from
 from .payment_methods import attach, card_number, pm_from_data, resolve_pm
@@ -138,8 +140,7 @@ def create_si(ctx: Ctx, p: Params) -> dict[str, Any]:
         customer,
         p.metadata(),
         p.str("usage", default="off_session") or "off_session",
-        [str(t) for t in (p.list("payment_method_types") or p.list("allowed_payment_method_types"))]
-        or None,
+        resolve_method_types(p, None),
     )
     si["description"] = p.str("description")
     pm = None
@@ -203,3 +204,23 @@ def list_sis(ctx: Ctx, p: Params) -> dict[str, Any]:
     if p.str("customer"):
         objs = [o for o in objs if o.get("customer") == p.str("customer")]
     return paginate(objs, p, "/v1/setup_intents")
+
+
+@route("POST", "/v1/setup_intents/{id}", "setup_intents")
+def update_si(ctx: Ctx, p: Params, id: str) -> dict[str, Any]:
+    si = ctx.get(id, "setup_intent", "seti_")
+    if si["status"] in {"succeeded", "canceled"}:
+        raise invalid(
+            f"You cannot update this SetupIntent because it has a status of {si['status']}.",
+            code="setup_intent_unexpected_state",
+        )
+    if p.has("description"):
+        si["description"] = p.str("description")
+    if method_types_change(p):
+        si["payment_method_types"] = resolve_method_types(p, None)
+    if p.str("payment_method"):
+        pm = resolve_pm(ctx, p.str("payment_method") or "")
+        si.update(payment_method=pm["id"], status="requires_confirmation")
+    si["metadata"] = p.metadata(current=si.get("metadata"))
+    ctx.save(si)
+    return public(si)

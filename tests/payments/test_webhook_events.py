@@ -173,7 +173,7 @@ def test_events_about_objects_the_hub_did_not_create_are_unmatched(shop: Shop) -
                 {
                     "price_data": {
                         "currency": "usd",
-                        "product_data": {"name": "Retainer"},
+                        "product": client.v1.products.create({"name": "Retainer"}).id,
                         "unit_amount": 5000,
                         "recurring": {"interval": "month"},
                     }
@@ -210,7 +210,7 @@ def test_stripe_invoice_paid_settles_the_linked_hub_invoice(shop: Shop) -> None:
                     {
                         "price_data": {
                             "currency": "usd",
-                            "product_data": {"name": "Retainer"},
+                            "product": client.v1.products.create({"name": "Retainer"}).id,
                             "unit_amount": 300000,
                             "recurring": {"interval": "month"},
                         }
@@ -366,7 +366,7 @@ def seed_events(db: Session, stripe_sandbox, stripe_account, public_port) -> dic
                 {
                     "price_data": {
                         "currency": "usd",
-                        "product_data": {"name": "Retainer"},
+                        "product": shop.stripe.v1.products.create({"name": "Retainer"}).id,
                         "unit_amount": 5000,
                         "recurring": {"interval": "month"},
                     }

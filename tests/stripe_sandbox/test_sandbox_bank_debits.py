@@ -171,9 +171,16 @@ def test_ach_refusals(sc: stripe.StripeClient) -> None:
             payment_method="pm_usBankAccount_success",
             allowed_payment_method_types=["us_bank_account"],
         )
-    assert "usd" in str(euro.value.user_message)
+    # ACH is USD only: in EUR nothing of the allowed list is left
+    assert euro.value.param == "allowed_payment_method_types"
+    assert "EUR" in str(euro.value.user_message)
     with pytest.raises(stripe.InvalidRequestError) as not_allowed:
-        _debit(sc, "usd", payment_method="pm_usBankAccount_success")
+        _debit(
+            sc,
+            "usd",
+            payment_method="pm_usBankAccount_success",
+            allowed_payment_method_types=["card"],
+        )
     assert not_allowed.value.code == "payment_intent_incompatible_payment_method"
     pm = _ach_pm(sc, "000123456789")
     with pytest.raises(stripe.InvalidRequestError) as no_mandate:
