@@ -440,6 +440,13 @@ def setup_method_params(db: Session, client: Client) -> dict[str, list[str]]:
     return {"allowed_payment_method_types": [m for m in allowed if m in SAVABLE_METHODS]}
 
 
+def offers_bank_accounts(db: Session, actor: Actor) -> bool:
+    """Whether the client's setup page offers a bank account (ACH or SEPA) besides cards."""
+    client = portal_client(db, actor)
+    allowed = setup_method_params(db, client).get("allowed_payment_method_types", ["card"])
+    return any(m != "card" for m in allowed)
+
+
 def start_setup_checkout(db: Session, actor: Actor, *, base_url: str) -> str:
     """The Stripe Checkout URL (setup mode) where the client saves a card for Autopay."""
     client = portal_client(db, actor)

@@ -210,6 +210,10 @@ def test_ach_and_sepa_are_processing_then_paid(
     _sees(page, app_server.url(slug, f"/invoices/{ids['sepa_fails']}"), "Open")
     expect(page.locator("#payment-failure")).to_contain_text("could not be matched")
     screenshot(page, "invoice-admin-bank-failed")
+
+    # Autopay's page offers a bank account as well as a card when Finance allows one.
+    client.goto(app_server.url(slug, "/portal/payment-methods"))
+    expect(client.get_by_role("button", name="Save a card or bank account")).to_be_visible()
     context.close()
 
 

@@ -62,6 +62,7 @@ def processing_pi(shop: Shop, invoice: Invoice) -> str:
 def test_setup_page_offers_the_currencys_bank_method_and_saves_it(bank_shop: Shop) -> None:
     shop = bank_shop
     enable(shop)
+    assert autopay.offers_bank_accounts(shop.db, shop.portal)
     session_id = save_bank(shop, "us_bank_account", ach("000123456789"))
     session = shop.stripe.v1.checkout.sessions.retrieve(session_id)
     assert sorted(session.payment_method_types) == ["card", "us_bank_account"]  # USD client
@@ -177,3 +178,7 @@ def test_insufficient_funds_is_retried_on_the_finance_schedule(bank_shop: Shop) 
     autopay.charge_due_invoices(at(due + timedelta(days=first_retry)))
     shop.settle_webhooks()
     assert [a.status for a in attempts(shop, invoice)] == ["failed", "processing"]
+
+
+def test_card_only_finance_offers_no_bank_account(shop: Shop) -> None:
+    assert not autopay.offers_bank_accounts(shop.db, shop.portal)

@@ -302,7 +302,14 @@ def portal_payment_methods() -> rx.Component:
     a = P.autopay
     return guarded(
         rx.vstack(
-            page_header("Payment methods", "The card used for Autopay"),
+            page_header(
+                "Payment methods",
+                rx.cond(
+                    P.banks,
+                    "The card or bank account used for Autopay",
+                    "The card used for Autopay",
+                ),
+            ),
             rx.cond(
                 a["enabled"] != "",
                 rx.callout(
@@ -336,7 +343,11 @@ def portal_payment_methods() -> rx.Component:
             ),
             rx.button(
                 rx.icon("plus", size=14),
-                rx.cond(P.methods.length() > 0, "Replace card", "Save a card"),
+                rx.cond(
+                    P.banks,
+                    rx.cond(P.methods.length() > 0, "Replace it", "Save a card or bank account"),
+                    rx.cond(P.methods.length() > 0, "Replace card", "Save a card"),
+                ),
                 loading=P.busy,
                 on_click=P.save_card,
             ),

@@ -253,6 +253,7 @@ class ClientDetailState(AppState):
 class PaymentMethodsState(AppState):
     methods: list[dict[str, str]] = []
     autopay: dict[str, str] = {}
+    banks: bool = False  # the setup page offers a bank account too
     busy: bool = False
     error: str = ""
 
@@ -267,6 +268,7 @@ class PaymentMethodsState(AppState):
             for m in autopay.list_payment_methods(db, actor)
         ]
         self.autopay = status_view(autopay.portal_autopay(db, actor))
+        self.banks = autopay.offers_bank_accounts(db, actor)
 
     @rx.event
     def load(self):
@@ -282,7 +284,7 @@ class PaymentMethodsState(AppState):
         except (NotSignedIn, AccessDenied) as err:
             return self._denied(err)
         if session_id and self.methods:
-            return rx.toast.success("Card saved for Autopay.")
+            return rx.toast.success("Saved for Autopay.")
         return None
 
     @rx.event
