@@ -97,6 +97,8 @@ class SandboxServer:
 
     def control(self, method: str, path: str, json: dict[str, Any] | None = None) -> Any:
         """Call a ``/_sandbox`` control and return its JSON (raising on HTTP errors)."""
+        if json is None and method.upper() == "POST":
+            json = {}  # the controls take POSTs as application/json only
         with httpx.Client(base_url=self.base_url, trust_env=False, timeout=30) as client:
             resp = client.request(method, f"/_sandbox/{path.lstrip('/')}", json=json)
             resp.raise_for_status()

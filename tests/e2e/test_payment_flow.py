@@ -10,6 +10,7 @@ from sqlmodel import select
 from nextoria_hub.billing.finance import get_finance
 from nextoria_hub.db import session_scope
 from nextoria_hub.models import Invoice, OutboxEmail, Workspace
+from nextoria_hub.notifications.links import fill_links
 from stripe_sandbox.testing import SandboxServer
 from tests.e2e.conftest import RunningApp, screenshot
 from tests.e2e.helpers import (
@@ -45,7 +46,7 @@ def _client_signs_in(context, app: RunningApp, slug: str, email: str) -> Page:  
                 OutboxEmail.to_address == email, OutboxEmail.kind == "client_invite"
             )
         ).one()
-    url = re.search(r"http://\S+/invite\?token=\S+", link.text_body).group(0)  # type: ignore[union-attr]
+    url = re.search(r"http://\S+/invite\?token=\S+", fill_links(link.text_body)).group(0)  # type: ignore[union-attr]
     client_page = context.new_page()
     client_page.goto(url)
     client_page.get_by_label("Your name").fill("Cleo Client")
