@@ -63,6 +63,11 @@ JOBS: list[JobSpec] = [
         trigger_args={"minutes": 5},
     ),
     JobSpec(
+        "follow_bank_debits",
+        "nextoria_hub.payments.bank_debits:follow_processing_debits",
+        trigger_args={"minutes": 30},
+    ),
+    JobSpec(
         "autopay_charge",
         "nextoria_hub.payments.autopay:charge_due_invoices",
         trigger_args={"minutes": 5},

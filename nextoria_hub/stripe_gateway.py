@@ -597,3 +597,28 @@ def cancel_subscription(secret_key: str, subscription_id: str) -> None:
                 raise
 
     _rate_limited(call, "cancel the subscription")
+
+
+# --- Disputes and refunds -------------------------------------------------------------------
+
+
+def retrieve_charge(secret_key: str, charge_id: str) -> dict[str, Any] | None:
+    """The charge as Stripe has it now (refunded amount, disputed), or None if unknown."""
+    with translated_errors("check the payment"):
+        try:
+            return client_for(secret_key).v1.charges.retrieve(charge_id).to_dict()
+        except stripe.InvalidRequestError as err:
+            if err.http_status == 404:
+                return None
+            raise
+
+
+def retrieve_dispute(secret_key: str, dispute_id: str) -> dict[str, Any] | None:
+    """The dispute as Stripe has it now (its status decides won or lost), or None if unknown."""
+    with translated_errors("check the dispute"):
+        try:
+            return client_for(secret_key).v1.disputes.retrieve(dispute_id).to_dict()
+        except stripe.InvalidRequestError as err:
+            if err.http_status == 404:
+                return None
+            raise

@@ -74,8 +74,11 @@ def truncate_all() -> None:
 
 @pytest.fixture(scope="session")
 def stripe_sandbox(_configured: None) -> Iterator[SandboxServer]:
-    """The local Stripe, reached over HTTP; the app's settings point at it."""
-    with SandboxServer(retry_initial_delay=0.05, retry_max_delay=0.5) as server:
+    """The local Stripe, reached over HTTP; the app's settings point at it. Bank debits (and
+    refunds of the refund-fail card) stay pending until a test settles them with the control."""
+    with SandboxServer(
+        retry_initial_delay=0.05, retry_max_delay=0.5, bank_settle_seconds=3600
+    ) as server:
         os.environ["NEXTORIA_STRIPE_API_BASE"] = server.base_url
         get_settings.cache_clear()
         yield server

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, select
 
 from nextoria_hub import audit, webhooks_health
 from nextoria_hub.accounts import passwords, sessions, signin, team, tokens, users, workspaces
@@ -69,6 +69,7 @@ from nextoria_hub.billing.invoices import (
     mark_paid_manually,
     next_invoice_number,
     payments_by_day,
+    processing_ids,
     send_invoice,
     update_draft,
     void_invoice,
@@ -80,19 +81,23 @@ from nextoria_hub.models import (
     CheckoutSession,
     Client,
     Invoice,
+    Payment,
     StripeEvent,
     User,
     WebhookDelivery,
 )
 from nextoria_hub.notifications import outbox
 from nextoria_hub.notifications.outbox import list_emails
-from nextoria_hub.payments import checkout, queries, settlement, stripe_connection
+from nextoria_hub.payments import checkout, disputes, queries, settlement, stripe_connection
 from nextoria_hub.payments.checkout import checkout_return, start_checkout
 from nextoria_hub.payments.queries import list_payments, unmatched_events
 from nextoria_hub.payments.settlement import (
     payment_for_charge,
+    processing_payment,
     record_failed_attempt,
+    record_processing,
     record_refund,
+    record_refund_failure,
     settle_payment,
 )
 from nextoria_hub.payments.stripe_connection import (
@@ -801,6 +806,51 @@ def _payment_for_charge(db: Session, w: World) -> None:
     assert payment_for_charge(db, w.a.id, {**w.b_books.charge, "payment_intent": None}) is None
 
 
+def _record_processing(db: Session, w: World) -> None:
+    for invoice in w.b_books.invoices():
+        with pytest.raises(NotFound):
+            record_processing(
+                db,
+                workspace_id=w.a.id,
+                invoice_id=invoice.id,  # type: ignore[arg-type]
+                mode="test",
+                payment_intent={**_pi(invoice, "debit"), "status": "processing"},
+                source="checkout",
+                checkout_session_id=w.b_books.checkout,
+            )
+
+
+def _processing_payment(db: Session, w: World) -> None:
+    for invoice in w.b_books.invoices():
+        assert processing_payment(db, w.a.id, invoice.id) is None  # type: ignore[arg-type]
+
+
+def _processing_ids(db: Session, w: World) -> None:
+    assert not processing_ids(db, w.a.id) & set(w.b_books.invoice_ids())
+
+
+def _record_refund_failure(db: Session, w: World) -> None:
+    refund = {"id": "re_mallory", "amount": 100, "status": "failed", "charge": "x"}
+    for charge in (w.b_books.charge, {**w.b_books.charge, "payment_intent": None}):
+        assert not record_refund_failure(
+            db, workspace_id=w.a.id, mode="test", refund=refund, charge=charge
+        )
+
+
+def _apply_dispute(db: Session, w: World) -> None:
+    b_payment = db.exec(select(Payment).where(Payment.workspace_id == w.b.id)).first()
+    assert b_payment is not None
+    dispute = {"id": "dp_mallory", "amount": 100, "currency": "usd", "status": "lost"}
+    with pytest.raises(NotFound):
+        disputes.apply_dispute(
+            db, workspace_id=w.a.id, mode="test", dispute=dispute, payment=b_payment
+        )
+
+
+def _disputes_at_risk(db: Session, w: World) -> None:
+    assert all(d.workspace_id == w.a.id for d in disputes.disputes_at_risk(db, w.a.id))
+
+
 CASES: dict[str, Callable[[Session, World], None]] = {
     "list_team": _list_team,
     "list_pending_invitations": _list_pending_invitations,
@@ -862,6 +912,12 @@ CASES: dict[str, Callable[[Session, World], None]] = {
     "record_failed_attempt": _record_failed_attempt,
     "record_refund": _record_refund,
     "payment_for_charge": _payment_for_charge,
+    "record_processing": _record_processing,
+    "processing_payment": _processing_payment,
+    "processing_ids": _processing_ids,
+    "record_refund_failure": _record_refund_failure,
+    "apply_dispute": _apply_dispute,
+    "disputes_at_risk": _disputes_at_risk,
 }
 
 # Tenant-scoped functions that need no attack case, and why.
@@ -892,6 +948,7 @@ MODULES = (
     checkout,
     queries,
     settlement,
+    disputes,
     webhooks_health,
 )
 

@@ -319,6 +319,7 @@ def void_invoice(db: Session, actor: Actor, invoice_id: int, reason: str = "") -
         raise ValidationError(
             "This invoice has payments recorded; refund them before voiding it.", "status"
         )
+    _refuse_while_processing(db, invoice, "voided")
     invoice.status = InvoiceStatus.void
     invoice.voided_at = utcnow()
     db.add(invoice)
@@ -342,6 +343,7 @@ def mark_paid_manually(db: Session, actor: Actor, invoice_id: int, note: str) ->
         raise ValidationError("This invoice is void.", "status")
     if invoice.status == InvoiceStatus.draft:
         raise ValidationError("Send this invoice before recording a payment.", "status")
+    _refuse_while_processing(db, invoice, "marked paid")
     note = (note or "").strip()
     if not note:
         raise ValidationError("Say how it was paid, e.g. “Bank transfer 12 May”.", "note")
@@ -366,26 +368,81 @@ def mark_paid_manually(db: Session, actor: Actor, invoice_id: int, note: str) ->
     return invoice
 
 
+def _refuse_while_processing(db: Session, invoice: Invoice, what: str) -> None:
+    """A bank debit in flight may still be paid: the invoice waits for the bank's answer."""
+    debit = db.exec(
+        select(Payment.id).where(
+            Payment.workspace_id == invoice.workspace_id,
+            Payment.invoice_id == invoice.id,
+            Payment.kind == "payment",
+            Payment.status == "processing",
+        )
+    ).first()
+    if debit is not None:
+        raise ValidationError(
+            f"A bank payment for this invoice is processing, so it can't be {what} now. "
+            "Wait for the bank's answer (up to 4 business days).",
+            "status",
+        )
+
+
 def is_overdue(invoice: Invoice, today: date) -> bool:
     return invoice.status == InvoiceStatus.open and invoice.due_date < today
 
 
-def display_status(invoice: Invoice, today: date) -> str:
+BANK_PROCESSING = "Bank payment processing — this usually takes up to 4 business days."
+
+
+def display_status(invoice: Invoice, today: date, *, processing: bool = False) -> str:
+    """The status label; ``processing``: a bank debit is on its way (see processing_ids)."""
     if invoice.status == InvoiceStatus.void:
         return "Void"
     if invoice.status == InvoiceStatus.draft:
         return "Draft"
     if invoice.status == InvoiceStatus.paid:
+        if invoice.amount_disputed > 0:
+            return "Disputed"
+        if invoice.amount_charged_back > 0:
+            return "Dispute lost"
         if invoice.amount_refunded > 0 and invoice.amount_refunded >= invoice.amount_paid:
             return "Refunded"
         if invoice.amount_refunded > 0:
             return "Partially refunded"
         return "Paid"
+    if processing:
+        return "Processing"
     if invoice.payment_failed:
         return "Payment failed"
     if is_overdue(invoice, today):
         return "Overdue"
     return "Open"
+
+
+def processing_ids(db: Session, workspace_id: int) -> set[int]:
+    """Invoices with a bank debit in flight (a ``processing`` payment): shown as Processing."""
+    return set(
+        db.exec(
+            select(Payment.invoice_id).where(
+                Payment.workspace_id == workspace_id,
+                Payment.kind == "payment",
+                Payment.status == "processing",
+            )
+        ).all()
+    )
+
+
+def is_processing(view: InvoiceView) -> bool:
+    return any(p.kind == "payment" and p.status == "processing" for p in view.payments)
+
+
+def last_failure(view: InvoiceView) -> str:
+    """Why the latest attempt on an open invoice failed (the bank's or card's reason), or ''."""
+    if view.invoice.status != InvoiceStatus.open:
+        return ""
+    attempts = [p for p in view.payments if p.kind == "payment" or p.kind.startswith("attempt-")]
+    if attempts and attempts[-1].status == "failed":
+        return attempts[-1].failure_message
+    return ""
 
 
 def list_invoices(
@@ -486,6 +543,8 @@ def invoice_json(db: Session, invoice: Invoice, *, with_payments: bool = False) 
         "tax_total": invoice.tax_total,
         "amount_paid": invoice.amount_paid,
         "amount_refunded": invoice.amount_refunded,
+        "amount_disputed": invoice.amount_disputed,
+        "amount_charged_back": invoice.amount_charged_back,
         "issue_date": invoice.issue_date.isoformat(),
         "due_date": invoice.due_date.isoformat(),
         "client": {
@@ -514,7 +573,14 @@ def dashboard_totals(db: Session, actor: Actor, today: date) -> list[dict[str, A
 
     def row(currency: str) -> dict[str, Any]:
         return totals.setdefault(
-            currency, {"currency": currency, "outstanding": 0, "overdue": 0, "paid_this_month": 0}
+            currency,
+            {
+                "currency": currency,
+                "outstanding": 0,
+                "overdue": 0,
+                "paid_this_month": 0,
+                "disputed": 0,
+            },
         )
 
     open_invoices = db.exec(
@@ -527,6 +593,13 @@ def dashboard_totals(db: Session, actor: Actor, today: date) -> list[dict[str, A
         entry["outstanding"] += invoice.amount_due
         if invoice.due_date < today:
             entry["overdue"] += invoice.amount_due
+    disputed = db.exec(
+        select(Invoice).where(
+            Invoice.workspace_id == actor.workspace_id, Invoice.amount_disputed > 0
+        )
+    ).all()
+    for invoice in disputed:
+        row(invoice.currency)["disputed"] += invoice.amount_disputed
     start = _month_start(today)
     for payment in _received(db, actor.workspace_id, start):
         if _aware(payment.created_at).date() <= today:
@@ -540,7 +613,7 @@ def _received(db: Session, workspace_id: int, since: datetime) -> list[Payment]:
             select(Payment).where(
                 Payment.workspace_id == workspace_id,
                 Payment.kind == "payment",
-                Payment.status != "failed",
+                col(Payment.status).not_in(["failed", "processing"]),  # not money (yet)
                 Payment.created_at >= since,
             )
         )

@@ -11,6 +11,7 @@ from nextoria_hub.models.autopay import (
     SavedPaymentMethod,
 )
 from nextoria_hub.models.client import Client, StripeCustomer
+from nextoria_hub.models.dispute import Dispute, DisputeOutcome
 from nextoria_hub.models.email import OutboxEmail
 from nextoria_hub.models.finance import FinanceSettings
 from nextoria_hub.models.invoice import (
@@ -33,6 +34,8 @@ __all__ = [
     "CheckoutSession",
     "Client",
     "ClientAutopay",
+    "Dispute",
+    "DisputeOutcome",
     "FinanceSettings",
     "Invitation",
     "Invoice",

@@ -45,6 +45,10 @@ class Invoice(SQLModel, table=True):
     payment_failed: bool = False
     # The retainer this invoice bills one period of, if any.
     retainer_id: int | None = Field(default=None, foreign_key="retainer.id", index=True)
+    # Chargebacks (kept by payments/disputes.py): at risk while a dispute is open, and
+    # returned to the client's bank by lost disputes. The invoice stays Paid either way.
+    amount_disputed: int = 0
+    amount_charged_back: int = 0
 
     @property
     def amount_due(self) -> int:

@@ -32,9 +32,10 @@ from sqlmodel import Session, col, select
 from nextoria_hub import stripe_gateway as gateway
 from nextoria_hub.audit import record_audit
 from nextoria_hub.billing.clients import get_client, portal_client
-from nextoria_hub.billing.finance import get_finance, retry_schedule
+from nextoria_hub.billing.finance import enabled_methods, get_finance, retry_schedule
 from nextoria_hub.billing.invoices import add_activity, portal_link
 from nextoria_hub.billing.money import format_money
+from nextoria_hub.billing.payment_methods import methods_for_currency
 from nextoria_hub.clock import utcnow
 from nextoria_hub.db import get_engine, session_scope
 from nextoria_hub.errors import NotFound, StripeNotConnected, ValidationError
@@ -55,8 +56,11 @@ from nextoria_hub.models import (
 from nextoria_hub.notifications.outbox import email_admins, enqueue_email
 from nextoria_hub.payments.checkout import REUSE_MARGIN, stripe_customer_id
 from nextoria_hub.payments.settlement import (
+    BANK_DEBITS,
     BRANDS,
+    bank_reason,
     record_failed_attempt,
+    record_processing,
     settle_payment,
 )
 from nextoria_hub.payments.stripe_connection import active_mode, active_secret_key, secret_key_for
@@ -101,6 +105,22 @@ HARD_CODES = frozenset(
     }
 )
 AUTH_CODES = frozenset({"authentication_required", "card_velocity_exceeded_authentication"})
+# Bank debits that no retry can fix: the client must give another account (or mandate).
+# ``insufficient_funds`` is not here: it is retried on the Finance schedule like a soft decline.
+BANK_HARD_CODES = frozenset(
+    {
+        "account_closed",
+        "no_account",
+        "debit_not_authorized",
+        "invalid_account_number",
+        "account_frozen",
+        "bank_account_restricted",
+        "bank_ownership_changed",
+        "incorrect_account_holder_name",
+        "invalid_currency",
+        "branch_does_not_exist",
+    }
+)
 
 # Test hook: called after Stripe answered and before the outcome is committed (crash tests).
 after_stripe_call: Any = None
@@ -111,7 +131,7 @@ def classify_failure(code: str, decline_code: str) -> str:
     code, decline_code = (code or "").lower(), (decline_code or "").lower()
     if code in AUTH_CODES or decline_code in AUTH_CODES:
         return "authentication"
-    if decline_code in HARD_CODES or code in HARD_CODES:
+    if decline_code in HARD_CODES or code in HARD_CODES or code in BANK_HARD_CODES:
         return "hard"
     return "soft"
 
@@ -230,8 +250,8 @@ def _charge_date(
     if not attempts:
         return due
     last = attempts[-1]
-    if last.status in ("claimed", "unknown"):
-        return None  # being settled first
+    if last.status in ("claimed", "unknown", "processing"):
+        return None  # being settled first (a bank debit: until the bank answers)
     if last.status == "succeeded":
         return None
     if last.next_retry_at is not None:
@@ -404,6 +424,29 @@ def _open_setup_session(db: Session, client: Client, mode: str) -> CheckoutSessi
     return None
 
 
+# What Autopay can charge later without the client present: cards, and bank debits under a
+# mandate (iDEAL saves as SEPA Direct Debit, which is offered directly).
+SAVABLE_METHODS = ("card", "us_bank_account", "sepa_debit")
+
+
+def setup_method_params(db: Session, client: Client) -> dict[str, list[str]]:
+    """What the setup page is told about methods: those Finance allows for the client's
+    currency (``payment_method_types`` is refused by the pinned API), or nothing when Finance
+    says "Use what my Stripe Dashboard enables"."""
+    finance = get_finance(db, client.workspace_id)
+    if finance.dashboard_methods:
+        return {}
+    allowed = methods_for_currency(enabled_methods(finance), client.currency)
+    return {"allowed_payment_method_types": [m for m in allowed if m in SAVABLE_METHODS]}
+
+
+def offers_bank_accounts(db: Session, actor: Actor) -> bool:
+    """Whether the client's setup page offers a bank account (ACH or SEPA) besides cards."""
+    client = portal_client(db, actor)
+    allowed = setup_method_params(db, client).get("allowed_payment_method_types", ["card"])
+    return any(m != "card" for m in allowed)
+
+
 def start_setup_checkout(db: Session, actor: Actor, *, base_url: str) -> str:
     """The Stripe Checkout URL (setup mode) where the client saves a card for Autopay."""
     client = portal_client(db, actor)
@@ -433,8 +476,8 @@ def start_setup_checkout(db: Session, actor: Actor, *, base_url: str) -> str:
         {
             "mode": "setup",
             "customer": customer_id,
-            # Autopay saves cards only (allowed list; payment_method_types is refused now).
-            "allowed_payment_method_types": ["card"],
+            "currency": client.currency,
+            **setup_method_params(db, client),
             "client_reference_id": f"client-{client.id}",
             "metadata": metadata,
             "setup_intent_data": {"metadata": metadata},
@@ -540,6 +583,9 @@ def save_method_from_setup_intent(
     if not isinstance(pm, dict) or not pm.get("id"):
         return None
     card = pm.get("card") or {}
+    bank_label = BANK_DEBITS.get(str(pm.get("type") or ""))
+    if bank_label:  # a US bank account or a SEPA mandate: no brand, no expiry
+        card = {"brand": bank_label, "last4": (pm.get(pm["type"]) or {}).get("last4")}
     customer_id = str(si.get("customer") or pm.get("customer") or "")
     if isinstance(si.get("customer"), dict):
         customer_id = str(si["customer"].get("id"))
@@ -561,7 +607,8 @@ def save_method_from_setup_intent(
         payment_method_id=str(pm["id"]),
         customer_id=customer_id,
         setup_intent_id=str(si.get("id")),
-        brand=BRANDS.get(str(card.get("brand") or ""), str(card.get("brand") or "Card").title()),
+        brand=bank_label
+        or BRANDS.get(str(card.get("brand") or ""), str(card.get("brand") or "Card").title()),
         last4=str(card.get("last4") or "")[:4],
         exp_month=int(card.get("exp_month") or 0),
         exp_year=int(card.get("exp_year") or 0),
@@ -716,14 +763,18 @@ def _lock_invoice(db: Session, workspace_id: int, invoice_id: int) -> Invoice | 
 
 
 def _params(
-    attempt: AutopayAttempt, customer_id: str, invoice: Invoice, workspace_id: int
+    attempt: AutopayAttempt,
+    customer_id: str,
+    invoice: Invoice,
+    workspace_id: int,
+    method_type: str = "card",
 ) -> dict[str, Any]:
     return {
         "amount": attempt.amount,
         "currency": attempt.currency,
         "customer": customer_id,
         "payment_method": attempt.payment_method_id,
-        "allowed_payment_method_types": ["card"],
+        "allowed_payment_method_types": [method_type],
         "description": f"Invoice {invoice.number} (Autopay)",
         "metadata": {
             "nextoria_workspace_id": str(workspace_id),
@@ -733,6 +784,17 @@ def _params(
             "nextoria_attempt": str(attempt.attempt_no),
         },
     }
+
+
+def _method_type(db: Session, workspace_id: int, attempt: AutopayAttempt) -> str:
+    """``card``, ``us_bank_account`` or ``sepa_debit``: the saved method this attempt charges."""
+    brand = db.exec(
+        select(SavedPaymentMethod.brand).where(
+            SavedPaymentMethod.workspace_id == workspace_id,
+            SavedPaymentMethod.payment_method_id == attempt.payment_method_id,
+        )
+    ).first()
+    return next((key for key, label in BANK_DEBITS.items() if label == brand), "card")
 
 
 def _due_invoices(db: Session, workspace_id: int, mode: str, now: datetime) -> list[int]:
@@ -881,7 +943,9 @@ def _call(workspace_id: int, attempt_id: int) -> tuple[str, dict[str, Any] | Non
         assert invoice is not None
         secret_key = secret_key_for(db, workspace_id, attempt.mode)
         customer_id = _customer_of(db, workspace_id, invoice, attempt.mode)
-        params = _params(attempt, customer_id, invoice, workspace_id)
+        params = _params(
+            attempt, customer_id, invoice, workspace_id, _method_type(db, workspace_id, attempt)
+        )
         key = attempt.idempotency_key
     _bucket(workspace_id, attempt.mode).take()
     try:
@@ -947,6 +1011,8 @@ def _record_outcome(
             db.refresh(attempt)
             attempt.payment_intent_id = str(pi.get("id") or "")
             db.add(attempt)
+            if pi.get("status") == "processing":
+                mark_processing(db, workspace_id, attempt.invoice_id, pi)
         db.flush()
         db.refresh(attempt)
         return attempt.status
@@ -1000,6 +1066,9 @@ def apply_failure(
     error = pi.get("last_payment_error") or {}
     code = str(error.get("code") or "")
     decline = str(error.get("decline_code") or "")
+    bank = bank_reason(pi)  # a bank debit's reason is on its charge
+    if bank is not None:
+        code, decline, error = bank[0], "", {**error, "message": bank[1]}
     klass = classify_failure(code, decline)
     attempt.status = "failed"
     attempt.payment_intent_id = attempt.payment_intent_id or str(pi.get("id") or "")
@@ -1083,7 +1152,11 @@ def apply_failure(
                 ),
             },
         )
-        outcome = "The card can't be charged again; the client was asked to update it."
+        outcome = (
+            "The bank account can't be debited again; the client was asked for another."
+            if bank is not None
+            else "The card can't be charged again; the client was asked to update it."
+        )
     if outcome:
         if klass == "soft":
             invoice.payment_failed = True
@@ -1255,6 +1328,28 @@ def attempt_for_pi(
             AutopayAttempt.attempt_no == int(raw),
         )
     ).first()
+
+
+def mark_processing(db: Session, workspace_id: int, invoice_id: int, pi: dict[str, Any]) -> None:
+    """An autopay bank debit is on its way: the invoice shows it, and the attempt stays in
+    flight (never replayed or retried) until the bank's answer settles it. Idempotent."""
+    attempt = attempt_for_pi(db, workspace_id, invoice_id, pi)
+    if attempt is None:
+        return
+    record_processing(
+        db,
+        workspace_id=workspace_id,
+        invoice_id=invoice_id,
+        mode=attempt.mode,
+        payment_intent=pi,
+        source="autopay",
+    )
+    db.refresh(attempt)
+    if attempt.status in ("claimed", "unknown"):
+        attempt.status = "processing"
+        attempt.payment_intent_id = str(pi.get("id") or "")
+        db.add(attempt)
+        db.flush()
 
 
 # --- Notices --------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from nextoria_hub.models import (
     Payment,
     StripeCustomer,
 )
-from nextoria_hub.payments.settlement import settle_payment
+from nextoria_hub.payments.settlement import processing_payment, record_processing, settle_payment
 from nextoria_hub.payments.stripe_connection import active_secret_key, secret_key_for
 from nextoria_hub.tenancy import Actor
 
@@ -32,6 +32,12 @@ REUSE_MARGIN = timedelta(minutes=5)  # don't hand out a session about to expire
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+BANK_DEBIT_IN_FLIGHT = (
+    "A bank payment for this invoice is already processing — this usually takes up to 4 "
+    "business days. You can pay again only if the bank declines it; you'll be emailed then."
+)
 
 
 def payable_problem(invoice: Invoice) -> str:
@@ -167,6 +173,8 @@ def start_checkout(db: Session, actor: Actor, invoice_id: int, *, base_url: str)
     problem = payable_problem(invoice)
     if problem:
         raise ValidationError(problem, "invoice")
+    if processing_payment(db, invoice.workspace_id, invoice.id) is not None:  # type: ignore[arg-type]
+        raise ValidationError(BANK_DEBIT_IN_FLIGHT, "invoice")
     mode, secret_key = active_secret_key(db, invoice.workspace_id)  # StripeNotConnected
     existing = _open_session(db, invoice, mode)
     if existing is not None:
@@ -246,7 +254,8 @@ def start_checkout(db: Session, actor: Actor, invoice_id: int, *, base_url: str)
 
 
 def checkout_return(db: Session, actor: Actor, invoice_id: int, session_id: str) -> str:
-    """Back from Checkout: ``paid``, ``processing`` or ``canceled``."""
+    """Back from Checkout: ``paid``, ``processing``, ``bank_processing`` (a bank debit on
+    its way: days, not seconds) or ``canceled``."""
     invoice = get_invoice(db, actor, invoice_id)
     row = db.exec(
         select(CheckoutSession).where(
@@ -263,13 +272,16 @@ def checkout_return(db: Session, actor: Actor, invoice_id: int, session_id: str)
     if session is None:
         return "canceled"
     outcome = apply_session_state(db, row, session)
-    return {"settled": "paid", "expired": "canceled"}.get(outcome, "processing")
+    return {"settled": "paid", "expired": "canceled", "bank_debit": "bank_processing"}.get(
+        outcome, "processing"
+    )
 
 
 def _recorded(db: Session, row: CheckoutSession) -> bool:
     query = select(Payment.id).where(
         Payment.workspace_id == row.workspace_id,
         Payment.kind == "payment",
+        Payment.status != "processing",
         Payment.invoice_id == row.invoice_id,
     )
     if row.payment_intent_id:
@@ -280,7 +292,8 @@ def _recorded(db: Session, row: CheckoutSession) -> bool:
 
 
 def apply_session_state(db: Session, row: CheckoutSession, session: dict[str, Any]) -> str:
-    """Follow up on a session Stripe told us about: ``settled``, ``expired`` or ``open``."""
+    """Follow up on a session Stripe told us about: ``settled``, ``bank_debit`` (complete,
+    the bank debit processing), ``expired`` or ``open``."""
     metadata = session.get("metadata") or {}
     if str(metadata.get("nextoria_invoice_id", "")) != str(row.invoice_id):
         return "open"
@@ -302,6 +315,20 @@ def apply_session_state(db: Session, row: CheckoutSession, session: dict[str, An
             checkout_session_id=row.session_id,
         )
         return "settled"
+    if status == "complete" and session.get("payment_status") == "unpaid":
+        pi = session.get("payment_intent")
+        if isinstance(pi, dict) and pi.get("status") == "processing":
+            source = str((pi.get("metadata") or {}).get("nextoria_source") or "checkout")
+            record_processing(
+                db,
+                workspace_id=row.workspace_id,
+                invoice_id=row.invoice_id,  # type: ignore[arg-type]
+                mode=row.mode,
+                payment_intent=pi,
+                source=source if source in ("checkout", "autopay") else "checkout",
+                checkout_session_id=row.session_id,
+            )
+            return "bank_debit"
     if status == "expired":
         if row.status == "open":
             row.status = "expired"

@@ -8,7 +8,14 @@ from nextoria_hub.errors import ValidationError
 from nextoria_hub.models import Payment, StripeEvent
 from nextoria_hub.tenancy import Actor
 
-PAYMENT_STATUSES = ("succeeded", "failed", "refunded", "partially_refunded")
+PAYMENT_STATUSES = (
+    "succeeded",
+    "failed",
+    "refunded",
+    "partially_refunded",
+    "processing",  # a bank debit on its way
+    "refund_failed",
+)
 
 
 def list_payments(

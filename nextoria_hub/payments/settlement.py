@@ -38,6 +38,9 @@ BRANDS = {
     "diners": "Diners Club",
     "unionpay": "UnionPay",
 }
+# Bank debits: confirmed as ``processing``, settled (or failed) days later by the bank.
+BANK_DEBITS = {"us_bank_account": "ACH Direct Debit", "sepa_debit": "SEPA Direct Debit"}
+DELAYED_METHODS = frozenset(BANK_DEBITS)
 
 
 def _lock_invoice(db: Session, workspace_id: int, invoice_id: int) -> Invoice:
@@ -76,6 +79,9 @@ def method_of(payment_intent: dict[str, Any]) -> tuple[str, str]:
     if card and card.get("last4"):
         brand = BRANDS.get(str(card.get("brand") or ""), str(card.get("brand") or "Card").title())
         return kind or "card", f"{brand} •••• {card['last4']}"
+    bank = details.get(kind) if kind in BANK_DEBITS else None
+    if isinstance(bank, dict) and bank.get("last4"):
+        return kind, f"{BANK_DEBITS[kind]} •••• {bank['last4']}"
     if kind == "manual":
         return "manual", "Recorded manually"
     return kind, kind.replace("_", " ").title() if kind else ""
@@ -102,6 +108,7 @@ def settle_payment(
     if not pi_id:
         raise ValueError("a payment needs its PaymentIntent id")
     invoice = _lock_invoice(db, workspace_id, invoice_id)
+    _end_processing(db, workspace_id, pi_id)  # a bank debit that settled: its row is replaced
     if _payment_for(db, workspace_id, pi_id) is not None:
         return False
     amount = int(payment_intent.get("amount_received") or payment_intent.get("amount") or 0)
@@ -269,6 +276,7 @@ def record_failed_attempt(
     """Record a declined or failed attempt once; the invoice stays open. True if recorded."""
     pi_id = _id(payment_intent)
     invoice = _lock_invoice(db, workspace_id, invoice_id)
+    _end_processing(db, workspace_id, pi_id)  # a bank debit that failed is no longer in flight
     if invoice.status != InvoiceStatus.open or _payment_for(db, workspace_id, pi_id) is not None:
         return False  # a failure after success (or on a void invoice) changes nothing
     kind, error = _attempt_kind(payment_intent)
@@ -283,6 +291,7 @@ def record_failed_attempt(
         return False
     code = str(error.get("decline_code") or error.get("code") or "failed")
     message = str(error.get("message") or "The payment was declined.")
+    code, message = bank_reason(payment_intent) or (code, message)
     amount = int(payment_intent.get("amount") or invoice.amount_due)
     currency = str(payment_intent.get("currency") or invoice.currency).lower()
     pm = error.get("payment_method")
@@ -387,6 +396,216 @@ def record_refund(db: Session, *, workspace_id: int, mode: str, charge: dict[str
         "invoice.refund",
         f"{invoice.number}: {format_money(delta, payment.currency)} refunded",
         workspace_id=workspace_id,
+    )
+    db.flush()
+    return True
+
+
+# --- Bank debits in flight ------------------------------------------------------------------
+
+PROCESSING = "processing"
+
+
+def record_processing(
+    db: Session,
+    *,
+    workspace_id: int,
+    invoice_id: int,
+    mode: str,
+    payment_intent: dict[str, Any],
+    source: str,
+    checkout_session_id: str = "",
+) -> bool:
+    """A bank debit is on its way: one ``processing`` Payment row per PaymentIntent (kind
+    ``payment``), which ``settle_payment`` replaces on success and ``record_failed_attempt``
+    removes on failure. Nothing is counted as paid yet. True if this call recorded it."""
+    pi_id = _id(payment_intent)
+    if not pi_id:
+        raise ValueError("a payment needs its PaymentIntent id")
+    invoice = _lock_invoice(db, workspace_id, invoice_id)
+    session_row = _checkout_row(db, workspace_id, checkout_session_id, pi_id)
+    existing = _payment_for(db, workspace_id, pi_id)
+    if invoice.status != InvoiceStatus.open or (
+        existing is not None and existing.status != PROCESSING
+    ):
+        return False  # settled already (events arrive in any order), or nothing to pay
+    if existing is not None:  # recorded from the other event of the pair
+        existing.checkout_session_id = existing.checkout_session_id or checkout_session_id
+        _session_processing(db, session_row, existing, pi_id)
+        return False
+    charge_id = _id(payment_intent.get("latest_charge"))
+    if charge_id and _has_failed_attempt(db, workspace_id, pi_id, charge_id):
+        return False  # this debit's failure was recorded first: it is no longer in flight
+    amount = int(payment_intent.get("amount") or invoice.amount_due)
+    currency = str(payment_intent.get("currency") or invoice.currency).lower()
+    method_type, method_detail = method_of(payment_intent)
+    payment = Payment(
+        workspace_id=workspace_id,
+        invoice_id=invoice.id,  # type: ignore[arg-type]
+        client_id=invoice.client_id,
+        status=PROCESSING,
+        kind="payment",
+        source=source,
+        mode=mode,
+        amount=amount,
+        currency=currency,
+        method_type=method_type,
+        method_detail=method_detail,
+        payment_intent_id=pi_id,
+        charge_id=charge_id,
+        checkout_session_id=checkout_session_id,
+    )
+    db.add(payment)
+    _session_processing(db, session_row, payment, pi_id)
+    add_activity(
+        db,
+        invoice,
+        "payment_processing",
+        f"{format_money(amount, currency)} bank payment processing"
+        + (f" ({method_detail})" if method_detail else "")
+        + f": the bank usually confirms within 4 business days ({source}, {mode} mode; {pi_id})",
+    )
+    db.flush()
+    return True
+
+
+def processing_payment(db: Session, workspace_id: int, invoice_id: int) -> Payment | None:
+    """The bank debit in flight on this invoice, if any."""
+    return db.exec(
+        select(Payment).where(
+            Payment.workspace_id == workspace_id,
+            Payment.invoice_id == invoice_id,
+            Payment.kind == "payment",
+            Payment.status == PROCESSING,
+        )
+    ).first()
+
+
+def _session_processing(
+    db: Session, session_row: CheckoutSession | None, payment: Payment, pi_id: str
+) -> None:
+    """The Checkout Session the debit was made on: paid on the page, not reusable, not yet
+    complete; and the payment row names it."""
+    if session_row is None:
+        return
+    payment.checkout_session_id = payment.checkout_session_id or session_row.session_id
+    db.add(payment)
+    if session_row.status == "open":
+        session_row.status = PROCESSING
+        session_row.payment_intent_id = pi_id
+        db.add(session_row)
+
+
+def _has_failed_attempt(db: Session, workspace_id: int, pi_id: str, charge_id: str) -> bool:
+    kind, _error = _attempt_kind({"last_payment_error": {"charge": charge_id}})
+    return (
+        db.exec(
+            select(Payment.id).where(
+                Payment.workspace_id == workspace_id,
+                Payment.payment_intent_id == pi_id,
+                Payment.kind == kind,
+            )
+        ).first()
+        is not None
+    )
+
+
+def _end_processing(db: Session, workspace_id: int, pi_id: str) -> None:
+    """The bank answered: the debit's row and its Checkout Session are no longer in flight
+    (the session is complete either way: a failed debit is paid again on a new one)."""
+    found = _payment_for(db, workspace_id, pi_id)
+    if found is not None and found.status == PROCESSING:
+        db.delete(found)
+    session_row = _checkout_row(db, workspace_id, "", pi_id)
+    if session_row is not None and session_row.status == PROCESSING:
+        session_row.status = "complete"
+        session_row.settled_at = utcnow()
+        db.add(session_row)
+    db.flush()
+
+
+def bank_reason(payment_intent: dict[str, Any]) -> tuple[str, str] | None:
+    """(code, message) the bank gave for a failed debit, from the expanded charge; None when
+    the PaymentIntent carries no such charge (cards: the decline in last_payment_error)."""
+    charge = payment_intent.get("latest_charge")
+    if not isinstance(charge, dict) or charge.get("status") != "failed":
+        return None
+    kind = str((charge.get("payment_method_details") or {}).get("type") or "")
+    message = str(charge.get("failure_message") or "")
+    if kind not in DELAYED_METHODS or not message:
+        return None
+    return str(charge.get("failure_code") or "bank_failure"), message
+
+
+REFUND_FAILURES = {
+    "expired_or_canceled_card": "the card was expired or canceled",
+    "lost_or_stolen_card": "the card was reported lost or stolen",
+    "declined": "the client's bank declined it",
+    "merchant_request": "it was canceled",
+    "insufficient_funds": "the Stripe balance could not cover it",
+}
+
+
+def record_refund_failure(
+    db: Session, *, workspace_id: int, mode: str, refund: dict[str, Any], charge: dict[str, Any]
+) -> bool:
+    """A refund that failed after it was sent: shown on the invoice once, and the refunded
+    amount brought down to what Stripe now says (``charge``, as retrieved after the failure),
+    so the order of ``charge.refunded`` and this failure does not matter. True if recorded."""
+    found = payment_for_charge(db, workspace_id, charge)
+    refund_id = _id(refund)
+    if found is None or not refund_id:
+        return False
+    invoice = _lock_invoice(db, workspace_id, found.invoice_id)
+    payment = db.get(Payment, found.id)
+    assert payment is not None
+    db.refresh(payment)
+    kind = "refund-failed-" + hashlib.sha256(refund_id.encode()).hexdigest()[:6]
+    exists = db.exec(
+        select(Payment.id).where(
+            Payment.workspace_id == workspace_id,
+            Payment.payment_intent_id == payment.payment_intent_id,
+            Payment.kind == kind,
+        )
+    ).first()
+    if exists is not None:
+        return False
+    now_refunded = min(int(charge.get("amount_refunded") or 0), payment.amount)
+    restored = max(payment.amount_refunded - now_refunded, 0)
+    if restored:
+        payment.amount_refunded -= restored
+        payment.status = "partially_refunded" if payment.amount_refunded else "succeeded"
+        db.add(payment)
+        if payment.currency == invoice.currency:
+            invoice.amount_refunded = max(invoice.amount_refunded - restored, 0)
+            db.add(invoice)
+    amount = int(refund.get("amount") or 0)
+    code = str(refund.get("failure_reason") or "unknown")
+    why = REFUND_FAILURES.get(code, code.replace("_", " "))
+    money = format_money(amount, payment.currency)
+    message = f"The refund of {money} failed: {why}. The money is back in your Stripe balance."
+    db.add(
+        Payment(
+            workspace_id=workspace_id,
+            invoice_id=invoice.id,  # type: ignore[arg-type]
+            client_id=invoice.client_id,
+            status="refund_failed",
+            kind=kind,
+            source=payment.source,
+            mode=mode,
+            amount=amount,
+            currency=payment.currency,
+            method_type=payment.method_type,
+            method_detail=payment.method_detail,
+            payment_intent_id=payment.payment_intent_id,
+            charge_id=payment.charge_id,
+            failure_code=code[:80],
+            failure_message=message + " Refund the client another way, or try again.",
+        )
+    )
+    add_activity(db, invoice, "refund_failed", f"{message} ({mode} mode; {refund_id})")
+    record_audit(
+        db, None, "invoice.refund_failed", f"{invoice.number}: {money}", workspace_id=workspace_id
     )
     db.flush()
     return True

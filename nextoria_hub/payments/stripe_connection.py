@@ -30,7 +30,16 @@ SEED_EVENTS = (
     "customer.subscription.deleted",
 )
 PRODUCT_EVENTS = ("checkout.session.completed", "setup_intent.succeeded", "charge.refunded")
-WEBHOOK_EVENTS = SEED_EVENTS + PRODUCT_EVENTS
+# Bank debits settle days later; disputes and failed refunds take money back.
+ASYNC_EVENTS = (
+    "payment_intent.processing",
+    "checkout.session.async_payment_succeeded",
+    "checkout.session.async_payment_failed",
+    "charge.dispute.created",
+    "charge.dispute.closed",
+    "charge.refund.updated",
+)
+WEBHOOK_EVENTS = SEED_EVENTS + PRODUCT_EVENTS + ASYNC_EVENTS
 
 
 def key_mode(key: str) -> str | None:

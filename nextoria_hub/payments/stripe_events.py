@@ -142,7 +142,9 @@ def checkout_session_completed(db: Session, ctx: EventContext) -> HandlerResult:
     if invoice is None:
         return "unmatched", f"{OUTSIDE} (checkout session {session.get('id')}): {why}"
     if session.get("payment_status") != "paid":
-        return "ignored", f"{invoice.number}: checkout complete, payment still processing"
+        from nextoria_hub.payments import bank_debits  # it imports this module
+
+        return bank_debits.checkout_unpaid(db, ctx, invoice, session)
     pi_ref = session.get("payment_intent")
     pi_id = pi_ref.get("id") if isinstance(pi_ref, dict) else str(pi_ref or "")
     if not pi_id:
@@ -173,6 +175,7 @@ def payment_intent_failed(db: Session, ctx: EventContext) -> HandlerResult:
     invoice, why = _invoice_from_metadata(db, ctx, pi.get("metadata"))
     if invoice is None:
         return "unmatched", f"{OUTSIDE} ({pi.get('id')}): {why}"
+    pi = _with_failed_charge(db, ctx, pi)
     if _source(pi.get("metadata")) == "autopay":
         attempt = autopay.attempt_for_pi(db, ctx.workspace_id, invoice.id, pi)  # type: ignore[arg-type]
         if attempt is not None:
@@ -193,6 +196,19 @@ def payment_intent_failed(db: Session, ctx: EventContext) -> HandlerResult:
     return "applied", f"{invoice.number}: " + (
         "failed attempt recorded" if recorded else "nothing to change"
     )
+
+
+def _with_failed_charge(db: Session, ctx: EventContext, pi: dict[str, Any]) -> dict[str, Any]:
+    """The PaymentIntent with its failed charge expanded: a bank debit's reason (account
+    closed, IBAN not matched…) is on the charge, not in ``last_payment_error``."""
+    charge_id = pi.get("latest_charge")
+    if not isinstance(charge_id, str) or not charge_id:
+        return pi
+    current = _expanded_pi(db, ctx, str(pi["id"])) or {}
+    charge = current.get("latest_charge")
+    if isinstance(charge, dict) and charge.get("id") == charge_id:
+        return {**pi, "latest_charge": charge}
+    return pi
 
 
 @handler("invoice.paid")
@@ -255,8 +271,24 @@ def charge_refunded(db: Session, ctx: EventContext) -> HandlerResult:
         db, ctx, charge
     ):
         return "unmatched", f"refund of a {OUTSIDE} ({charge.get('id')})"
-    changed = record_refund(db, workspace_id=ctx.workspace_id, mode=ctx.mode, charge=charge)
+    current = current_charge(db, ctx, str(charge.get("id") or ""))  # a refund may have failed since
+    changed = record_refund(
+        db, workspace_id=ctx.workspace_id, mode=ctx.mode, charge=current or charge
+    )
     return "applied", "refund recorded" if changed else "refund already recorded"
+
+
+def current_charge(db: Session, ctx: EventContext, charge_id: str) -> dict[str, Any] | None:
+    """The charge as Stripe has it now; None if it can't say (unreachable raises)."""
+    if not charge_id:
+        return None
+    try:
+        return gateway.retrieve_charge(secret_key_for(db, ctx.workspace_id, ctx.mode), charge_id)
+    except gateway.StripeUnavailable:
+        raise
+    except (StripeNotConnected, gateway.StripeGatewayError) as err:
+        log.warning("could not read the charge for event %s: %s", ctx.event_id, err.message)
+        return None
 
 
 def _settle_charge(db: Session, ctx: EventContext, charge: dict[str, Any]) -> bool:

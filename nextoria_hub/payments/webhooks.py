@@ -17,7 +17,12 @@ from sqlmodel import Session, select
 from nextoria_hub import stripe_gateway as gateway
 from nextoria_hub.db import session_scope
 from nextoria_hub.models import StripeEvent, WebhookDelivery
-from nextoria_hub.payments import stripe_events  # noqa: F401  (registers the handlers)
+from nextoria_hub.payments import (  # noqa: F401  (importing them registers the handlers)
+    bank_debits,
+    disputes,
+    refund_failures,
+    stripe_events,
+)
 from nextoria_hub.payments.stripe_connection import webhook_secrets
 from nextoria_hub.payments.webhook_handlers import EventContext, dispatch
 

@@ -367,12 +367,14 @@ def test_dashboard_totals_and_payments_by_day(db, admin, client, globex) -> None
         "outstanding": 14000,
         "overdue": 10000,
         "paid_this_month": 700,
+        "disputed": 0,
     }
     assert totals["jpy"] == {
         "currency": "jpy",
         "outstanding": 5000,
         "overdue": 0,
         "paid_this_month": 0,
+        "disputed": 0,
     }
     assert inv.payments_by_day(db, admin) == [
         {"day": today.isoformat(), "currency": "usd", "amount": 700}

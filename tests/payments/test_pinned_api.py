@@ -54,7 +54,9 @@ def test_pay_now_and_autopay_succeed_on_the_strict_sandbox(shop: Shop) -> None:
     enable(shop)
     setup_id = save_card(shop)
     setup = shop.stripe.v1.checkout.sessions.retrieve(setup_id)
-    assert setup.status == "complete" and list(setup.payment_method_types) == ["card"]
+    # the setup page offers what Autopay can charge later in USD: cards and US bank accounts
+    assert setup.status == "complete"
+    assert list(setup.payment_method_types) == ["card", "us_bank_account"]
     due = date.today() + timedelta(days=3)
     owed = autopay_invoice(shop, due, "120.00")
     assert autopay.charge_due_invoices(at(due)).charged == 1

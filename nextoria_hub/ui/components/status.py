@@ -23,6 +23,7 @@ def timeline(items: rx.Var) -> rx.Component:
                     border_radius="50%",
                     background="var(--accent-9)",
                     margin_top="7px",
+                    flex_shrink="0",
                 ),
                 rx.vstack(
                     rx.hstack(
@@ -32,7 +33,11 @@ def timeline(items: rx.Var) -> rx.Component:
                         align="baseline",
                     ),
                     rx.cond(
-                        a["detail"] != "", rx.text(a["detail"], size="2", color="var(--gray-11)")
+                        a["detail"] != "",
+                        # Stripe ids are long words: break them rather than widen the page.
+                        rx.text(
+                            a["detail"], size="2", color="var(--gray-11)", overflow_wrap="anywhere"
+                        ),
                     ),
                     spacing="0",
                 ),

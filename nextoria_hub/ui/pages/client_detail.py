@@ -101,10 +101,9 @@ def _autopay_card() -> rx.Component:
         rx.cond(
             a["method"] != "",
             rx.text(
-                "Saved card: ",
+                "Saved method: ",
                 rx.text.strong(a["method"], id="autopay-method"),
-                " · expires ",
-                a["method_expiry"],
+                rx.cond(a["method_expiry"] != "", " · expires " + a["method_expiry"], ""),
                 " · ",
                 a["method_mode"],
                 " mode",

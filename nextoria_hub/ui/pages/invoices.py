@@ -257,7 +257,7 @@ def _actions() -> rx.Component:
     return rx.hstack(
         rx.cond(status == "draft", rx.button(rx.icon("send", size=14), "Send", on_click=D.send)),
         rx.cond(
-            status == "open",
+            (status == "open") & (D.invoice["processing"] == ""),
             rx.dialog.root(
                 rx.dialog.trigger(rx.button("Mark paid manually", variant="soft")),
                 rx.dialog.content(
@@ -296,7 +296,7 @@ def _actions() -> rx.Component:
             ),
         ),
         rx.cond(
-            (status == "draft") | (status == "open"),
+            (status == "draft") | ((status == "open") & (D.invoice["processing"] == "")),
             rx.alert_dialog.root(
                 rx.alert_dialog.trigger(rx.button("Void", variant="soft", color_scheme="red")),
                 rx.alert_dialog.content(
@@ -367,12 +367,60 @@ def _payments_table() -> rx.Component:
     )
 
 
+def _notices() -> rx.Component:
+    """Money in flight or coming back: a bank debit processing, the last failure's reason,
+    a dispute, a failed refund."""
+    inv = D.invoice
+    return rx.vstack(
+        rx.cond(
+            inv["processing"] != "",
+            rx.callout(
+                inv["processing"],
+                icon="landmark",
+                color_scheme="amber",
+                width="100%",
+                id="bank-processing",
+            ),
+        ),
+        rx.cond(
+            inv["last_failure"] != "",
+            rx.callout(
+                "The last payment failed: " + inv["last_failure"],
+                icon="circle-x",
+                color_scheme="red",
+                width="100%",
+                id="payment-failure",
+            ),
+        ),
+        rx.cond(
+            inv["disputed"] != "",
+            rx.callout(
+                "Disputed: " + inv["disputed"] + " is at risk until the bank decides. "
+                "Answer it with your evidence in the Stripe Dashboard → Disputes.",
+                icon="shield-alert",
+                color_scheme="red",
+                width="100%",
+                id="dispute-notice",
+            ),
+        ),
+        rx.foreach(
+            D.notes_failed_refunds,
+            lambda note: rx.callout(
+                note, icon="undo-2", color_scheme="orange", width="100%", class_name="refund-failed"
+            ),
+        ),
+        spacing="2",
+        width="100%",
+    )
+
+
 def invoice_detail_page() -> rx.Component:
     inv = D.invoice
     body = rx.vstack(
         page_header(
             "Invoice " + inv["number"], inv["client"] + " · " + inv["client_email"], _actions()
         ),
+        _notices(),
         rx.grid(
             rx.box(
                 rx.vstack(
@@ -412,6 +460,10 @@ def invoice_detail_page() -> rx.Component:
                         inv["amount_refunded"] != "",
                         _amount_row("Refunded", inv["amount_refunded"]),
                     ),
+                    rx.cond(
+                        inv["charged_back"] != "",
+                        _amount_row("Returned (dispute lost)", inv["charged_back"]),
+                    ),
                     _amount_row("Amount due", inv["amount_due"], strong=True),
                     rx.cond(
                         inv["notes"] != "",
@@ -429,7 +481,7 @@ def invoice_detail_page() -> rx.Component:
                 rx.vstack(rx.heading("Timeline", size="3"), timeline(D.activity), spacing="3"),
                 style=CARD_STYLE,
             ),
-            columns=rx.breakpoints(initial="1", md="2fr 1fr"),
+            columns=rx.breakpoints(initial="1", md="minmax(0, 2fr) minmax(0, 1fr)"),
             spacing="4",
             width="100%",
         ),

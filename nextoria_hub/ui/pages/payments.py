@@ -31,7 +31,12 @@ def _row(p: dict) -> rx.Component:
                 rx.badge(
                     p["status"],
                     color_scheme=rx.match(
-                        p["status"], ("succeeded", "green"), ("failed", "red"), "purple"
+                        p["status"],
+                        ("succeeded", "green"),
+                        ("failed", "red"),
+                        ("processing", "amber"),
+                        ("refund failed", "orange"),
+                        "purple",
                     ),
                     variant="soft",
                 ),
@@ -71,6 +76,8 @@ def payments_page() -> rx.Component:
                             ("failed", "Failed"),
                             ("refunded", "Refunded"),
                             ("partially_refunded", "Partially refunded"),
+                            ("processing", "Processing"),
+                            ("refund_failed", "Refund failed"),
                         )
                     ],
                 ),
@@ -178,6 +185,22 @@ def dashboard() -> rx.Component:
                 columns=rx.breakpoints(initial="1", sm="3"),
                 spacing="4",
                 width="100%",
+            ),
+            rx.cond(
+                D.disputed.length() > 0,
+                rx.callout(
+                    rx.hstack(
+                        rx.text("At risk in open disputes:", weight="medium"),
+                        rx.foreach(D.disputed, lambda a: rx.text(a, weight="bold")),
+                        rx.link("See the invoices", href="/invoices"),
+                        spacing="2",
+                        flex_wrap="wrap",
+                    ),
+                    icon="shield-alert",
+                    color_scheme="red",
+                    width="100%",
+                    id="disputes-at-risk",
+                ),
             ),
             rx.box(
                 rx.heading("Payments over the last 90 days", size="3"),

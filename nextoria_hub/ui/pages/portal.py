@@ -102,6 +102,26 @@ def _invoice_body() -> rx.Component:
                     rx.text(inv["notes"], size="2", color="var(--gray-11)", white_space="pre-wrap"),
                 ),
                 rx.cond(
+                    inv["processing"] != "",
+                    rx.callout(
+                        inv["processing"],
+                        icon="landmark",
+                        color_scheme="amber",
+                        width="100%",
+                        id="bank-processing",
+                    ),
+                ),
+                rx.cond(
+                    (inv["last_failure"] != "") & (inv["processing"] == ""),
+                    rx.callout(
+                        "Your last payment did not go through: " + inv["last_failure"],
+                        icon="circle-x",
+                        color_scheme="red",
+                        width="100%",
+                        id="payment-failure",
+                    ),
+                ),
+                rx.cond(
                     inv["payable"] != "",
                     rx.vstack(
                         rx.button(
@@ -181,6 +201,23 @@ def portal_return() -> rx.Component:
                         ),
                     ),
                     (
+                        "bank_processing",
+                        rx.vstack(
+                            rx.icon("landmark", size=40, color="var(--amber-9)"),
+                            rx.heading("Bank payment processing", size="5"),
+                            rx.text(
+                                "Your bank payment for invoice ",
+                                I.invoice["number"],
+                                " is on its way — this usually takes up to 4 business days. "
+                                "We'll email you a receipt once your bank confirms it.",
+                                color="var(--gray-11)",
+                            ),
+                            rx.link("Back to your invoices", href="/portal"),
+                            align="center",
+                            spacing="3",
+                        ),
+                    ),
+                    (
                         "canceled",
                         rx.vstack(
                             rx.icon("circle-x", size=40, color="var(--gray-9)"),
@@ -225,7 +262,11 @@ def _method_row(m: dict) -> rx.Component:
         rx.icon("credit-card", size=18),
         rx.vstack(
             rx.text(m["label"], weight="medium", id="saved-card"),
-            rx.text("Expires ", m["expiry"], size="1", color="var(--gray-11)"),
+            rx.cond(
+                m["expiry"] != "",
+                rx.text("Expires ", m["expiry"], size="1", color="var(--gray-11)"),
+                rx.text("Bank account (debit mandate)", size="1", color="var(--gray-11)"),
+            ),
             spacing="0",
         ),
         rx.spacer(),
@@ -261,7 +302,14 @@ def portal_payment_methods() -> rx.Component:
     a = P.autopay
     return guarded(
         rx.vstack(
-            page_header("Payment methods", "The card used for Autopay"),
+            page_header(
+                "Payment methods",
+                rx.cond(
+                    P.banks,
+                    "The card or bank account used for Autopay",
+                    "The card used for Autopay",
+                ),
+            ),
             rx.cond(
                 a["enabled"] != "",
                 rx.callout(
@@ -295,7 +343,11 @@ def portal_payment_methods() -> rx.Component:
             ),
             rx.button(
                 rx.icon("plus", size=14),
-                rx.cond(P.methods.length() > 0, "Replace card", "Save a card"),
+                rx.cond(
+                    P.banks,
+                    rx.cond(P.methods.length() > 0, "Replace it", "Save a card or bank account"),
+                    rx.cond(P.methods.length() > 0, "Replace card", "Save a card"),
+                ),
                 loading=P.busy,
                 on_click=P.save_card,
             ),

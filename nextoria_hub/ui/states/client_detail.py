@@ -23,6 +23,17 @@ from nextoria_hub.ui.states.invoices import invoice_row, today
 from nextoria_hub.ui.states.session import AppState
 
 
+def method_label(method: autopay.SavedMethodView) -> str:
+    """ "Visa •••• 4242", "ACH Direct Debit •••• 6789" (brands are stored as shown)."""
+    brand = method.brand if method.brand[:1].isupper() else method.brand.title()
+    return f"{brand} •••• {method.last4}"
+
+
+def method_expiry(method: autopay.SavedMethodView) -> str:
+    """A card's expiry; '' for a bank account, which has none."""
+    return f"{method.exp_month:02d}/{method.exp_year}" if method.exp_month else ""
+
+
 def status_view(status: autopay.AutopayStatus) -> dict[str, str]:
     method = status.method
     charge = status.next_charge
@@ -30,8 +41,8 @@ def status_view(status: autopay.AutopayStatus) -> dict[str, str]:
         "enabled": "yes" if status.enabled else "",
         "waiting": "yes" if status.waiting_for_method else "",
         "paused_reason": status.paused_reason,
-        "method": f"{method.brand.title()} •••• {method.last4}" if method else "",
-        "method_expiry": f"{method.exp_month:02d}/{method.exp_year}" if method else "",
+        "method": method_label(method) if method else "",
+        "method_expiry": method_expiry(method) if method else "",
         "method_mode": method.mode if method else "",
         "next_charge": (
             f"{charge.number}: {format_money(charge.amount, charge.currency)} on {charge.date.strftime('%d %b %Y')}"
@@ -242,6 +253,7 @@ class ClientDetailState(AppState):
 class PaymentMethodsState(AppState):
     methods: list[dict[str, str]] = []
     autopay: dict[str, str] = {}
+    banks: bool = False  # the setup page offers a bank account too
     busy: bool = False
     error: str = ""
 
@@ -249,13 +261,14 @@ class PaymentMethodsState(AppState):
         self.methods = [
             {
                 "id": str(m.id),
-                "label": f"{m.brand.title()} •••• {m.last4}",
-                "expiry": f"{m.exp_month:02d}/{m.exp_year}",
+                "label": method_label(m),
+                "expiry": method_expiry(m),
                 "mode": m.mode,
             }
             for m in autopay.list_payment_methods(db, actor)
         ]
         self.autopay = status_view(autopay.portal_autopay(db, actor))
+        self.banks = autopay.offers_bank_accounts(db, actor)
 
     @rx.event
     def load(self):
@@ -271,7 +284,7 @@ class PaymentMethodsState(AppState):
         except (NotSignedIn, AccessDenied) as err:
             return self._denied(err)
         if session_id and self.methods:
-            return rx.toast.success("Card saved for Autopay.")
+            return rx.toast.success("Saved for Autopay.")
         return None
 
     @rx.event

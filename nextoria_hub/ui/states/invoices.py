@@ -22,6 +22,9 @@ STATUS_COLORS = {
     "Payment failed": "red",
     "Refunded": "purple",
     "Partially refunded": "purple",
+    "Processing": "amber",
+    "Disputed": "red",
+    "Dispute lost": "red",
 }
 CURRENCIES = [{"code": c, "label": currency_label(c)} for c in SUPPORTED_CURRENCIES]
 
@@ -30,8 +33,8 @@ def today() -> date:
     return utcnow().date()
 
 
-def invoice_row(invoice, client_name: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    status = svc.display_status(invoice, today())
+def invoice_row(invoice, client_name: str, processing: bool = False) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    status = svc.display_status(invoice, today(), processing=processing)
     return {
         "id": str(invoice.id),
         "number": invoice.number,
@@ -58,8 +61,9 @@ class InvoicesState(AppState):
                 names = {
                     c.id: c.name for c in client_svc.list_clients(db, actor, include_archived=True)
                 }
+                processing = svc.processing_ids(db, actor.workspace_id)
                 self.invoices = [
-                    invoice_row(i, names.get(i.client_id, ""))
+                    invoice_row(i, names.get(i.client_id, ""), i.id in processing)
                     for i in svc.list_invoices(db, actor, status=status, search=self.search)
                 ]
         except (NotSignedIn, AccessDenied) as err:
@@ -208,6 +212,7 @@ class InvoiceDetailState(AppState):
     lines: list[dict[str, str]] = []
     activity: list[dict[str, str]] = []
     payments: list[dict[str, str]] = []
+    notes_failed_refunds: list[str] = []
     manual_open: bool = False
 
     def _invoice_id(self) -> int:
@@ -216,8 +221,17 @@ class InvoiceDetailState(AppState):
 
     def _show(self, view) -> None:  # type: ignore[no-untyped-def]
         inv, client = view.invoice, view.client
+        processing = svc.is_processing(view)
         self.invoice = {
-            **invoice_row(inv, client.name),
+            **invoice_row(inv, client.name, processing),
+            "processing": svc.BANK_PROCESSING if processing else "",
+            "last_failure": svc.last_failure(view),
+            "disputed": format_money(inv.amount_disputed, inv.currency)
+            if inv.amount_disputed
+            else "",
+            "charged_back": format_money(inv.amount_charged_back, inv.currency)
+            if inv.amount_charged_back
+            else "",
             "client_id": str(client.id),
             "client_email": client.billing_email,
             "subtotal": format_money(inv.subtotal, inv.currency),
@@ -247,6 +261,9 @@ class InvoiceDetailState(AppState):
                 "detail": a.detail,
             }
             for a in view.activity
+        ]
+        self.notes_failed_refunds = [
+            p.failure_message for p in view.payments if p.status == "refund_failed"
         ]
         self.payments = [
             {

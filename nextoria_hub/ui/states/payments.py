@@ -85,6 +85,7 @@ class PaymentsState(AppState):
 
 class DashboardState(AppState):
     totals: list[dict[str, str]] = []
+    disputed: list[str] = []  # amount at risk in open disputes, one per currency
     chart: list[dict] = []
     chart_currency: str = ""
 
@@ -104,6 +105,9 @@ class DashboardState(AppState):
                 "paid_this_month": format_money(t["paid_this_month"], t["currency"]),
             }
             for t in totals
+        ]
+        self.disputed = [
+            format_money(t["disputed"], t["currency"]) for t in totals if t["disputed"]
         ]
         # The chart shows the currency with the most payments; amounts in major units.
         by_currency: dict[str, int] = {}

@@ -22,10 +22,10 @@ from nextoria_hub.ui.states.invoices import STATUS_COLORS, invoice_row, today
 from nextoria_hub.ui.states.session import AppState
 
 
-def portal_row(invoice) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def portal_row(invoice, processing: bool = False) -> dict[str, str]:  # type: ignore[no-untyped-def]
     """What an invoice card in the portal list shows, and nothing more (a client may have
     hundreds: every field is formatted on the server and sent to the browser)."""
-    status = svc.display_status(invoice, today())
+    status = svc.display_status(invoice, today(), processing=processing)
     return {
         "id": str(invoice.id),
         "number": invoice.number,
@@ -46,7 +46,10 @@ class PortalState(AppState):
     def load(self):
         try:
             with self._unit() as (db, actor):
-                self.invoices = [portal_row(i) for i in svc.list_invoices(db, actor)]
+                processing = svc.processing_ids(db, actor.workspace_id)
+                self.invoices = [
+                    portal_row(i, i.id in processing) for i in svc.list_invoices(db, actor)
+                ]
         except (NotSignedIn, AccessDenied) as err:
             return self._denied(err)
         return None
@@ -58,7 +61,7 @@ class PortalInvoiceState(AppState):
     lines: list[dict[str, str]] = []
     paying: bool = False
     pay_error: str = ""
-    # The return page: processing | paid | canceled
+    # The return page: processing | bank_processing | paid | canceled
     outcome: str = "processing"
     back_href: str = "/portal"
     # Finance → Automatic payment receipts: the thank-you page only promises one when it is on.
@@ -70,12 +73,17 @@ class PortalInvoiceState(AppState):
 
     def _show(self, view) -> None:  # type: ignore[no-untyped-def]
         inv = view.invoice
-        status = svc.display_status(inv, today())
+        processing = svc.is_processing(view)
+        status = svc.display_status(inv, today(), processing=processing)
         self.invoice = {
-            **invoice_row(inv, view.client.name),
+            **invoice_row(inv, view.client.name, processing),
             "status": status,
             "color": STATUS_COLORS.get(status, "gray"),
-            "payable": "yes" if inv.status == "open" and inv.amount_due > 0 else "",
+            "payable": "yes"
+            if inv.status == "open" and inv.amount_due > 0 and not processing
+            else "",
+            "processing": svc.BANK_PROCESSING if processing else "",
+            "last_failure": svc.last_failure(view),
             "notes": inv.notes,
             "tax_total": format_money(inv.tax_total, inv.currency),
         }
@@ -132,7 +140,7 @@ class PortalInvoiceState(AppState):
                 try:
                     with self._unit() as (db, actor):
                         outcome = checkout.checkout_return(db, actor, invoice_id, session_id)
-                        if outcome == "paid":
+                        if outcome in ("paid", "bank_processing"):
                             self._show(svc.get_invoice_view(db, actor, invoice_id))
                             self.found = True
                             finance = get_finance(db, actor.workspace_id)
