@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -12,7 +13,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from nextoria_hub.db import get_engine, session_scope
-from nextoria_hub.payments.webhooks import MAX_BODY_BYTES, receive_webhook
+from nextoria_hub.payments.webhooks import MAX_BODY_BYTES, delivery_headers, receive_webhook
 from nextoria_hub.tenancy import workspace_for_host
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,16 @@ async def stripe_webhook(request: Request) -> JSONResponse:
     except BodyTooLarge:
         return JSONResponse({"error": "body over 1 MiB"}, 413)
     signature = request.headers.get("stripe-signature", "")
-    result = await run_in_threadpool(receive_webhook, workspace_id, payload, signature)
+    result = await run_in_threadpool(
+        partial(
+            receive_webhook,
+            headers=delivery_headers(dict(request.headers)),
+            source=request.client.host if request.client else "",
+        ),
+        workspace_id,
+        payload,
+        signature,
+    )
     return JSONResponse({"outcome": result.outcome, "detail": result.detail}, result.status)
 
 

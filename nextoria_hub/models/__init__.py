@@ -13,6 +13,7 @@ from nextoria_hub.models.autopay import (
 from nextoria_hub.models.client import Client, StripeCustomer
 from nextoria_hub.models.email import OutboxEmail
 from nextoria_hub.models.finance import FinanceSettings
+from nextoria_hub.models.inbox import InboxEvent, WorkerHeartbeat
 from nextoria_hub.models.invoice import (
     Invoice,
     InvoiceActivity,
@@ -34,6 +35,7 @@ __all__ = [
     "Client",
     "ClientAutopay",
     "FinanceSettings",
+    "InboxEvent",
     "Invitation",
     "Invoice",
     "InvoiceActivity",
@@ -54,5 +56,6 @@ __all__ = [
     "User",
     "UserSession",
     "WebhookDelivery",
+    "WorkerHeartbeat",
     "Workspace",
 ]
