@@ -15,22 +15,36 @@ from starlette.routing import Route
 from nextoria_hub.db import get_engine, session_scope
 from nextoria_hub.payments.webhooks import MAX_BODY_BYTES, delivery_headers, receive_webhook
 from nextoria_hub.tenancy import workspace_for_host
+from nextoria_hub.webhooks_health import inbox_health
 
 log = logging.getLogger(__name__)
 
 
+def _inbox_figures() -> dict[str, int | None]:
+    """Inbox depth and the freshest worker heartbeat's age: counts only, no tenant data."""
+    with session_scope() as db:
+        figures = inbox_health(db)
+    return {
+        "inbox_depth": figures.inbox_depth,
+        "inbox_oldest_seconds": figures.oldest_unapplied_seconds,
+        "worker_heartbeat_seconds": figures.worker_heartbeat_seconds,
+    }
+
+
 async def health(_request: Request) -> JSONResponse:
-    """Liveness plus a round trip to the database."""
+    """Liveness plus a round trip to the database, and how the webhook inbox keeps up."""
+    inbox: dict[str, int | None] = {}
     try:
         with get_engine().connect() as conn:
             conn.execute(text("SELECT 1"))
         database = "ok"
+        inbox = await run_in_threadpool(_inbox_figures)
     except Exception as err:  # report any database failure as unhealthy
         log.warning("health check: database unavailable: %s", type(err).__name__)
         database = "unavailable"
     status = 200 if database == "ok" else 503
     return JSONResponse(
-        {"status": "ok" if status == 200 else "degraded", "database": database}, status
+        {"status": "ok" if status == 200 else "degraded", "database": database, **inbox}, status
     )
 
 
