@@ -44,7 +44,7 @@ from nextoria_hub.settings import get_settings
 
 log = logging.getLogger(__name__)
 
-BATCH = 20
+BATCH = 5  # claimed at once: small, so one lease covers the Stripe calls of all of them
 IDLE_WAIT_SECONDS = 1.0
 MAX_STRIPE_QUESTIONS = 8  # per event and try: more means a handler that keeps asking
 ERROR_MAX = 4000
