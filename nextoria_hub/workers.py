@@ -23,6 +23,7 @@ import os
 import signal
 import socket
 import threading
+import time
 import traceback
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -46,6 +47,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 5  # claimed at once: small, so one lease covers the Stripe calls of all of them
 IDLE_WAIT_SECONDS = 1.0
+HEARTBEAT_SECONDS = 10.0
 MAX_STRIPE_QUESTIONS = 8  # per event and try: more means a handler that keeps asking
 ERROR_MAX = 4000
 
@@ -204,7 +206,7 @@ def _failed_try(
     )
 
 
-def run_once(limit: int = BATCH, worker_id: str = "") -> WorkerCounts:
+def run_once(limit: int = BATCH) -> WorkerCounts:
     """One pass: release expired leases, claim due events, apply them one by one."""
     engine = get_engine()
     counts = WorkerCounts()
@@ -217,8 +219,6 @@ def run_once(limit: int = BATCH, worker_id: str = "") -> WorkerCounts:
     counts.claimed = len(ids)
     for row_id in ids:
         apply_claimed(row_id, token, counts)
-    if worker_id:
-        heartbeat(worker_id)
     return counts
 
 
@@ -247,10 +247,13 @@ def worker_name(index: int = 0) -> str:
 
 
 def _loop(index: int, stop: threading.Event) -> None:
-    name = worker_name(index)
+    name, last_beat = worker_name(index), 0.0
     while not stop.is_set():
         try:
-            counts = run_once(worker_id=name)
+            if time.monotonic() - last_beat >= HEARTBEAT_SECONDS:
+                heartbeat(name)
+                last_beat = time.monotonic()
+            counts = run_once()
         except Exception:  # a database outage: log it, wait, go on
             log.exception("worker %s: pass failed", name)
             counts = WorkerCounts()
