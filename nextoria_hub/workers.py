@@ -35,6 +35,7 @@ from sqlmodel import Session, col, select
 from nextoria_hub.clock import utcnow
 from nextoria_hub.db import get_engine, session_scope
 from nextoria_hub.models import InboxEvent, StripeEvent, WorkerHeartbeat
+from nextoria_hub.notifications.outbox import render_stored, rendering_deferred
 from nextoria_hub.payments import (
     inbox,
     stripe_events,  # noqa: F401  (registers the handlers)
@@ -82,7 +83,20 @@ def _context(row: InboxEvent) -> EventContext:
 
 
 def _apply(ctx: EventContext, row_id: int, token: str) -> tuple[str, str]:
-    """One transaction: hold the claim, run the handler, record the outcome with the effect."""
+    """One transaction: hold the claim, run the handler, record the outcome with the effect.
+
+    Emails the handler queues are rendered after the commit, not while it holds the lock.
+    """
+    with rendering_deferred() as emails:
+        outcome, detail = _apply_in_transaction(ctx, row_id, token)
+    try:
+        render_stored(emails)
+    except Exception:  # applied all the same; delivery renders them from the same context
+        log.exception("emails of event %s not rendered yet", ctx.event_id)
+    return outcome, detail
+
+
+def _apply_in_transaction(ctx: EventContext, row_id: int, token: str) -> tuple[str, str]:
     with session_scope() as db:
         now = utcnow()
         held = db.execute(

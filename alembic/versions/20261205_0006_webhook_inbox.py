@@ -1,4 +1,4 @@
-"""webhook inbox, worker heartbeats, delivery headers and source address
+"""webhook inbox, worker heartbeats, delivery headers and source address, email context
 
 Revision ID: 0006_webhook_inbox
 Revises: 0005_autopay
@@ -66,9 +66,13 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("source_address", Text(length=64), nullable=False, server_default="")
         )
+    with op.batch_alter_table("outbox_email", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("context", Text(), nullable=False, server_default=""))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("outbox_email", schema=None) as batch_op:
+        batch_op.drop_column("context")
     with op.batch_alter_table("webhook_delivery", schema=None) as batch_op:
         batch_op.drop_column("source_address")
         batch_op.drop_column("headers")

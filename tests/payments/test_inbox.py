@@ -176,3 +176,41 @@ def test_health_reports_inbox_depth_and_worker_heartbeat(shop: Shop) -> None:
     body = httpx.get(url, trust_env=False, timeout=10).json()
     assert body["inbox_depth"] == 0 and 0 <= body["worker_heartbeat_seconds"] < 3600
     assert "acme" not in json.dumps(body) and event["id"] not in json.dumps(body)
+
+
+def test_payment_emails_are_rendered_after_the_settling_transaction(shop: Shop) -> None:
+    from nextoria_hub.models import OutboxEmail
+    from nextoria_hub.notifications import outbox
+    from nextoria_hub.notifications.delivery import deliver_pending
+
+    # queued inside the deferred scope: template and context only, no text yet
+    with outbox.rendering_deferred() as ids:
+        mail = outbox.enqueue_email(
+            shop.db,
+            workspace_id=shop.tenant.id,
+            to="ap@initech.test",
+            kind="payment_failed",
+            context={
+                "workspace_name": "Acme",
+                "client_name": "Initech",
+                "amount": "$1.00",
+                "number": "INV-1",
+                "reason": "declined",
+                "link": "http://acme.localhost/portal",
+            },
+        )
+    shop.db.commit()
+    assert ids == [mail.id] and (mail.subject, mail.text_body) == ("", "")
+    assert json.loads(mail.context)["number"] == "INV-1"
+    assert deliver_pending().logged >= 1  # delivery renders it from template + context
+    shop.db.expire_all()
+    stored = shop.db.get(OutboxEmail, mail.id)
+    assert stored is not None and "$1.00" in stored.subject and "INV-1" in stored.text_body
+
+    # a webhook's emails: rendered by the worker once the payment is committed
+    invoice, events = _paid_unseen(shop)
+    event = next(e for e in events if e["type"] == "payment_intent.succeeded")
+    post_event(shop.port, "acme", event, shop.webhook_secret())
+    drain_inbox()
+    receipt = shop.db.exec(select(OutboxEmail).where(OutboxEmail.kind == "payment_receipt")).one()
+    assert invoice.number in receipt.text_body and json.loads(receipt.context)["number"]
