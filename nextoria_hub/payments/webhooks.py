@@ -28,12 +28,8 @@ MAX_BODY_BYTES = 1024 * 1024
 # What a handler raises on an object of the wrong shape (a missing id, text for an amount,
 # a currency too long for its column): the same body would fail again, so no 5xx for it.
 MALFORMED = (KeyError, TypeError, ValueError, AttributeError, RecursionError, DataError)
-WIDTHS = {
-    "event_id": 255,
-    "event_type": 120,
-    "mode": 4,
-    "source_address": 64,
-}  # of the webhook_delivery columns
+# the widths of the webhook_delivery columns
+WIDTHS = {"event_id": 255, "event_type": 120, "mode": 4, "source_address": 64}
 
 
 @dataclass(frozen=True)
