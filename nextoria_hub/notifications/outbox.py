@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from nextoria_hub.models import OutboxEmail, Role, User
@@ -95,19 +96,32 @@ def render_row(email: OutboxEmail) -> tuple[str, str, str]:
 
 
 def render_stored(ids: list[int]) -> int:
-    """Render the emails queued unrendered, each in a short transaction of its own."""
-    from nextoria_hub.db import session_scope
+    """Render the emails queued unrendered (templates first, then one short write)."""
+    from nextoria_hub.db import get_engine, session_scope
 
-    done = 0
-    for email_id in ids:
-        with session_scope() as db:
-            email = db.get(OutboxEmail, email_id)
-            if email is None or email.text_body or not email.context:
-                continue
-            email.subject, email.text_body, email.html_body = render_row(email)
-            db.add(email)
-            done += 1
-    return done
+    if not ids:
+        return 0
+    with Session(get_engine()) as db:
+        todo = [
+            (email.id, render_row(email))
+            for email in db.exec(
+                select(OutboxEmail).where(
+                    col(OutboxEmail.id).in_(ids),
+                    OutboxEmail.text_body == "",
+                    OutboxEmail.context != "",
+                )
+            )
+        ]
+    if not todo:
+        return 0
+    with session_scope() as db:
+        for email_id, (subject, text, html) in todo:
+            db.execute(
+                update(OutboxEmail)
+                .where(col(OutboxEmail.id) == email_id, OutboxEmail.text_body == "")
+                .values(subject=subject, text_body=text, html_body=html)
+            )
+    return len(todo)
 
 
 def email_admins(db: Session, workspace_id: int, *, kind: str, context: dict[str, Any]) -> int:

@@ -112,17 +112,23 @@ def claim(engine: Engine, now: datetime, limit: int, token: str) -> list[int]:
             if ids:
                 db.execute(update(InboxEvent).where(col(InboxEvent.id).in_(ids)).values(**values))
         return ids
+    # SQLite: one writer at a time; one conditional UPDATE claims the candidates still due.
     with Session(engine) as db:
         candidates = [i for i in db.exec(query) if i]
-    claimed: list[int] = []
-    for row_id in candidates:
-        with engine.begin() as conn:
-            result = conn.execute(
-                update(InboxEvent).where(col(InboxEvent.id) == row_id, *_due(now)).values(**values)
+    if not candidates:
+        return []
+    with engine.begin() as conn:
+        conn.execute(
+            update(InboxEvent)
+            .where(col(InboxEvent.id).in_(candidates), *_due(now))
+            .values(**values)
+        )
+        claimed = conn.execute(
+            select(InboxEvent.id).where(
+                col(InboxEvent.claim_token) == token, col(InboxEvent.id).in_(candidates)
             )
-        if result.rowcount == 1:
-            claimed.append(row_id)
-    return claimed
+        )
+        return sorted(int(i) for (i,) in claimed)
 
 
 def finish(engine: Engine, row_id: int, token: str, **values: object) -> bool:
