@@ -10,9 +10,12 @@ _settings = get_settings()
 
 config = rx.Config(
     app_name="nextoria_hub",
+    # The app module is nextoria_hub/app.py, not Reflex's default nextoria_hub/nextoria_hub.py
+    # (a module named like its package confuses every tool that reads imports as text).
+    app_module_import="nextoria_hub.app",
     db_url=_settings.effective_database_url,
     # HTTP CORS: the apex only; websocket origins (every workspace subdomain) are checked
-    # by nextoria_hub.tenancy.origin_allowed, installed in nextoria_hub.nextoria_hub.
+    # by nextoria_hub.tenancy.origin_allowed, installed in nextoria_hub.app.
     cors_allowed_origins=[_settings.apex_url().rstrip("/")],
     telemetry_enabled=False,
     show_built_with_reflex=False,

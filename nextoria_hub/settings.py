@@ -38,8 +38,16 @@ class Settings(BaseSettings):
     secret_keys: str = Field(default="", repr=False)
     session_idle_minutes: int = 60 * 24
     session_max_hours: int = 24 * 14
+    # Sign-in throttling: after this many failures on one account within the window, each
+    # further try waits login_delay_seconds, doubling per failure up to the maximum.
     login_max_failures: int = 5
     login_window_minutes: int = 15
+    login_delay_seconds: int = Field(default=2, ge=1)
+    login_max_delay_seconds: int = Field(default=60, ge=1)
+    # Failed sign-ins per client address, every account and workspace together.
+    login_ip_failures: str = "30/minute;200/hour;1000/day"
+    # Workspaces created per client address.
+    signup_per_ip: str = "5/hour;20/day"
     stripe_api_base: str = "https://api.stripe.com"
     # One try of a Stripe call may take this long (stripe-python's own default is 80 s).
     stripe_timeout_seconds: float = Field(default=20.0, gt=0, le=120)

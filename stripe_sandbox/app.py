@@ -6,15 +6,18 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import control, hosted, resources, validation  # noqa: F401  (registers API routes)
 from .api import Ctx, Params, expand, match, path_exists
@@ -85,6 +88,10 @@ async def api(request: Request) -> Response:
             raise StripeError(404, "invalid_request_error", message)
         route, path_args = found
         sb.authorize(record, route.permission, write=method != "GET")
+        params = parse_params(query_raw)
+        params.update(parse_params(body_raw))
+        # Before the idempotency claim: a refused request leaves no record, as in Stripe.
+        validation.check(method, route.path, params)
         if idem_key:
             fingerprint = _fingerprint(method, path, body_raw)
             replay = sb.idem_claim(scope, idem_key, fingerprint, request_id)
@@ -92,9 +99,6 @@ async def api(request: Request) -> Response:
                 headers["Idempotent-Replayed"] = "true"
                 headers["Original-Request"] = replay.request_id
                 return _json(replay.status, replay.body, headers)
-        params = parse_params(query_raw)
-        params.update(parse_params(body_raw))
-        validation.check(method, route.path, set(params))
         ctx = Ctx(sb, scope, base_url(request), request_id, idem_key, record)
         try:
             status, payload = await _run(ctx, route, path_args, params)
@@ -146,9 +150,50 @@ async def _run(
     return await run_in_threadpool(call)
 
 
-def create_app(db_path: str | None = None, delivery: DeliveryConfig | None = None) -> Starlette:
+_LOOPBACK_HOST = re.compile(r"^(?:127\.0\.0\.1|localhost)(?::\d{1,5})?$", re.IGNORECASE)
+
+
+def local_json_only(app: ASGIApp) -> ASGIApp:
+    """Guard a control route: loopback ``Host`` only, and a POST must be ``application/json``.
+
+    A web page can make the browser send a simple cross-site POST (``text/plain``, a form)
+    to 127.0.0.1, or rebind its own name to it (DNS rebinding, where the Host is its name):
+    neither reaches a control. Applied to every route ``control.routes()`` returns.
+    """
+
+    async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = Headers(scope=scope)
+            refusal = None
+            if not _LOOPBACK_HOST.match(headers.get("host", "")):
+                refusal = (403, "the sandbox controls answer only Host 127.0.0.1 or localhost")
+            elif scope["method"] == "POST":
+                media_type = headers.get("content-type", "").split(";")[0].strip().lower()
+                if media_type != "application/json":
+                    refusal = (415, "send the sandbox controls application/json")
+            if refusal is not None:
+                body = {"error": {"message": refusal[1]}}
+                await JSONResponse(body, status_code=refusal[0])(scope, receive, send)
+                return
+        await app(scope, receive, send)
+
+    return guarded
+
+
+def _guarded_controls() -> list[Route]:
+    routes = control.routes()
+    for route in routes:
+        route.app = local_json_only(route.app)
+    return routes
+
+
+def create_app(
+    db_path: str | None = None,
+    delivery: DeliveryConfig | None = None,
+    bank_settle_seconds: float = 5.0,
+) -> Starlette:
     """A new sandbox app with its own state (in memory, or in the SQLite file ``db_path``)."""
-    sandbox = Sandbox(db_path, delivery)
+    sandbox = Sandbox(db_path, delivery, bank_settle_seconds)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -161,7 +206,7 @@ def create_app(db_path: str | None = None, delivery: DeliveryConfig | None = Non
     methods = ["GET", "POST", "DELETE"]
     routes = [
         Route("/v1/{path:path}", api, methods=methods),
-        *control.routes(),
+        *_guarded_controls(),
         *hosted.routes(),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)

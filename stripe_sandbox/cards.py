@@ -68,7 +68,11 @@ BEHAVIOUR: dict[str, str] = {
     "4000002500003155": "auth",
     "4000002760003184": "auth",
     "4000000000000341": "charge_fail",
+    "4000000000000259": "ok",  # succeeds, then a dispute opens (DISPUTED)
+    "4000000000005126": "ok",  # succeeds; a refund of it fails afterwards (REFUND_FAILS)
 }
+DISPUTED = "4000000000000259"
+REFUND_FAILS = "4000000000005126"
 
 SHORTCUTS: dict[str, str] = {
     "pm_card_visa": "4242424242424242",
@@ -81,6 +85,8 @@ SHORTCUTS: dict[str, str] = {
     "pm_card_authenticationRequired": "4000002760003184",
     "pm_card_authenticationRequiredOnSetup": "4000002500003155",
     "pm_card_chargeCustomerFail": "4000000000000341",
+    "pm_card_createDispute": "4000000000000259",
+    "pm_card_refundFail": "4000000000005126",
 }
 
 

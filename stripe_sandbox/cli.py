@@ -19,7 +19,7 @@ def _serve(args: argparse.Namespace) -> int:
     from .delivery import DeliveryConfig
 
     config = DeliveryConfig(args.retry_initial_delay, args.retry_max_delay, args.max_attempts)
-    app = create_app(args.db, config)
+    app = create_app(args.db, config, args.bank_settle_seconds)
     print(f"stripe sandbox listening on http://127.0.0.1:{args.port}", flush=True)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level=args.log_level, access_log=False)
     return 0
@@ -86,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--retry-initial-delay", type=float, default=0.5)
     serve.add_argument("--retry-max-delay", type=float, default=30.0)
     serve.add_argument("--max-attempts", type=int, default=8)
+    serve.add_argument(
+        "--bank-settle-seconds",
+        type=float,
+        default=5.0,
+        help="seconds until an ACH/SEPA debit settles (0: at once)",
+    )
     serve.add_argument("--log-level", default="warning")
     serve.set_defaults(func=_serve)
 

@@ -16,7 +16,7 @@ from .api import Ctx
 from .errors import StripeError
 from .events import endpoint_wants
 from .ids import new_id
-from .resources import billing
+from .resources import billing, checkout, disputes
 from .resources.payment_intents import authenticate
 from .resources.setup_intents import authenticate_si
 from .sandbox import Sandbox
@@ -326,6 +326,45 @@ async def authenticate_intent(request: Request) -> Response:
         return JSONResponse(public(obj))
 
 
+@_endpoint
+async def settle_intent(request: Request) -> Response:
+    """Settle a processing bank debit now (as its bank would after a few days)."""
+    scope, obj = _locate(request, request.path_params["id"], "pi_")
+    ctx = _ctx(request, scope)
+    with ctx.sb.store.lock:
+        if not ctx.sb.settler.pending(obj):
+            raise ValueError(f"{obj['id']} has no settlement pending (status {obj['status']})")
+        return JSONResponse(public(ctx.sb.settler.settle(ctx, obj)))
+
+
+@_endpoint
+async def settle_refund(request: Request) -> Response:
+    """Fail a refund of the refund-fail test card now (instead of after the settle delay)."""
+    scope, obj = _locate(request, request.path_params["id"], "re_")
+    ctx = _ctx(request, scope)
+    with ctx.sb.store.lock:
+        if not ctx.sb.settler.pending(obj):
+            raise ValueError(f"{obj['id']} has no failure pending (status {obj['status']})")
+        return JSONResponse(public(ctx.sb.settler.settle(ctx, obj)))
+
+
+@_endpoint
+async def close_dispute(request: Request) -> Response:
+    body = await _body(request)
+    scope, obj = _locate(request, request.path_params["id"], "dp_")
+    ctx = _ctx(request, scope)
+    with ctx.sb.store.lock:
+        return JSONResponse(public(disputes.close(ctx, obj, str(body.get("outcome", "")))))
+
+
+@_endpoint
+async def expire_session_now(request: Request) -> Response:
+    scope, obj = _locate(request, request.path_params["id"], "cs_")
+    ctx = _ctx(request, scope)
+    with ctx.sb.store.lock:
+        return JSONResponse(public(checkout.expire_now(ctx, obj)))
+
+
 def routes() -> list[Route]:
     p = "/_sandbox"
     return [
@@ -349,4 +388,8 @@ def routes() -> list[Route]:
         Route(f"{p}/subscriptions/{{sub}}/advance", advance_subscription, methods=["POST"]),
         Route(f"{p}/subscriptions/{{sub}}/cancel", cancel_subscription, methods=["POST"]),
         Route(f"{p}/intents/{{id}}/authenticate", authenticate_intent, methods=["POST"]),
+        Route(f"{p}/intents/{{id}}/settle", settle_intent, methods=["POST"]),
+        Route(f"{p}/refunds/{{id}}/settle", settle_refund, methods=["POST"]),
+        Route(f"{p}/disputes/{{id}}/close", close_dispute, methods=["POST"]),
+        Route(f"{p}/checkout/sessions/{{id}}/expire_now", expire_session_now, methods=["POST"]),
     ]

@@ -1,4 +1,7 @@
-"""The hosted pages a person (or Playwright) fills in: Checkout and the 3D Secure step.
+"""The hosted pages a person (or Playwright) fills in: Checkout, 3D Secure and iDEAL's bank.
+
+Checkout offers the session's ``payment_method_types`` that fit its currency: a card form,
+and one form per bank method (ACH Direct Debit, SEPA Direct Debit, iDEAL).
 
 Plain HTML with inline CSS and no scripts; forms post back to the server, which answers
 with the page again (showing the error) or a 303 redirect.
@@ -15,12 +18,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from .api import Ctx
+from .api import Ctx, Params
 from .errors import StripeError
 from .ids import new_id
-from .resources.checkout import expire_if_due, finish_authentication, pay
+from .resources.checkout import expire_if_due, finish_authentication, offered_methods, pay
 from .resources.payment_intents import authenticate
-from .resources.payment_methods import new_card_pm
+from .resources.payment_methods import new_bank_pm, new_card_pm
 from .resources.setup_intents import authenticate_si
 from .sandbox import Sandbox
 from .store import Scope, private
@@ -121,6 +124,74 @@ def _closed(ctx: Ctx, session: dict[str, Any]) -> HTMLResponse | None:
     return None
 
 
+BANK_TITLES = {
+    "us_bank_account": "US bank account (ACH Direct Debit)",
+    "sepa_debit": "SEPA Direct Debit",
+    "ideal": "iDEAL",
+}
+BANK_BUTTONS = {
+    "us_bank_account": "US bank account",
+    "sepa_debit": "SEPA Direct Debit",
+    "ideal": "iDEAL",
+}
+
+
+def _bank_forms(ctx: Ctx, session: dict[str, Any], values: dict[str, str]) -> str:
+    """One form per bank method the session offers (labels differ, so each is addressable)."""
+    esc = html.escape
+    setup = session["mode"] == "setup"
+    business = esc(_business(ctx))
+    out = []
+
+    def field(label: str, name: str, auto: str = "off", placeholder: str = "") -> str:
+        return (
+            f"<label for='{name}'>{label}</label><input id='{name}' name='{name}' "
+            f"autocomplete='{auto}' placeholder='{placeholder}' "
+            f"value='{esc(values.get(name, ''))}'>"
+        )
+
+    for method in offered_methods(session):
+        if method not in BANK_TITLES:
+            continue
+        verb = "Save" if setup else "Pay with"
+        fields = ""
+        mandate = ""
+        if method == "us_bank_account":
+            fields = (
+                field("Account holder name", "ach_name", "name")
+                + field("Routing number", "routing_number", placeholder="110000000")
+                + field("Account number", "account_number", placeholder="000123456789")
+            )
+            mandate = (
+                f"By continuing you authorise {business} to debit this account through ACH "
+                "for this payment and, if you save it, for future payments."
+            )
+        elif method == "sepa_debit":
+            fields = field("Name on the account", "sepa_name", "name") + field(
+                "IBAN", "iban", placeholder="DE89 3704 0044 0532 0130 00"
+            )
+            mandate = (
+                f"By providing your IBAN you authorise {business} and Stripe to send "
+                "instructions to your bank to debit your account (SEPA Direct Debit mandate)."
+            )
+        elif method == "ideal":
+            options = "".join(
+                f"<option value='{b}'>{b.replace('_', ' ').title()}</option>"
+                for b in ("ing", "abn_amro", "rabobank", "sns_bank", "asn_bank", "knab")
+            )
+            fields = f"<label for='ideal_bank'>Bank</label><select id='ideal_bank' name='ideal_bank'>{options}</select>"
+            mandate = "You will be sent to your bank to authorise this payment."
+        out.append(
+            f"<form method='post' action='/c/pay/{esc(session['id'])}' "
+            f"data-testid='method-{method}'><h2>{esc(BANK_TITLES[method])}</h2>"
+            f"<input type='hidden' name='method' value='{method}'>"
+            + fields
+            + f"<p class='note'>{mandate}</p>"
+            + f"<button type='submit'>{verb} {esc(BANK_BUTTONS[method])}</button></form>"
+        )
+    return "".join(out)
+
+
 def _form(
     ctx: Ctx, session: dict[str, Any], error: str | None = None, values: dict | None = None
 ) -> HTMLResponse:
@@ -152,12 +223,9 @@ def _form(
             f"value='{esc(values.get(name, ''))}'>"
         )
 
-    body = (
-        f"<p class='business'>{esc(_business(ctx))}</p><h1>{heading}</h1>"
-        + ("" if setup else f"<div class='amount' data-testid='amount'>{esc(amount)}</div>")
-        + (f"<ul class='items'>{items}</ul>" if items else "")
-        + err
-        + f"<form method='post' action='/c/pay/{esc(session['id'])}'>"
+    methods = offered_methods(session)
+    card_form = (
+        f"<form method='post' action='/c/pay/{esc(session['id'])}' data-testid='method-card'>"
         + field("Email", "email", "email", "you@example.com")
         + field("Card number", "cardnumber", "cc-number", "1234 1234 1234 1234")
         + "<div class='row'><div>"
@@ -167,6 +235,18 @@ def _form(
         + "</div></div>"
         + field("Name on card", "name", "cc-name")
         + f"<button type='submit'>{'Save card' if setup else 'Pay'}</button></form>"
+        + "<p class='note' data-testid='wallets'>Apple Pay and Google Pay are cards: pay with "
+        "the card in your wallet here.</p>"
+        if "card" in methods
+        else ""
+    )
+    body = (
+        f"<p class='business'>{esc(_business(ctx))}</p><h1>{heading}</h1>"
+        + ("" if setup else f"<div class='amount' data-testid='amount'>{esc(amount)}</div>")
+        + (f"<ul class='items'>{items}</ul>" if items else "")
+        + err
+        + card_form
+        + _bank_forms(ctx, session, values)
         + cancel_link
         + mode_note
     )
@@ -198,9 +278,57 @@ async def checkout_page(request: Request) -> Response:
     return _closed(ctx, session) or _form(ctx, session)
 
 
+def _bank_submit(
+    ctx: Ctx,
+    session: dict[str, Any],
+    method: str,
+    values: dict[str, str],
+    acceptance: dict[str, Any],
+) -> Response:
+    """Pay or set up with a bank method from its form (the mandate accepted online)."""
+    details: dict[str, Any] = {}
+    name = None
+    if method == "us_bank_account":
+        name = values.get("ach_name") or None
+        details = {
+            "routing_number": values.get("routing_number", "").strip(),
+            "account_number": values.get("account_number", "").strip(),
+        }
+    elif method == "sepa_debit":
+        name = values.get("sepa_name") or None
+        details = {"iban": values.get("iban", "")}
+    elif method == "ideal":
+        details = {"bank": values.get("ideal_bank")} if values.get("ideal_bank") else {}
+    acceptance = {**acceptance, "accepted_at": ctx.now}
+    try:
+        if method not in BANK_TITLES:
+            raise StripeError(400, "invalid_request_error", f"Unknown payment method {method}.")
+        if method in {"us_bank_account", "sepa_debit"} and not name:
+            raise StripeError(400, "invalid_request_error", "Enter the account holder's name.")
+        billing = {"name": name, "email": session.get("customer_email")}
+        pm = new_bank_pm(ctx, method, Params(details, method), billing)
+        outcome = pay(ctx, session, pm, name, acceptance)
+    except StripeError as exc:
+        return _form(ctx, session, exc.message, values)
+    if outcome == "action":
+        private(session)["awaiting_auth"] = method
+        ctx.save(session)
+        return RedirectResponse(f"/c/pay/{session['id']}/authenticate", 303)
+    return RedirectResponse(_success_url(session), 303)
+
+
 async def checkout_submit(request: Request) -> Response:
     form = await request.form()
     values = {k: str(v) for k, v in form.items()}
+    acceptance = {
+        "accepted_at": None,
+        "type": "online",
+        "offline": None,
+        "online": {
+            "ip_address": request.client.host if request.client else "127.0.0.1",
+            "user_agent": request.headers.get("user-agent", ""),
+        },
+    }
 
     def work() -> Response:
         found = _session(request)
@@ -213,6 +341,9 @@ async def checkout_submit(request: Request) -> Response:
                 return closed
             if private(session).get("awaiting_auth"):
                 return RedirectResponse(f"/c/pay/{session['id']}/authenticate", 303)
+            method = values.get("method", "card")
+            if method != "card":
+                return _bank_submit(ctx, session, method, values, acceptance)
             number = values.get("cardnumber", "").replace(" ", "").replace("-", "")
             try:
                 if not number:
@@ -252,8 +383,20 @@ async def checkout_submit(request: Request) -> Response:
     return await run_in_threadpool(work)
 
 
-def _auth_page(action: str, business: str, amount: str) -> HTMLResponse:
+def _auth_page(action: str, business: str, amount: str, kind: str = "card") -> HTMLResponse:
     esc = html.escape
+    if kind == "ideal":
+        body = (
+            f"<p class='business'>{esc(business)}</p><h1>iDEAL test bank</h1>"
+            f"<p>Authorise {esc(amount) or 'this payment'} to {esc(business)}. "
+            "This is a test-mode iDEAL page.</p>"
+            f"<form method='post' action='{esc(action)}'>"
+            "<button type='submit' name='outcome' value='complete'>Authorize test payment</button>"
+            "<button type='submit' name='outcome' value='fail' class='secondary'>"
+            "Fail test payment</button>"
+            "</form>"
+        )
+        return page("iDEAL", body)
     body = (
         f"<p class='business'>{esc(business)}</p><h1>Authenticate this payment</h1>"
         f"<p>Your bank asks you to confirm {esc(amount) or 'this card'}. "
@@ -278,7 +421,8 @@ async def checkout_auth_page(request: Request) -> Response:
     if not private(session).get("awaiting_auth"):
         return RedirectResponse(f"/c/pay/{session['id']}", 303)
     amount = format_amount(session.get("amount_total"), session.get("currency"))
-    return _auth_page(f"/c/pay/{session['id']}/authenticate", _business(ctx), amount)
+    kind = str(private(session).get("awaiting_auth"))
+    return _auth_page(f"/c/pay/{session['id']}/authenticate", _business(ctx), amount, kind)
 
 
 async def checkout_auth_submit(request: Request) -> Response:
@@ -322,7 +466,9 @@ async def intent_auth_page(request: Request) -> Response:
     if intent["status"] != "requires_action":
         return page("Nothing to do", "<h1>This payment does not need authentication.</h1>")
     amount = format_amount(intent.get("amount"), intent.get("currency"))
-    return _auth_page(f"/_sandbox/authenticate/{intent['id']}", _business(ctx), amount)
+    pending = ctx.sb.store.get(ctx.scope, private(intent).get("pending_pm", "")) or {}
+    kind = str(pending.get("type", "card"))
+    return _auth_page(f"/_sandbox/authenticate/{intent['id']}", _business(ctx), amount, kind)
 
 
 async def intent_auth_submit(request: Request) -> Response:

@@ -13,6 +13,7 @@ from typing import Any
 from .delivery import Deliverer, DeliveryConfig
 from .errors import StripeError
 from .ids import new_id, token
+from .settlement import Settler
 from .store import Scope, Store
 
 IDEMPOTENCY_TTL = 24 * 3600
@@ -129,8 +130,14 @@ def auth_error(message: str, code: str | None = None) -> StripeError:
 class Sandbox:
     """Everything one running server knows; shared by the API, the controls and the pages."""
 
-    def __init__(self, db_path: str | None = None, delivery: DeliveryConfig | None = None) -> None:
+    def __init__(
+        self,
+        db_path: str | None = None,
+        delivery: DeliveryConfig | None = None,
+        bank_settle_seconds: float = 5.0,
+    ) -> None:
         self.store = Store(db_path)
+        self.settler = Settler(self, bank_settle_seconds)
         self.chaos = Chaos()
         self.limiter = RateLimiter()
         self.deliverer = Deliverer(self, delivery or DeliveryConfig())
@@ -139,8 +146,10 @@ class Sandbox:
 
     def start(self) -> None:
         self.deliverer.start()
+        self.settler.start()
 
     def stop(self) -> None:
+        self.settler.stop()
         self.deliverer.stop()
         self.store.close()
 

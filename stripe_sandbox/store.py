@@ -146,6 +146,11 @@ class Store:
             obj = self._objects[scope].get(obj_id)
             return (scope, obj) if obj is not None else None
 
+    def all_objects(self) -> list[tuple[Scope, dict[str, Any]]]:
+        """Every stored object with its scope (for rebuilding schedules after a restart)."""
+        with self.lock:
+            return [(s, o) for s, objs in self._objects.items() for o in objs.values()]
+
     def of_type(self, scope: Scope, object_type: str) -> list[dict[str, Any]]:
         """Objects of one type, newest first (by creation order)."""
         with self.lock:

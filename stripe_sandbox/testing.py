@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 class SandboxServer:
     """The sandbox served by uvicorn on a free loopback port, in a background thread.
 
-    ``retry_initial_delay``/``retry_max_delay`` keep webhook retries short in tests.
+    ``retry_initial_delay``/``retry_max_delay`` keep webhook retries short in tests;
+    ``bank_settle_seconds`` is how long an ACH/SEPA debit stays ``processing``.
     """
 
     def __init__(
@@ -36,9 +37,10 @@ class SandboxServer:
         retry_max_delay: float = 2.0,
         max_attempts: int = 6,
         port: int = 0,
+        bank_settle_seconds: float = 5.0,
     ) -> None:
         config = DeliveryConfig(retry_initial_delay, retry_max_delay, max_attempts, timeout=5.0)
-        self.app = create_app(db_path, config)
+        self.app = create_app(db_path, config, bank_settle_seconds)
         self._port = port
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -95,6 +97,8 @@ class SandboxServer:
 
     def control(self, method: str, path: str, json: dict[str, Any] | None = None) -> Any:
         """Call a ``/_sandbox`` control and return its JSON (raising on HTTP errors)."""
+        if json is None and method.upper() == "POST":
+            json = {}  # the controls take POSTs as application/json only
         with httpx.Client(base_url=self.base_url, trust_env=False, timeout=30) as client:
             resp = client.request(method, f"/_sandbox/{path.lstrip('/')}", json=json)
             resp.raise_for_status()
@@ -197,6 +201,23 @@ def submit_checkout(
     return httpx.post(
         url,
         data={"email": email, "cardnumber": card, "expiry": "12 / 34", "cvc": "123", "name": name},
+        trust_env=False,
+        follow_redirects=False,
+        timeout=timeout,
+    )
+
+
+def submit_checkout_bank(
+    url: str, method: str, fields: dict[str, str], *, timeout: float = 30
+) -> httpx.Response:
+    """Submit a hosted Checkout page's bank form (``us_bank_account``, ``sepa_debit``, ``ideal``).
+
+    ``fields`` are the form's inputs: ``ach_name``, ``routing_number``, ``account_number``;
+    ``sepa_name``, ``iban``; or ``ideal_bank``.
+    """
+    return httpx.post(
+        url,
+        data={"method": method, **fields},
         trust_env=False,
         follow_redirects=False,
         timeout=timeout,

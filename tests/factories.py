@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from nextoria_hub.accounts.users import create_user
 from nextoria_hub.accounts.workspaces import NewWorkspace, create_workspace
 from nextoria_hub.models import Client, OutboxEmail, Role, StripeKeys, User, Workspace
+from nextoria_hub.notifications.links import fill_links
 from nextoria_hub.secret_box import mask, seal
 from nextoria_hub.tenancy import Actor
 
@@ -105,15 +106,16 @@ def actor_of(user: User) -> Actor:
     return Actor.of(user)
 
 
-def invite_token_for(db: Session, to_address: str) -> str:
+def invite_token_for(db: Session, to_address: str, kind: str = "team_invite") -> str:
     """The token in the newest invitation email to ``to_address``, as its reader would see it."""
     email = db.exec(
         select(OutboxEmail)
-        .where(OutboxEmail.to_address == to_address, OutboxEmail.kind == "team_invite")
+        .where(OutboxEmail.to_address == to_address, OutboxEmail.kind == kind)
         .order_by(col(OutboxEmail.id).desc())
     ).first()
     assert email is not None, f"no invitation email to {to_address}"
-    match = INVITE_LINK.search(email.text_body)
+    body = fill_links(email.text_body)  # as delivered: the stored body holds a placeholder
+    match = INVITE_LINK.search(body)
     assert match is not None, email.text_body
     return match["token"]
 

@@ -9,7 +9,7 @@ import sys
 
 def _import_app(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", "import nextoria_hub.nextoria_hub"],
+        [sys.executable, "-c", "import nextoria_hub.app"],
         env={**os.environ, **env},
         capture_output=True,
         text=True,

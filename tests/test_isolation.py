@@ -38,8 +38,10 @@ from nextoria_hub.accounts.team import (
     change_role,
     invitation_for_token,
     invite,
+    list_client_contacts,
     list_pending_invitations,
     list_team,
+    remove_client_contact,
     remove_member,
 )
 from nextoria_hub.accounts.users import create_user, find_user
@@ -368,6 +370,17 @@ def _remove_member(db: Session, w: World) -> None:
     for user_id in w.b_user_ids():
         with pytest.raises(NotFound):
             remove_member(db, w.a_admin, user_id=user_id)
+
+
+def _list_client_contacts(db: Session, w: World) -> None:
+    ids = {u.id for u, _ in list_client_contacts(db, w.a_admin)}
+    assert ids == {w.a_books.portal.id}
+
+
+def _remove_client_contact(db: Session, w: World) -> None:
+    for user_id in [*w.b_user_ids(), w.a.admin.id, w.a.member.id]:  # B's, and A's staff
+        with pytest.raises(NotFound):
+            remove_client_contact(db, w.a_admin, user_id=user_id)  # type: ignore[arg-type]
 
 
 def _list_emails(db: Session, w: World) -> None:
@@ -794,6 +807,8 @@ CASES: dict[str, Callable[[Session, World], None]] = {
     "invite": _invite,
     "change_role": _change_role,
     "remove_member": _remove_member,
+    "list_client_contacts": _list_client_contacts,
+    "remove_client_contact": _remove_client_contact,
     "list_emails": _list_emails,
     "list_audit": _list_audit,
     "session_user": _session_user,
@@ -1023,6 +1038,10 @@ def _staff_only(w: World) -> dict[str, Callable[[Session, Actor], object]]:
         "invite": lambda db, u: invite(db, u, email="friend@acme.buy", role="admin"),
         "change_role": lambda db, u: change_role(db, u, user_id=w.a.member.id, role="admin"),
         "remove_member": lambda db, u: remove_member(db, u, user_id=w.a.member.id),
+        "list_client_contacts": lambda db, u: list_client_contacts(db, u),
+        "remove_client_contact": lambda db, u: remove_client_contact(
+            db, u, user_id=w.a_books.portal.id
+        ),
     }
 
 
@@ -1058,6 +1077,8 @@ STAFF_ONLY = (
     "invite",
     "change_role",
     "remove_member",
+    "list_client_contacts",
+    "remove_client_contact",
 )
 
 

@@ -196,7 +196,7 @@ def test_the_reflex_app_runs_the_scheduler_in_its_lifespan(
 ) -> None:
     from starlette.applications import Starlette
 
-    from nextoria_hub.nextoria_hub import app
+    from nextoria_hub.app import app
 
     assert jobs.scheduler_lifespan in app.get_lifespan_tasks()
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlmodel import Session, select
 
 from nextoria_hub.accounts.tokens import new_token, token_hash
+from nextoria_hub.accounts.users import may_sign_in
 from nextoria_hub.clock import utcnow
 from nextoria_hub.errors import NotFound
 from nextoria_hub.models import SignInLink, User, UserSession
@@ -53,7 +54,7 @@ def session_user(db: Session, workspace_id: int, token: str) -> User | None:
         db.add(record)
         return None
     user = db.get(User, record.user_id)
-    if user is None or user.workspace_id != workspace_id or not user.active:
+    if user is None or user.workspace_id != workspace_id or not may_sign_in(db, user):
         return None
     if now - record.last_seen_at >= _TOUCH_EVERY:
         record.last_seen_at = now

@@ -9,12 +9,13 @@ from sqlmodel import Session, col, select
 
 from nextoria_hub.accounts.passwords import check_password_strength, hash_password
 from nextoria_hub.accounts.sessions import end_all_sessions, start_session
-from nextoria_hub.accounts.tokens import new_token, token_hash
+from nextoria_hub.accounts.tokens import token_hash
 from nextoria_hub.accounts.users import find_user, normalise_email, parse_role
 from nextoria_hub.audit import record_audit
 from nextoria_hub.clock import utcnow
 from nextoria_hub.errors import NotFound, ValidationError
 from nextoria_hub.models import Client, Invitation, Role, User, Workspace
+from nextoria_hub.notifications.links import issue_link_token
 from nextoria_hub.notifications.outbox import enqueue_email
 from nextoria_hub.settings import get_settings
 from nextoria_hub.tenancy import Actor
@@ -109,7 +110,8 @@ def _send_invitation(
     if existing is not None and existing.active:
         raise ValidationError("This person is already in the workspace.", "email")
     _revoke_pending(db, actor.workspace_id, email)  # the newest invitation is the one that counts
-    token = new_token()
+    # The email holds a placeholder for the token, filled only when it is delivered.
+    token, placeholder = issue_link_token()
     invitation = Invitation(
         workspace_id=actor.workspace_id,
         email=email,
@@ -133,11 +135,76 @@ def _send_invitation(
             "workspace_name": workspace.name,
             "inviter_name": actor.name,
             "invitee_name": invitation.name,
-            "link": get_settings().workspace_url(workspace.slug, f"/invite?token={token}"),
+            "link": get_settings().workspace_url(workspace.slug, f"/invite?token={placeholder}"),
             **context,
         },
     )
     return invitation
+
+
+def list_client_contacts(db: Session, actor: Actor) -> list[tuple[User, str]]:
+    """Client Portal logins of the workspace with their client's name, for Team → Remove."""
+    actor.require_staff()
+    rows = db.exec(
+        select(User, Client.name)
+        .join(Client, col(Client.id) == col(User.client_id), isouter=True)
+        .where(
+            User.workspace_id == actor.workspace_id,
+            User.role == Role.client,
+            User.removed_at.is_(None),  # type: ignore[union-attr]
+        )
+        .order_by(col(User.name))
+    ).all()
+    return [(user, client_name or "") for user, client_name in rows]
+
+
+def remove_client_contact(db: Session, actor: Actor, *, user_id: int) -> None:
+    """Cut a client's contact off: signed out everywhere at once, no sign-in, no old invite."""
+    actor.require_admin()
+    user = db.get(User, user_id)
+    if (
+        user is None
+        or user.workspace_id != actor.workspace_id
+        or user.role != Role.client
+        or not user.active
+    ):
+        raise NotFound("That person is not in this workspace.")
+    end_all_sessions(db, user.id)  # type: ignore[arg-type]
+    _revoke_pending(db, actor.workspace_id, user.email)
+    user.removed_at = utcnow()
+    db.add(user)
+    record_audit(db, actor, "client.contact_remove", user.email)
+
+
+def end_client_access(db: Session, client: Client) -> int:
+    """An archived client's contacts: every session ended, pending invitations revoked.
+
+    Sign-in stays refused while the client is archived (``users.may_sign_in``). Returns
+    how many sessions ended.
+    """
+    now = utcnow()
+    ended = 0
+    contacts = db.exec(
+        select(User).where(
+            User.workspace_id == client.workspace_id,
+            User.client_id == client.id,
+            User.role == Role.client,
+        )
+    ).all()
+    for user in contacts:
+        ended += end_all_sessions(db, user.id)  # type: ignore[arg-type]
+    pending = db.exec(
+        select(Invitation).where(
+            Invitation.workspace_id == client.workspace_id,
+            Invitation.client_id == client.id,
+            Invitation.accepted_at.is_(None),  # type: ignore[union-attr]
+            Invitation.revoked_at.is_(None),  # type: ignore[union-attr]
+        )
+    ).all()
+    for invitation in pending:
+        invitation.revoked_at = now
+        db.add(invitation)
+    return ended
 
 
 def _revoke_pending(db: Session, workspace_id: int, email: str) -> None:

@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 
 from nextoria_hub.accounts.passwords import check_password_strength, hash_password
 from nextoria_hub.errors import ValidationError
-from nextoria_hub.models import Role, User
+from nextoria_hub.models import Client, Role, User
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -65,3 +65,14 @@ def create_user(
     db.add(user)
     db.flush()
     return user
+
+
+def may_sign_in(db: Session, user: User) -> bool:
+    """Not removed, and for a client contact, their client not archived."""
+    if not user.active:
+        return False
+    if user.role == Role.client and user.client_id is not None:
+        client = db.get(Client, user.client_id)
+        if client is None or client.archived_at is not None:
+            return False
+    return True

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from sqlmodel import Session, select
 
 from nextoria_hub.accounts.passwords import check_password_strength, hash_password
+from nextoria_hub.accounts.throttle import AddressLimit, describe_wait
 from nextoria_hub.accounts.users import normalise_email, validate_name
-from nextoria_hub.errors import NotFound, ValidationError
+from nextoria_hub.errors import NotFound, Throttled, ValidationError
 from nextoria_hub.models import Role, User, Workspace
+from nextoria_hub.settings import get_settings
 
 RESERVED_SLUGS = frozenset(
     {
@@ -48,6 +52,66 @@ RESERVED_SLUGS = frozenset(
         "system",
         "localhost",
         "internal",
+        # Names a visitor could take for ours, or that mail and TLS tooling look up.
+        "autodiscover",
+        "autoconfig",
+        "secure",
+        "security",
+        "payments",
+        "payment",
+        "pay",
+        "checkout",
+        "invoice",
+        "invoices",
+        "account",
+        "accounts",
+        "nextoria-hub",
+        "email",
+        "webmail",
+        "mx",
+        "ns",
+        "ns1",
+        "ns2",
+        "dns",
+        "vpn",
+        "proxy",
+        "gateway",
+        "sso",
+        "oauth",
+        "id",
+        "identity",
+        "signin",
+        "sign-in",
+        "sign-up",
+        "register",
+        "logout",
+        "password",
+        "reset",
+        "verify",
+        "img",
+        "js",
+        "css",
+        "public",
+        "demo",
+        "sandbox",
+        "prod",
+        "production",
+        "administrator",
+        "abuse",
+        "postmaster",
+        "hostmaster",
+        "webmaster",
+        "noreply",
+        "no-reply",
+        "legal",
+        "terms",
+        "privacy",
+        "developers",
+        "ws",
+        "events",
+        "health",
+        "metrics",
+        "settings",
     }
 )
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
@@ -75,6 +139,40 @@ def suggest_slug(name: str) -> str:
     return slug[:40].strip("-")
 
 
+def validate_agency_name(name: str) -> str:
+    """One line of text: no line breaks or control characters (names go into emails)."""
+    name = name.strip()
+    if not name:
+        raise ValidationError("Enter your agency's name.", "name")
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in name):
+        raise ValidationError("Use one line, without line breaks or control characters.", "name")
+    name = " ".join(name.split())
+    if len(name) > 120:
+        raise ValidationError("Use at most 120 characters.", "name")
+    return name
+
+
+@lru_cache(maxsize=4)
+def _signup_limit(spec: str) -> AddressLimit:
+    return AddressLimit("signup", spec)
+
+
+def check_signup_allowed(address: str) -> None:
+    """Raise Throttled when ``address`` created too many workspaces lately."""
+    wait = _signup_limit(get_settings().signup_per_ip).wait_seconds(address)
+    if wait:
+        raise Throttled(
+            "Too many workspaces were created from your network. "
+            f"Try again in {describe_wait(wait)}.",
+            retry_after_seconds=wait,
+        )
+
+
+def record_signup(address: str) -> None:
+    """Count a created workspace against ``address``."""
+    _signup_limit(get_settings().signup_per_ip).hit(address)
+
+
 @dataclass(frozen=True)
 class NewWorkspace:
     workspace: Workspace
@@ -91,11 +189,7 @@ def create_workspace(
     admin_password: str,
 ) -> NewWorkspace:
     """Create a workspace and its first admin. Flushes; the caller commits."""
-    name = name.strip()
-    if not name:
-        raise ValidationError("Enter your agency's name.", "name")
-    if len(name) > 120:
-        raise ValidationError("Use at most 120 characters.", "name")
+    name = validate_agency_name(name)
     slug = validate_slug(slug)
     admin_name = validate_name(admin_name, field="admin_name")
     email = normalise_email(admin_email, field="email")

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import logging
+import re
+import threading
+import time
+from collections import Counter
 from functools import partial
 
 from sqlalchemy import text
@@ -14,6 +18,7 @@ from starlette.routing import Route
 
 from nextoria_hub.db import get_engine, session_scope
 from nextoria_hub.payments.webhooks import MAX_BODY_BYTES, delivery_headers, receive_webhook
+from nextoria_hub.stripe_gateway import WEBHOOK_TOLERANCE_SECONDS
 from nextoria_hub.tenancy import workspace_for_host
 from nextoria_hub.webhooks_health import inbox_health
 
@@ -65,6 +70,48 @@ async def _read_capped(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+_V1 = re.compile(r"^[0-9a-f]{64}$")
+# Posts that no Stripe delivery could be, per workspace id: counted here, never stored.
+junk_posts: Counter[int] = Counter()
+_junk_lock = threading.Lock()
+_junk_logged_at: dict[int, float] = {}
+_JUNK_LOG_EVERY = 60.0
+
+
+def looks_signed(header: str, now: float) -> bool:
+    """Whether ``Stripe-Signature`` has Stripe's shape: a fresh ``t`` and a v1 HMAC.
+
+    Only such a post can be a real delivery that failed verification (a rotated secret not
+    re-entered), which is what the "last signature failure" figure is there to show. A
+    post without it is junk: stored, it would only let anyone reset that figure and grow
+    the table.
+    """
+    timestamps, macs = [], []
+    for part in header.split(","):
+        key, _, value = part.strip().partition("=")
+        if key == "t":
+            timestamps.append(value)
+        elif key == "v1":
+            macs.append(value)
+    if len(timestamps) != 1 or not timestamps[0].isdigit() or len(timestamps[0]) > 12:
+        return False
+    if not any(_V1.match(mac) for mac in macs):
+        return False
+    return abs(now - int(timestamps[0])) <= WEBHOOK_TOLERANCE_SECONDS
+
+
+def _count_junk(workspace_id: int) -> None:
+    """Count an unsigned post in memory; log the running count at most once a minute."""
+    now = time.monotonic()
+    with _junk_lock:
+        junk_posts[workspace_id] += 1
+        count = junk_posts[workspace_id]
+        if now - _junk_logged_at.get(workspace_id, -_JUNK_LOG_EVERY) < _JUNK_LOG_EVERY:
+            return
+        _junk_logged_at[workspace_id] = now
+    log.info("webhook route: %d unsigned post(s) for workspace %s so far", count, workspace_id)
+
+
 async def stripe_webhook(request: Request) -> JSONResponse:
     """``POST /api/webhooks/stripe`` on a workspace's host."""
     host = request.headers.get("host", "")
@@ -82,6 +129,9 @@ async def stripe_webhook(request: Request) -> JSONResponse:
     except BodyTooLarge:
         return JSONResponse({"error": "body over 1 MiB"}, 413)
     signature = request.headers.get("stripe-signature", "")
+    if not looks_signed(signature, time.time()):
+        _count_junk(workspace_id)
+        return JSONResponse({"outcome": "bad_signature", "detail": "not signed by Stripe"}, 400)
     result = await run_in_threadpool(
         partial(
             receive_webhook,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
-from nextoria_hub.accounts.team import invite_client
+from nextoria_hub.accounts.team import end_client_access, invite_client
 from nextoria_hub.accounts.users import normalise_email
 from nextoria_hub.audit import record_audit
 from nextoria_hub.billing.finance import get_finance
@@ -104,6 +104,8 @@ def archive_client(db: Session, actor: Actor, client_id: int) -> Client:
     if client.archived_at is None:
         client.archived_at = utcnow()
         db.add(client)
+        # Its contacts lose access at once: sessions end, sign-in is refused while archived.
+        end_client_access(db, client)
         record_audit(db, actor, "client.archive", f"#{client.id} {client.name}")
     return client
 

@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from nextoria_hub.audit import record_audit
 from nextoria_hub.billing.money import validate_currency
-from nextoria_hub.billing.payment_methods import BY_KEY
+from nextoria_hub.billing.payment_methods import BY_KEY, methods_for_currency
 from nextoria_hub.clock import utcnow
 from nextoria_hub.errors import ValidationError
 from nextoria_hub.models import FinanceSettings
@@ -38,6 +38,20 @@ def read_finance(db: Session, actor: Actor) -> FinanceSettings:
 
 def enabled_methods(settings: FinanceSettings) -> list[str]:
     return [m for m in settings.payment_methods.split(",") if m]
+
+
+def checkout_method_params(settings: FinanceSettings, currency: str) -> dict[str, list[str]]:
+    """What a Checkout Session for ``currency`` is told about payment methods.
+
+    The pinned API refuses ``payment_method_types``. With "Use what my Stripe Dashboard
+    enables" nothing is sent, and Stripe offers what the Dashboard turns on (dynamic payment
+    methods); otherwise the Finance choices that fit the currency are the allowed list.
+    """
+    if settings.dashboard_methods:
+        return {}
+    return {
+        "allowed_payment_method_types": methods_for_currency(enabled_methods(settings), currency)
+    }
 
 
 def retry_schedule(settings: FinanceSettings) -> list[int]:
@@ -79,6 +93,7 @@ class FinanceUpdate:
     receipts_enabled: bool
     retry_days: list[str] | list[int]
     autopay_notice_days: int | str
+    dashboard_methods: bool = False  # "Use what my Stripe Dashboard enables"
 
 
 def method_warnings(methods: list[str], currency: str) -> list[str]:
@@ -128,6 +143,7 @@ def update_finance(
     before = _describe(settings)
     settings.default_currency = currency
     settings.payment_methods = ",".join(methods)
+    settings.dashboard_methods = bool(update.dashboard_methods)
     settings.receipts_enabled = bool(update.receipts_enabled)
     settings.retry_days = ",".join(str(d) for d in days)
     settings.autopay_notice_days = notice
@@ -136,12 +152,14 @@ def update_finance(
     after = _describe(settings)
     if before != after:
         record_audit(db, actor, "finance.update", f"{before} → {after}")
-    return settings, method_warnings(methods, currency)
+    warnings = [] if settings.dashboard_methods else method_warnings(methods, currency)
+    return settings, warnings
 
 
 def _describe(s: FinanceSettings) -> str:
     return (
-        f"currency={s.default_currency}; methods={s.payment_methods}; "
+        f"currency={s.default_currency}; "
+        f"methods={'Stripe Dashboard' if s.dashboard_methods else s.payment_methods}; "
         f"receipts={'on' if s.receipts_enabled else 'off'}; "
         f"retries={s.retry_days}; notice={s.autopay_notice_days}d"
     )

@@ -1,4 +1,10 @@
-"""The payment methods an agency can offer, with the seed's region notes and currency rules."""
+"""The payment methods an agency can offer, with the seed's region notes and currency rules.
+
+Since Stripe API 2026-09-30.endive a request cannot name ``payment_method_types``: Checkout
+either gets ``allowed_payment_method_types`` (the methods chosen in Finance that fit the
+invoice's currency) or nothing at all, and then offers what the agency's Stripe Dashboard
+enables (dynamic payment methods).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +13,12 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class PaymentMethodOption:
-    key: str  # Stripe's payment_method_types value
+    key: str  # Stripe's payment method type, as in allowed_payment_method_types
     label: str
     note: str
     currencies: frozenset[str] | None  # None: any currency
     always_on: bool = False
-    retired: str = ""  # why it cannot be enabled, if retired
+    retired: str = ""  # why it cannot be enabled, if Stripe discontinued it
 
 
 PAYMENT_METHODS: tuple[PaymentMethodOption, ...] = (
@@ -44,15 +50,18 @@ PAYMENT_METHODS: tuple[PaymentMethodOption, ...] = (
         "Sofort",
         "EU bank redirect.",
         frozenset({"eur"}),
-        retired="Stripe retired Sofort on 2025-03-31; EU customers can pay by card, SEPA Direct "
-        "Debit or iDEAL instead.",
+        retired="Stripe discontinued Sofort on 31 March 2025; EU customers can pay by card, SEPA "
+        "Direct Debit or iDEAL instead.",
     ),
 )
 BY_KEY = {m.key: m for m in PAYMENT_METHODS}
 
 
 def methods_for_currency(enabled: list[str], currency: str) -> list[str]:
-    """The enabled methods Checkout may offer for an invoice in ``currency`` (card always)."""
+    """The enabled methods Checkout may offer for an invoice in ``currency`` (card always).
+
+    A discontinued method is never in the answer, whatever is stored.
+    """
     currency = currency.lower()
     out = ["card"]
     for key in enabled:

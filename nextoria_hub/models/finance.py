@@ -14,8 +14,11 @@ class FinanceSettings(SQLModel, table=True):
 
     workspace_id: int = Field(foreign_key="workspace.id", primary_key=True)
     default_currency: str = Field(default="usd", max_length=3)
-    # Stripe payment_method_types, comma-separated; card is always on.
+    # Payment method types Checkout may offer (allowed_payment_method_types), comma-separated;
+    # card is always on. Ignored while dashboard_methods is on.
     payment_methods: str = Field(default="card", max_length=200)
+    # "Use what my Stripe Dashboard enables": Checkout sends no list (dynamic payment methods).
+    dashboard_methods: bool = False
     receipts_enabled: bool = True
     # Days after the first failure, comma-separated, strictly increasing.
     retry_days: str = Field(default="1,3,5,7", max_length=100)

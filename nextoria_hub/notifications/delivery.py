@@ -26,6 +26,7 @@ from sqlmodel import Session, col, select
 from nextoria_hub.clock import utcnow
 from nextoria_hub.db import get_engine
 from nextoria_hub.models import OutboxEmail
+from nextoria_hub.notifications.links import LinkKeyRetired, fill_links
 from nextoria_hub.notifications.outbox import render_stored
 from nextoria_hub.settings import Settings, get_settings
 
@@ -82,14 +83,18 @@ def send_via_resend(email: OutboxEmail, settings: Settings) -> str:
     """Send one email; returns Resend's id. Raises SendError."""
     import resend
 
+    try:  # secret links are filled in only now, never stored (notifications.links)
+        text, html = fill_links(email.text_body), fill_links(email.html_body)
+    except LinkKeyRetired as err:
+        raise SendError(str(err)) from None
     params: dict = {
         "from": settings.email_from,
         "to": [email.to_address],
         "subject": email.subject,
-        "text": email.text_body,
+        "text": text,
     }
-    if email.html_body:
-        params["html"] = email.html_body
+    if html:
+        params["html"] = html
     key = settings.resend_api_key.strip()
     try:
         # The resend package reads its key and base URL from module globals at request time.

@@ -433,7 +433,8 @@ def start_setup_checkout(db: Session, actor: Actor, *, base_url: str) -> str:
         {
             "mode": "setup",
             "customer": customer_id,
-            "payment_method_types": ["card"],
+            # Autopay saves cards only (allowed list; payment_method_types is refused now).
+            "allowed_payment_method_types": ["card"],
             "client_reference_id": f"client-{client.id}",
             "metadata": metadata,
             "setup_intent_data": {"metadata": metadata},
@@ -722,7 +723,7 @@ def _params(
         "currency": attempt.currency,
         "customer": customer_id,
         "payment_method": attempt.payment_method_id,
-        "payment_method_types": ["card"],
+        "allowed_payment_method_types": ["card"],
         "description": f"Invoice {invoice.number} (Autopay)",
         "metadata": {
             "nextoria_workspace_id": str(workspace_id),

@@ -9,10 +9,9 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from nextoria_hub import stripe_gateway as gateway
-from nextoria_hub.billing.finance import enabled_methods, get_finance
+from nextoria_hub.billing.finance import checkout_method_params, get_finance
 from nextoria_hub.billing.invoices import add_activity, get_invoice
 from nextoria_hub.billing.money import format_money
-from nextoria_hub.billing.payment_methods import methods_for_currency
 from nextoria_hub.clock import utcnow
 from nextoria_hub.errors import ValidationError
 from nextoria_hub.models import (
@@ -193,14 +192,12 @@ def start_checkout(db: Session, actor: Actor, invoice_id: int, *, base_url: str)
         "nextoria_mode": mode,
     }
     base = base_url.rstrip("/")
-    methods = methods_for_currency(
-        enabled_methods(get_finance(db, invoice.workspace_id)), invoice.currency
-    )
+    methods = checkout_method_params(get_finance(db, invoice.workspace_id), invoice.currency)
     params: dict[str, Any] = {
         "mode": "payment",
         "customer": customer_id,
         "line_items": line_items(db, invoice),
-        "payment_method_types": methods,
+        **methods,
         "client_reference_id": f"invoice-{invoice.id}",
         "metadata": metadata,
         "payment_intent_data": {

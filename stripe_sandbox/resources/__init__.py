@@ -5,6 +5,8 @@ from . import (  # noqa: F401
     billing,
     checkout,
     customers,
+    disputes,
+    mandates,
     payment_intents,
     payment_methods,
     refunds,

@@ -8,6 +8,7 @@ from ..api import Ctx, Params, paginate, route
 from ..errors import StripeError, invalid
 from ..fixtures import build, fill
 from ..ids import token
+from ..method_types import resolve as resolve_method_types
 from ..store import private, public
 from .customers import new_customer
 from .payment_intents import confirm, new_pi
@@ -76,7 +77,9 @@ def _line_items(ctx: Ctx, p: Params) -> list[dict[str, Any]]:
 
 
 def expire_if_due(ctx: Ctx, session: dict[str, Any]) -> dict[str, Any]:
+    """Expire an open session whose ``expires_at`` has passed (``checkout.session.expired``)."""
     if session["status"] == "open" and session["expires_at"] <= ctx.now:
+        private(session).pop("settle_at", None)
         session["status"] = "expired"
         ctx.save(session)
         ctx.emit("checkout.session.expired", session)
@@ -133,11 +136,9 @@ def create_session(ctx: Ctx, p: Params) -> dict[str, Any]:
         subscription=None,
         invoice=None,
         payment_link=None,
-        payment_method_types=[
-            str(t)
-            for t in (p.list("payment_method_types") or p.list("allowed_payment_method_types"))
-        ]
-        or ["card"],
+        payment_method_types=resolve_method_types(
+            p, next(iter(currencies)) if currencies else p.str("currency")
+        ),
         locale=p.str("locale"),
         submit_type=p.str("submit_type"),
         ui_mode="hosted",
@@ -153,6 +154,7 @@ def create_session(ctx: Ctx, p: Params) -> dict[str, Any]:
     data["setup_future_usage"] = p.sub("payment_intent_data").str("setup_future_usage")
     data["setup_intent_metadata"] = p.sub("setup_intent_data").metadata()
     ctx.save(session)
+    ctx.sb.settler.schedule(ctx, session, due=float(expires_at))  # expires on its own
     return public(session)
 
 
@@ -178,9 +180,18 @@ def expire_session(ctx: Ctx, p: Params, id: str) -> dict[str, Any]:
             f'has a status of "{session["status"]}".',
         )
     session["status"] = "expired"
+    private(session).pop("settle_at", None)
     ctx.save(session)
     ctx.emit("checkout.session.expired", session)
     return public(session)
+
+
+def expire_now(ctx: Ctx, session: dict[str, Any]) -> dict[str, Any]:
+    """As if ``expires_at`` had passed (the sandbox's clock control for one session)."""
+    if session["status"] != "open":
+        raise invalid(f'Only open sessions can be expired; this one is "{session["status"]}".')
+    session["expires_at"] = ctx.now
+    return expire_if_due(ctx, session)
 
 
 @route("GET", "/v1/checkout/sessions", "checkout_sessions")
@@ -204,17 +215,52 @@ def _session_customer(ctx: Ctx, session: dict[str, Any], name: str | None) -> st
     return None
 
 
-def complete(ctx: Ctx, session: dict[str, Any]) -> dict[str, Any]:
+def complete(ctx: Ctx, session: dict[str, Any], paid: bool = True) -> dict[str, Any]:
+    """Complete the session; a bank debit still processing leaves it ``unpaid``."""
     session["status"] = "complete"
+    private(session).pop("settle_at", None)  # no longer expires
     if session["mode"] == "payment":
-        session["payment_status"] = "paid"
+        session["payment_status"] = "paid" if paid else "unpaid"
     ctx.save(session)
     ctx.emit("checkout.session.completed", session)
     return session
 
 
-def pay(ctx: Ctx, session: dict[str, Any], pm: dict[str, Any], name: str | None) -> str:
-    """Pay (or set up) with ``pm``: ``"complete"`` or ``"action"``; raises card errors."""
+def async_settled(ctx: Ctx, pi: dict[str, Any], ok: bool) -> None:
+    """A delayed debit of a completed session settled: Stripe's ``async_payment_*`` events."""
+    session = ctx.sb.store.get(ctx.scope, private(pi).get("checkout_session", ""))
+    if session is None or session.get("status") != "complete":
+        return
+    if ok:
+        session["payment_status"] = "paid"
+        ctx.save(session)
+        ctx.emit("checkout.session.async_payment_succeeded", session)
+    else:
+        ctx.emit("checkout.session.async_payment_failed", session)
+
+
+def offered_methods(session: dict[str, Any]) -> list[str]:
+    """The methods the hosted page offers: the session's types that fit its currency."""
+    from ..bank import CURRENCIES
+
+    currency = session.get("currency")
+    types = [str(t) for t in session.get("payment_method_types") or ["card"]]
+    return [t for t in types if t not in CURRENCIES or not currency or CURRENCIES[t] == currency]
+
+
+def pay(
+    ctx: Ctx,
+    session: dict[str, Any],
+    pm: dict[str, Any],
+    name: str | None,
+    acceptance: dict[str, Any] | None = None,
+) -> str:
+    """Pay (or set up) with ``pm``: ``"complete"`` or ``"action"``; raises card errors.
+
+    ``acceptance`` is the mandate acceptance the page collected for a bank debit.
+    """
+    if pm["type"] not in offered_methods(session):
+        raise invalid(f"This Checkout Session does not accept {pm['type']}.")
     data = private(session)
     session["customer_details"] = {
         "address": None,
@@ -230,13 +276,18 @@ def pay(ctx: Ctx, session: dict[str, Any], pm: dict[str, Any], name: str | None)
     if session["mode"] == "setup":
         si = ctx.sb.store.get(ctx.scope, data.get("setup_intent", ""))
         if si is None:
-            si = new_si(ctx, customer, data.get("setup_intent_metadata"))
+            si = new_si(
+                ctx,
+                customer,
+                data.get("setup_intent_metadata"),
+                payment_method_types=session["payment_method_types"],
+            )
             ctx.save(si)
             ctx.emit("setup_intent.created", si)
             data["setup_intent"] = si["id"]
             session["setup_intent"] = si["id"]
             ctx.save(session)
-        confirm_si(ctx, si, pm, None)
+        confirm_si(ctx, si, pm, None, acceptance)
         if si["status"] == "requires_action":
             return "action"
         complete(ctx, session)
@@ -258,11 +309,11 @@ def pay(ctx: Ctx, session: dict[str, Any], pm: dict[str, Any], name: str | None)
         ctx.emit("payment_intent.created", pi)
         data["payment_intent"] = pi["id"]
         ctx.save(session)
-    confirm(ctx, pi, pm)
+    confirm(ctx, pi, pm, acceptance=acceptance)
     if pi["status"] == "requires_action":
         return "action"
     session["payment_intent"] = pi["id"]
-    complete(ctx, session)
+    complete(ctx, session, paid=pi["status"] == "succeeded")
     return "complete"
 
 

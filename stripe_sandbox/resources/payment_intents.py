@@ -9,9 +9,12 @@ from ..api import Ctx, Params, created_filter, paginate, route
 from ..errors import StripeError, invalid
 from ..fixtures import build
 from ..ids import new_id, token
+from ..method_types import changes as method_types_change
+from ..method_types import resolve as resolve_method_types
 from ..store import private, public
 from .account import charges_enabled
-from .payment_methods import attach, card_number, resolve_pm
+from .mandates import acceptance_from
+from .payment_methods import attach, card_number, pm_from_data, resolve_pm
 
 _MINIMUM = {"usd": 50, "eur": 50, "gbp": 30, "cad": 50, "aud": 50, "chf": 50}
 
@@ -120,7 +123,13 @@ def _charge(
 
 
 def succeed(ctx: Ctx, pi: dict[str, Any], pm: dict[str, Any]) -> dict[str, Any]:
-    charge = _charge(ctx, pi, pm, None)
+    if pm["type"] == "card":
+        charge = _charge(ctx, pi, pm, None)
+    else:  # iDEAL, once the customer authorised it at their bank
+        from .bank_debits import new_charge
+
+        charge = new_charge(ctx, pi, pm, "succeeded", None)
+        ctx.emit("charge.succeeded", charge)
     pi.update(
         status="succeeded",
         amount_received=pi["amount"],
@@ -136,6 +145,10 @@ def succeed(ctx: Ctx, pi: dict[str, Any], pm: dict[str, Any]) -> dict[str, Any]:
             attach(ctx, pm, customer)
     ctx.save(pi)
     ctx.emit("payment_intent.succeeded", pi)
+    if pm["type"] == "card" and card_number(pm) == cards.DISPUTED:
+        from .disputes import open_dispute
+
+        open_dispute(ctx, charge)
     return pi
 
 
@@ -186,6 +199,8 @@ def confirm(
     *,
     off_session: bool = False,
     return_url: str | None = None,
+    acceptance: dict[str, Any] | None = None,
+    mandate_id: str | None = None,
 ) -> dict[str, Any]:
     """Try to charge ``pm``; raises the 402 card error on failure (state is kept)."""
     if pi["status"] not in {"requires_payment_method", "requires_confirmation", "requires_action"}:
@@ -200,6 +215,12 @@ def confirm(
             "without Customer attachment, shared with a connected account without Customer "
             "attachment, or was detached from a Customer.",
             param="payment_method",
+        )
+    if pm["type"] != "card":
+        from . import bank_debits
+
+        return bank_debits.confirm_pi(
+            ctx, pi, pm, acceptance=acceptance, mandate_id=mandate_id, return_url=return_url
         )
     pi["payment_method"] = pm["id"]
     result = cards.outcome(card_number(pm), setup=False, off_session=off_session)
@@ -251,11 +272,7 @@ def create_pi(ctx: Ctx, p: Params) -> dict[str, Any]:
         customer=customer,
         metadata=p.metadata(),
         description=p.str("description"),
-        payment_method_types=[
-            str(t)
-            for t in (p.list("payment_method_types") or p.list("allowed_payment_method_types"))
-        ]
-        or None,
+        payment_method_types=resolve_method_types(p, currency),
     )
     pi["receipt_email"] = p.str("receipt_email")
     pi["setup_future_usage"] = p.str("setup_future_usage")
@@ -264,6 +281,9 @@ def create_pi(ctx: Ctx, p: Params) -> dict[str, Any]:
     pm = None
     if p.str("payment_method"):
         pm = resolve_pm(ctx, p.str("payment_method") or "")
+    elif p.has("payment_method_data"):
+        pm = pm_from_data(ctx, p.sub("payment_method_data"))
+    if pm is not None:
         pi["payment_method"] = pm["id"]
         pi["status"] = "requires_confirmation"
     if p.bool("confirm"):
@@ -276,21 +296,39 @@ def create_pi(ctx: Ctx, p: Params) -> dict[str, Any]:
     ctx.save(pi)
     ctx.emit("payment_intent.created", pi)
     if pm is not None and p.bool("confirm"):
-        confirm(ctx, pi, pm, off_session=p.bool("off_session"), return_url=p.str("return_url"))
+        _confirm_with(ctx, p, pi, pm)
     return public(pi)
+
+
+def _confirm_with(ctx: Ctx, p: Params, pi: dict[str, Any], pm: dict[str, Any]) -> None:
+    """Confirm with the request's ``off_session``, ``return_url`` and mandate parameters."""
+    confirm(
+        ctx,
+        pi,
+        pm,
+        off_session=p.bool("off_session"),
+        return_url=p.str("return_url"),
+        acceptance=acceptance_from(p, ctx.now),
+        mandate_id=p.str("mandate"),
+    )
 
 
 @route("POST", "/v1/payment_intents/{id}/confirm", "payment_intents")
 def confirm_pi(ctx: Ctx, p: Params, id: str) -> dict[str, Any]:
     pi = ctx.get(id, "payment_intent", "pi_")
-    pm_id = p.str("payment_method") or pi.get("payment_method")
-    if not pm_id:
-        raise invalid(
-            "You cannot confirm this PaymentIntent because it's missing a payment method.",
-            code="payment_intent_unexpected_state",
-        )
-    pm = resolve_pm(ctx, pm_id)
-    confirm(ctx, pi, pm, off_session=p.bool("off_session"), return_url=p.str("return_url"))
+    if p.has("payment_method_data") and not p.str("payment_method"):
+        pm = pm_from_data(ctx, p.sub("payment_method_data"))
+    else:
+        pm_id = p.str("payment_method") or pi.get("payment_method")
+        if not pm_id:
+            raise invalid(
+                "You cannot confirm this PaymentIntent because it's missing a payment method.",
+                code="payment_intent_unexpected_state",
+            )
+        pm = resolve_pm(ctx, pm_id)
+    if method_types_change(p):
+        pi["payment_method_types"] = resolve_method_types(p, pi["currency"])
+    _confirm_with(ctx, p, pi, pm)
     return public(pi)
 
 
@@ -307,6 +345,8 @@ def update_pi(ctx: Ctx, p: Params, id: str) -> dict[str, Any]:
         pi["amount"] = p.int("amount")
     if p.has("description"):
         pi["description"] = p.str("description")
+    if method_types_change(p):
+        pi["payment_method_types"] = resolve_method_types(p, pi["currency"])
     if p.str("payment_method"):
         pi["payment_method"] = resolve_pm(ctx, p.str("payment_method") or "")["id"]
         pi["status"] = "requires_confirmation"
@@ -326,6 +366,7 @@ def cancel_pi(ctx: Ctx, p: Params, id: str) -> dict[str, Any]:
             "requires_action, processing.",
             code="payment_intent_unexpected_state",
         )
+    private(pi).pop("settle_at", None)  # a canceled debit no longer settles
     pi.update(
         status="canceled",
         canceled_at=ctx.now,

@@ -1,4 +1,4 @@
-"""Card payment methods: create from a number or a ``pm_card_*`` shortcut, attach, detach, list."""
+"""Payment methods: cards (number or ``pm_card_*``), bank debits (ACH, SEPA, iDEAL); attach, list."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import hashlib
 import time
 from typing import Any
 
-from .. import cards
+from .. import bank, cards
 from ..api import Ctx, Params, paginate, route
 from ..errors import invalid
 from ..fixtures import build
@@ -71,8 +71,87 @@ def new_card_pm(
     return pm
 
 
+def _bank_fingerprint(ctx: Ctx, value: str) -> str:
+    return hashlib.sha256(f"{ctx.scope.account}:{value}".encode()).hexdigest()[:16]
+
+
+def new_bank_pm(
+    ctx: Ctx, type_: str, details: Params, billing: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A ``us_bank_account``, ``sepa_debit`` or ``ideal`` PaymentMethod from its details."""
+    pm = build("payment_method", id=new_id("pm"), object="payment_method")
+    pm.update(
+        type=type_,
+        created=ctx.now,
+        livemode=ctx.livemode,
+        customer=None,
+        metadata={},
+        allow_redisplay="unspecified",
+        card=None,
+    )
+    pm["billing_details"].update(billing or {})
+    data = private(pm)
+    if type_ == "us_bank_account":
+        routing = details.str("routing_number", required=True) or ""
+        account = details.str("account_number", required=True) or ""
+        bank.check_ach(routing, account)
+        data["bank"] = bank.ACH_ACCOUNTS.get(account)
+        pm["us_bank_account"] = {
+            "account_holder_type": details.str("account_holder_type", default="individual"),
+            "account_type": details.str("account_type", default="checking"),
+            "bank_name": bank.ACH_BANK_NAME if routing == bank.ACH_ROUTING else None,
+            "financial_connections_account": None,
+            "fingerprint": _bank_fingerprint(ctx, routing + account),
+            "last4": account[-4:],
+            "networks": {"preferred": "ach", "supported": ["ach"]},
+            "routing_number": routing,
+            "status_details": None,
+        }
+    elif type_ == "sepa_debit":
+        iban = bank.normalise_iban(details.str("iban", required=True) or "")
+        bank.check_iban(iban)
+        data["bank"] = bank.SEPA_IBANS.get(iban)
+        pm["sepa_debit"] = {
+            "bank_code": iban[4:12],
+            "branch_code": "",
+            "country": iban[:2],
+            "fingerprint": _bank_fingerprint(ctx, iban),
+            "generated_from": {"charge": None, "setup_attempt": None},
+            "last4": iban[-4:],
+        }
+    elif type_ == "ideal":
+        name = details.str("bank")
+        if name is not None and name not in bank.IDEAL_BANKS:
+            raise invalid(f"Invalid ideal[bank]: must be one of {bank.IDEAL_BANKS}", "ideal[bank]")
+        pm["ideal"] = {"bank": name, "bic": bank.IDEAL_BICS.get(name or "")}
+    else:
+        raise invalid(f"The payment method type {type_!r} is not supported here.", param="type")
+    ctx.save(pm)
+    return pm
+
+
+def pm_from_data(ctx: Ctx, p: Params, param: str = "payment_method_data") -> dict[str, Any]:
+    """A new PaymentMethod from ``payment_method_data`` (or the create endpoint's params)."""
+    type_ = p.str("type", required=True) or ""
+    billing_in = p.sub("billing_details")
+    billing = {k: billing_in.str(k) for k in ("name", "email", "phone") if billing_in.has(k)}
+    if type_ == "card":
+        raise invalid(
+            "Sending card details in payment_method_data is not supported here; create the "
+            "PaymentMethod first or use a pm_card_* id.",
+            param=f"{param}[type]" if param else "type",
+        )
+    pm = new_bank_pm(ctx, type_, p.sub(type_), billing)
+    pm["metadata"] = p.metadata()
+    ctx.save(pm)
+    return pm
+
+
 def resolve_pm(ctx: Ctx, pm_id: str, param: str = "payment_method") -> dict[str, Any]:
     """A stored PaymentMethod, or a new one materialised from a ``pm_card_*`` shortcut."""
+    if pm_id in bank.ACH_SHORTCUTS:
+        details = {"routing_number": bank.ACH_ROUTING, "account_number": bank.ACH_SHORTCUTS[pm_id]}
+        return new_bank_pm(ctx, "us_bank_account", Params(details, "us_bank_account"))
     if pm_id in cards.SHORTCUTS:
         year = time.gmtime().tm_year + 3
         return new_card_pm(ctx, cards.SHORTCUTS[pm_id], 12, year)
@@ -100,6 +179,8 @@ def attach(ctx: Ctx, pm: dict[str, Any], customer: dict[str, Any]) -> dict[str, 
 @route("POST", "/v1/payment_methods", "payment_methods")
 def create_pm(ctx: Ctx, p: Params) -> dict[str, Any]:
     type_ = p.str("type", default="card")
+    if type_ != "card" and not p.str("payment_method"):
+        return public(pm_from_data(ctx, p, param=""))
     if type_ != "card":
         raise invalid(f"The payment method type {type_!r} is not supported here.", param="type")
     if p.str("payment_method"):

@@ -1,14 +1,20 @@
-"""Refunds of succeeded charges, full or partial, with ``charge.refunded``."""
+"""Refunds of succeeded charges, full or partial, with ``charge.refunded``.
+
+A refund of test card 4000 0000 0000 5126 (``pm_card_refundFail``) starts ``succeeded`` and
+fails afterwards, as Stripe's does, with ``failure_reason: expired_or_canceled_card``.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from .. import cards
 from ..api import Ctx, Params, paginate, route
 from ..errors import invalid
 from ..fixtures import build
 from ..ids import new_id
-from ..store import public
+from ..store import private, public
+from .payment_methods import card_number
 
 
 def refund_charge(
@@ -58,6 +64,37 @@ def refund_charge(
         ctx.save(pi)
     ctx.emit("refund.created", refund)
     ctx.emit("charge.refunded", charge, {"amount_refunded": charge["amount_refunded"] - amount})
+    pm = ctx.sb.store.get(ctx.scope, charge.get("payment_method") or "")
+    if pm is not None and pm.get("type") == "card" and card_number(pm) == cards.REFUND_FAILS:
+        private(refund)["fails"] = True
+        ctx.save(refund)
+        ctx.sb.settler.schedule(ctx, refund)
+    return refund
+
+
+def fail_refund(ctx: Ctx, refund: dict[str, Any]) -> dict[str, Any]:
+    """The bank sends the money back: the refund fails and the charge is unrefunded again."""
+    if refund["status"] == "failed" or not private(refund).pop("fails", False):
+        raise invalid(f"Refund {refund['id']} has no failure pending.")
+    private(refund).pop("settle_at", None)
+    previous = {"status": refund["status"], "failure_reason": None}
+    refund.update(
+        status="failed",
+        failure_reason="expired_or_canceled_card",
+        failure_balance_transaction=new_id("txn"),
+    )
+    ctx.save(refund)
+    charge = ctx.get(refund["charge"], "charge", ("ch_", "py_"))
+    charge["amount_refunded"] = max(0, charge.get("amount_refunded", 0) - refund["amount"])
+    charge["refunded"] = False
+    ctx.save(charge)
+    pi = ctx.sb.store.get(ctx.scope, charge.get("payment_intent") or "")
+    if pi is not None:
+        pi["amount_refunded"] = max(0, pi.get("amount_refunded", 0) - refund["amount"])
+        ctx.save(pi)
+    ctx.emit("charge.refund.updated", refund, previous)
+    ctx.emit("refund.updated", refund, previous)
+    ctx.emit("refund.failed", refund)
     return refund
 
 
@@ -79,7 +116,7 @@ def create_refund(ctx: Ctx, p: Params) -> dict[str, Any]:
                 param="payment_intent",
             )
         charge_id = pi["latest_charge"]
-    charge = ctx.get(charge_id, "charge", "ch_", "charge")
+    charge = ctx.get(charge_id, "charge", ("ch_", "py_"), "charge")
     refund = refund_charge(ctx, charge, p.int("amount"), p.str("reason"), p.metadata())
     return public(refund)
 
@@ -100,5 +137,5 @@ def list_refunds(ctx: Ctx, p: Params) -> dict[str, Any]:
 
 @route("POST", "/v1/charges/{id}/refunds", "refunds")
 def create_charge_refund(ctx: Ctx, p: Params, id: str) -> dict[str, Any]:
-    charge = ctx.get(id, "charge", "ch_")
+    charge = ctx.get(id, "charge", ("ch_", "py_"))
     return public(refund_charge(ctx, charge, p.int("amount"), p.str("reason"), p.metadata()))

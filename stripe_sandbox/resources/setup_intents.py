@@ -9,8 +9,11 @@ from ..api import Ctx, Params, paginate, route
 from ..errors import invalid
 from ..fixtures import build
 from ..ids import new_id, token
+from ..method_types import changes as method_types_change
+from ..method_types import resolve as resolve_method_types
 from ..store import private, public
-from .payment_methods import attach, card_number, resolve_pm
+from .mandates import acceptance_from
+from .payment_methods import attach, card_number, pm_from_data, resolve_pm
 
 
 def new_si(
@@ -63,11 +66,24 @@ def fail_si(ctx: Ctx, si: dict[str, Any], pm: dict[str, Any] | None, last: dict)
     return si
 
 
-def confirm_si(ctx: Ctx, si: dict[str, Any], pm: dict[str, Any], return_url: str | None) -> dict:
+def confirm_si(
+    ctx: Ctx,
+    si: dict[str, Any],
+    pm: dict[str, Any],
+    return_url: str | None,
+    acceptance: dict[str, Any] | None = None,
+    mandate_id: str | None = None,
+) -> dict:
     if si["status"] not in {"requires_payment_method", "requires_confirmation", "requires_action"}:
         raise invalid(
             f"You cannot confirm this SetupIntent because it has a status of {si['status']}.",
             code="setup_intent_unexpected_state",
+        )
+    if pm["type"] != "card":
+        from . import bank_debits
+
+        return bank_debits.confirm_si(
+            ctx, si, pm, acceptance=acceptance, mandate_id=mandate_id, return_url=return_url
         )
     result = cards.outcome(card_number(pm), setup=True, off_session=False)
     if result is None:
@@ -96,6 +112,10 @@ def authenticate_si(ctx: Ctx, si: dict[str, Any], complete: bool) -> dict[str, A
     if si["status"] != "requires_action":
         raise invalid(f"SetupIntent {si['id']} does not require authentication.")
     pm = ctx.get(private(si)["pending_pm"], "PaymentMethod", "pm_")
+    if complete and pm["type"] == "ideal":
+        from .bank_debits import ideal_to_sepa
+
+        return succeed_si(ctx, si, ideal_to_sepa(ctx, si, pm))
     if complete:
         return succeed_si(ctx, si, pm)
     return fail_si(
@@ -120,13 +140,15 @@ def create_si(ctx: Ctx, p: Params) -> dict[str, Any]:
         customer,
         p.metadata(),
         p.str("usage", default="off_session") or "off_session",
-        [str(t) for t in (p.list("payment_method_types") or p.list("allowed_payment_method_types"))]
-        or None,
+        resolve_method_types(p, None),
     )
     si["description"] = p.str("description")
     pm = None
     if p.str("payment_method"):
         pm = resolve_pm(ctx, p.str("payment_method") or "")
+    elif p.has("payment_method_data"):
+        pm = pm_from_data(ctx, p.sub("payment_method_data"))
+    if pm is not None:
         si.update(payment_method=pm["id"], status="requires_confirmation")
     ctx.save(si)
     ctx.emit("setup_intent.created", si)
@@ -136,20 +158,25 @@ def create_si(ctx: Ctx, p: Params) -> dict[str, Any]:
                 "You cannot confirm this SetupIntent because it's missing a payment method.",
                 code="setup_intent_unexpected_state",
             )
-        confirm_si(ctx, si, pm, p.str("return_url"))
+        confirm_si(ctx, si, pm, p.str("return_url"), acceptance_from(p, ctx.now), p.str("mandate"))
     return public(si)
 
 
 @route("POST", "/v1/setup_intents/{id}/confirm", "setup_intents")
 def confirm_si_route(ctx: Ctx, p: Params, id: str) -> dict[str, Any]:
     si = ctx.get(id, "setup_intent", "seti_")
-    pm_id = p.str("payment_method") or si.get("payment_method")
-    if not pm_id:
-        raise invalid(
-            "You cannot confirm this SetupIntent because it's missing a payment method.",
-            code="setup_intent_unexpected_state",
-        )
-    return public(confirm_si(ctx, si, resolve_pm(ctx, pm_id), p.str("return_url")))
+    if p.has("payment_method_data") and not p.str("payment_method"):
+        pm = pm_from_data(ctx, p.sub("payment_method_data"))
+    else:
+        pm_id = p.str("payment_method") or si.get("payment_method")
+        if not pm_id:
+            raise invalid(
+                "You cannot confirm this SetupIntent because it's missing a payment method.",
+                code="setup_intent_unexpected_state",
+            )
+        pm = resolve_pm(ctx, pm_id)
+    acceptance = acceptance_from(p, ctx.now)
+    return public(confirm_si(ctx, si, pm, p.str("return_url"), acceptance, p.str("mandate")))
 
 
 @route("POST", "/v1/setup_intents/{id}/cancel", "setup_intents")
@@ -177,3 +204,23 @@ def list_sis(ctx: Ctx, p: Params) -> dict[str, Any]:
     if p.str("customer"):
         objs = [o for o in objs if o.get("customer") == p.str("customer")]
     return paginate(objs, p, "/v1/setup_intents")
+
+
+@route("POST", "/v1/setup_intents/{id}", "setup_intents")
+def update_si(ctx: Ctx, p: Params, id: str) -> dict[str, Any]:
+    si = ctx.get(id, "setup_intent", "seti_")
+    if si["status"] in {"succeeded", "canceled"}:
+        raise invalid(
+            f"You cannot update this SetupIntent because it has a status of {si['status']}.",
+            code="setup_intent_unexpected_state",
+        )
+    if p.has("description"):
+        si["description"] = p.str("description")
+    if method_types_change(p):
+        si["payment_method_types"] = resolve_method_types(p, None)
+    if p.str("payment_method"):
+        pm = resolve_pm(ctx, p.str("payment_method") or "")
+        si.update(payment_method=pm["id"], status="requires_confirmation")
+    si["metadata"] = p.metadata(current=si.get("metadata"))
+    ctx.save(si)
+    return public(si)

@@ -62,51 +62,79 @@ def test_bad_credentials_all_get_the_same_answer(
     assert _sessions(db) == 0
 
 
-def test_throttled_after_five_failures_even_with_the_right_password(
+def _refused(db: Session, tenant: Tenant, **kwargs) -> Throttled:  # type: ignore[no-untyped-def]
+    with pytest.raises(Throttled) as err:
+        sign_in(db, workspace_id=tenant.id, email=tenant.admin.email, password=PASSWORD, **kwargs)
+    return err.value
+
+
+def test_failures_beyond_five_slow_the_account_with_doubling_delays(
     db: Session, acme: Tenant, clock
 ) -> None:  # type: ignore[no-untyped-def]
     for _ in range(5):
         _fail(db, acme)
-    with pytest.raises(Throttled) as err:
-        sign_in(db, workspace_id=acme.id, email=acme.admin.email, password=PASSWORD)
-    assert err.value.retry_after_seconds == 15 * 60
-    assert "Try again in 15 minutes" in err.value.message
+    err = _refused(db, acme)  # even the right password waits
+    assert err.retry_after_seconds == 2
+    assert "Try again in 2 seconds" in err.message
     assert _sessions(db) == 0
     assert failure_count(db, acme.id, acme.admin.email) == 5  # a refused attempt is not counted
 
-    clock.shift(timedelta(minutes=5, seconds=30))
-    with pytest.raises(Throttled) as err:
-        sign_in(db, workspace_id=acme.id, email="ADMIN@acme.test", password=PASSWORD)
-    assert err.value.retry_after_seconds == 9 * 60 + 30
-    assert "Try again in 10 minutes" in err.value.message
+    waits = []
+    for _ in range(6):
+        clock.shift(timedelta(seconds=_refused(db, acme).retry_after_seconds))
+        _fail(db, acme)  # one more guess once the wait is over
+        waits.append(_refused(db, acme).retry_after_seconds)
+    assert waits == [4, 8, 16, 32, 60, 60]  # doubling, capped at a minute: never a lock-out
+    clock.shift(timedelta(seconds=60))
+    user, _ = sign_in(db, workspace_id=acme.id, email="ADMIN@acme.test", password=PASSWORD)
+    assert user.id == acme.admin.id
 
 
 def test_throttle_window_expires(db: Session, acme: Tenant, clock) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(5):
+        _fail(db, acme)
+    clock.shift(timedelta(seconds=1))
+    assert _refused(db, acme).retry_after_seconds == 1
+    clock.shift(timedelta(minutes=15))  # every failure out of the window: no delay at all
     for _ in range(4):
         _fail(db, acme)
-    clock.shift(timedelta(minutes=10))
-    _fail(db, acme)  # the fifth, ten minutes after the first four
-    clock.shift(timedelta(minutes=4, seconds=59))
-    with pytest.raises(Throttled) as err:
-        sign_in(db, workspace_id=acme.id, email=acme.admin.email, password=PASSWORD)
-    assert err.value.retry_after_seconds == 1
-    assert "Try again in 1 minute." in err.value.message
-    clock.shift(timedelta(seconds=1))  # the first four fall out of the window
     user, _ = sign_in(db, workspace_id=acme.id, email=acme.admin.email, password=PASSWORD)
     assert user.id == acme.admin.id
 
 
 def test_throttle_counts_per_email_and_per_workspace(
-    db: Session, acme: Tenant, globex: Tenant
-) -> None:
+    db: Session, acme: Tenant, globex: Tenant, clock
+) -> None:  # type: ignore[no-untyped-def]
     for _ in range(5):
         _fail(db, acme)
-    with pytest.raises(Throttled):
-        sign_in(db, workspace_id=acme.id, email=acme.admin.email, password=PASSWORD)
+    _refused(db, acme)
     # another person of the same workspace, and the same address elsewhere, are unaffected
     user, _ = sign_in(db, workspace_id=acme.id, email=acme.member.email, password=PASSWORD)
     assert user.id == acme.member.id
     assert failure_count(db, globex.id, acme.admin.email) == 0
+
+
+def test_failures_from_one_address_across_accounts_are_slowed(
+    db: Session, acme: Tenant, globex: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Password spraying: one guess each on many accounts still counts against the address."""
+    from nextoria_hub.settings import get_settings
+
+    monkeypatch.setenv("NEXTORIA_LOGIN_IP_FAILURES", "3/minute;10/hour")
+    get_settings.cache_clear()
+    sprayer, colleague = "203.0.113.50", "198.51.100.50"
+    targets = [acme.admin.email, acme.member.email, "nobody@acme.test"]
+    for email in targets:
+        with pytest.raises(ValidationError):
+            sign_in(db, workspace_id=acme.id, email=email, password="wrong-pw", client_ip=sprayer)
+    err = _refused(db, globex, client_ip=sprayer)
+    assert "from your network" in err.message
+    assert 0 < err.retry_after_seconds <= 60
+    # Nobody else is slowed: not the accounts (one failure each), not another address.
+    user, _ = sign_in(
+        db, workspace_id=acme.id, email=acme.admin.email, password=PASSWORD, client_ip=colleague
+    )
+    assert user.id == acme.admin.id
 
 
 def test_failure_survives_the_callers_rollback(db: Session, acme: Tenant) -> None:

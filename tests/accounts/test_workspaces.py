@@ -206,3 +206,68 @@ def test_names_are_kept_on_one_line(db: Session) -> None:
     from nextoria_hub.accounts.users import validate_name
 
     assert validate_name("  Ada\nSubject: hijack\r\n Admin ") == "Ada Subject: hijack Admin"
+
+
+@pytest.mark.parametrize(
+    "slug",
+    [
+        "autodiscover",
+        "autoconfig",
+        "secure",
+        "payments",
+        "billing",
+        "status",
+        "support",
+        "nextoria-hub",
+        "checkout",
+        "sso",
+        "postmaster",
+        "ns1",
+    ],
+)
+def test_lookalike_and_infrastructure_names_are_reserved(slug: str) -> None:
+    with pytest.raises(ValidationError) as err:
+        validate_slug(slug)
+    assert "reserved" in err.value.message
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Acme\nCreative",
+        "Acme\r\nBcc: x@evil.test",
+        "Acme\x00",
+        "Acme\u2028Line",
+        "Ac\tme",
+        "\x1b[31mAcme",
+    ],
+)
+def test_agency_names_are_one_line(db: Session, name: str) -> None:
+    with pytest.raises(ValidationError) as err:
+        create_workspace(db, **(VALID | {"name": name}))
+    assert err.value.field == "name"
+    assert "one line" in err.value.message
+    assert _count(db, Workspace) == 0
+
+
+def test_agency_name_spaces_are_collapsed(db: Session) -> None:
+    created = create_workspace(db, **(VALID | {"name": "  Acme    Creative "}))
+    assert created.workspace.name == "Acme Creative"
+
+
+def test_sign_ups_are_limited_per_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    from nextoria_hub.accounts.workspaces import check_signup_allowed, record_signup
+    from nextoria_hub.errors import Throttled
+    from nextoria_hub.settings import get_settings
+
+    monkeypatch.setenv("NEXTORIA_SIGNUP_PER_IP", "2/hour;3/day")
+    get_settings.cache_clear()
+    address, other = "203.0.113.7", "198.51.100.9"
+    for _ in range(2):
+        check_signup_allowed(address)
+        record_signup(address)
+    with pytest.raises(Throttled) as err:
+        check_signup_allowed(address)
+    assert "Try again in" in err.value.message
+    assert 0 < err.value.retry_after_seconds <= 3600
+    check_signup_allowed(other)  # another address is not affected

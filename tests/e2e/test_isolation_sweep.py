@@ -23,11 +23,11 @@ from playwright.sync_api import BrowserContext, Page, WebSocket, expect
 from sqlmodel import select
 
 from nextoria_hub.accounts.sessions import start_session
+from nextoria_hub.app import _PAGES
 from nextoria_hub.billing.clients import create_client
 from nextoria_hub.billing.invoices import LineInput, create_invoice, send_invoice
 from nextoria_hub.db import session_scope
 from nextoria_hub.models import Invoice, User, Workspace
-from nextoria_hub.nextoria_hub import _PAGES
 from nextoria_hub.payments import stripe_connection as conn
 from nextoria_hub.tenancy import Actor
 from stripe_sandbox.testing import SandboxServer

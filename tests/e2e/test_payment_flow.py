@@ -7,8 +7,10 @@ import re
 from playwright.sync_api import Page, expect
 from sqlmodel import select
 
+from nextoria_hub.billing.finance import get_finance
 from nextoria_hub.db import session_scope
-from nextoria_hub.models import Invoice, OutboxEmail
+from nextoria_hub.models import Invoice, OutboxEmail, Workspace
+from nextoria_hub.notifications.links import fill_links
 from stripe_sandbox.testing import SandboxServer
 from tests.e2e.conftest import RunningApp, screenshot
 from tests.e2e.helpers import (
@@ -33,6 +35,10 @@ def _admin_creates_and_sends_invoice(page: Page, app: RunningApp, slug: str, amo
     return page.url.rsplit("/", 1)[1]
 
 
+def _workspace_id(db, slug: str) -> int:  # type: ignore[no-untyped-def]
+    return db.exec(select(Workspace.id).where(Workspace.slug == slug)).one()
+
+
 def _client_signs_in(context, app: RunningApp, slug: str, email: str) -> Page:  # type: ignore[no-untyped-def]
     with session_scope() as db:
         link = db.exec(
@@ -40,7 +46,7 @@ def _client_signs_in(context, app: RunningApp, slug: str, email: str) -> Page:  
                 OutboxEmail.to_address == email, OutboxEmail.kind == "client_invite"
             )
         ).one()
-    url = re.search(r"http://\S+/invite\?token=\S+", link.text_body).group(0)  # type: ignore[union-attr]
+    url = re.search(r"http://\S+/invite\?token=\S+", fill_links(link.text_body)).group(0)  # type: ignore[union-attr]
     client_page = context.new_page()
     client_page.goto(url)
     client_page.get_by_label("Your name").fill("Cleo Client")
@@ -100,6 +106,7 @@ def test_client_pays_an_invoice_through_checkout(
     expect(client.locator("#payment-outcome")).to_contain_text(
         "Payment received — thank you", timeout=30_000
     )
+    expect(client.locator("#paid-message")).to_contain_text("A receipt is on its way by email.")
     screenshot(client, "portal-paid")
 
     page.goto(app_server.url(slug, f"/invoices/{invoice_id}"))
@@ -135,6 +142,8 @@ def test_4242_pays_and_a_paid_invoice_cannot_be_paid_again(
     page.get_by_role("button", name="Send invitation").click()
     expect(page.get_by_text("Portal invitation sent")).to_be_visible()
     invoice_id = _admin_creates_and_sends_invoice(page, app_server, slug, "49.50")
+    with session_scope() as db:  # Finance → Automatic payment receipts: Off
+        get_finance(db, _workspace_id(db, slug)).receipts_enabled = False
 
     client_context = browser.new_context(viewport={"width": 390, "height": 844})
     client_context.set_default_timeout(20_000)
@@ -146,6 +155,7 @@ def test_4242_pays_and_a_paid_invoice_cannot_be_paid_again(
     expect(client.locator("#payment-outcome")).to_contain_text(
         "Payment received — thank you", timeout=30_000
     )
+    expect(client.locator("#paid-message")).to_have_text(re.compile(r"Invoice INV-0001 is paid\.$"))
     client.goto(app_server.url(slug, f"/portal/invoices/{invoice_id}"))
     expect(client.locator(".invoice-status").first).to_have_text("Paid")
     expect(client.get_by_role("button", name="Pay Now")).to_have_count(0)

@@ -3,10 +3,13 @@ methods never get a 5xx, and without a valid signature they change nothing.
 
 The precise rule for what a rejected post leaves behind: a wrong method (405), a host that
 names no workspace (404) or a body over 1 MiB (413) leave no row at all; a post to a
-workspace that fails the signature check (400) leaves exactly one ``webhook_delivery`` row,
-outcome ``bad_signature``, without event id or body (the health panel counts them). A
-validly signed body, however malformed, is answered below 500 with one delivery row, and
-the worker that applies it records it as applied or failed, never crashes.
+workspace without a ``Stripe-Signature`` of Stripe's shape (a ``t`` within the 300 s
+tolerance and a 64-hex ``v1``) is junk: 400, counted in memory only, no row (so junk can
+neither grow the table nor reset the "last signature failure" figure); a post with such a
+header that fails the check (400) leaves exactly one ``webhook_delivery`` row, outcome
+``bad_signature``, without event id or body (the health panel counts them). A validly
+signed body, however malformed, is answered below 500 with one delivery row, and the
+worker that applies it records it as applied or failed, never crashes.
 Driven in-process through ASGI (fast), plus a few raw requests over real HTTP.
 """
 
@@ -28,7 +31,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from nextoria_hub.api.routes import build_api
+from nextoria_hub.api.routes import build_api, junk_posts
 from nextoria_hub.models import (
     AuditEntry,
     CheckoutSession,
@@ -235,6 +238,8 @@ CONTENT_TYPES = [
     "",
 ]
 UNSIGNED = ["missing", "garbage", "wrong_secret", "expired", "other_body", "random_v1", "v0_only"]
+# Shaped like Stripe's header (fresh t, a v1): a failure worth a row; the other kinds are junk.
+WELL_FORMED = {"wrong_secret", "other_body", "random_v1"}
 
 
 def _header_bytes(value: str) -> bytes:
@@ -295,6 +300,7 @@ def test_unsigned_posts_never_5xx_and_change_nothing(fuzz_shop: Shop) -> None:
     fixed = [  # (method, host, body, signature kind): one of each answer, whatever is drawn
         ("POST", home, small, "missing"),
         ("POST", home, small, "expired"),
+        ("POST", home, small, "random_v1"),
         ("POST", "nobody.localhost:3000", small, "garbage"),
         ("POST", "x" * 10_000 + ".localhost", small, "random_v1"),
         ("POST", home, b"x" * (MAX_BODY_BYTES + 1), "wrong_secret"),
@@ -304,9 +310,15 @@ def test_unsigned_posts_never_5xx_and_change_nothing(fuzz_shop: Shop) -> None:
     with asgi_client(build_api()) as request:
 
         def post_unsigned(
-            method: str, host: str, body: bytes, content_type: str | None, signature: str | None
+            method: str,
+            host: str,
+            body: bytes,
+            content_type: str | None,
+            signature: str | None,
+            kind: str,
         ) -> None:
             last = _last_row(db)
+            junk_before = junk_posts[fuzz_shop.tenant.id]
             resp = request(
                 method,
                 "/api/webhooks/stripe",
@@ -324,17 +336,19 @@ def test_unsigned_posts_never_5xx_and_change_nothing(fuzz_shop: Shop) -> None:
             else:
                 expected = 400
             assert resp.status_code == expected, resp.text[:200]
-            if expected == 400:
+            if expected == 400 and kind in WELL_FORMED:
                 (row,) = new_rows
                 assert (row.outcome, row.event_id, row.body) == ("bad_signature", "", "")
                 assert row.workspace_id == fuzz_shop.tenant.id
             else:
                 assert new_rows == []
+            junk = expected == 400 and kind not in WELL_FORMED
+            assert junk_posts[fuzz_shop.tenant.id] == junk_before + junk
             assert _state(db) == before
 
         for method, host, body, kind in fixed:
             signature = _signature(kind, body)
-            post_unsigned(method, host, body, "application/json", signature)
+            post_unsigned(method, host, body, "application/json", signature, kind)
 
         @FUZZ
         @given(
@@ -354,7 +368,7 @@ def test_unsigned_posts_never_5xx_and_change_nothing(fuzz_shop: Shop) -> None:
             kind: str,
         ) -> None:
             signature = _signature(kind, body, data)
-            post_unsigned(method, host, body, content_type, signature)
+            post_unsigned(method, host, body, content_type, signature, kind)
 
         check()
     assert seen == {400, 404, 405, 413}, seen
@@ -490,14 +504,59 @@ def test_raw_http_requests_never_5xx(fuzz_shop: Shop, http_port: int) -> None:
     )
     idn = path + "Host: bücher.localhost\r\n".encode() + b"Content-Length: 0\r\n\r\n"
     assert _raw(http_port, idn) in (400, 404)
-    # a real client with a bad signature: one bad_signature row
+    # a real client with junk for a signature: refused, nothing stored
+    body = b'{"id": "evt_1", "type": "payment_intent.succeeded"}'
+    url = f"http://127.0.0.1:{http_port}/api/webhooks/stripe"
+    for junk in ("t=1,v1=00", f"t={int(time.time())},v1=00", "v1=" + "0" * 64, ""):
+        resp = httpx.post(
+            url,
+            content=body,
+            headers={"host": host.decode(), "stripe-signature": junk},
+            trust_env=False,
+            timeout=15,
+        )
+        assert resp.status_code == 400
+    assert _delivery_rows(db, last) == []
+    # Stripe's shape with the wrong secret (a rotated secret not re-entered): one row
     resp = httpx.post(
-        f"http://127.0.0.1:{http_port}/api/webhooks/stripe",
-        content=b'{"id": "evt_1", "type": "payment_intent.succeeded"}',
-        headers={"host": host.decode(), "stripe-signature": "t=1,v1=00"},
+        url,
+        content=body,
+        headers={"host": host.decode(), "stripe-signature": _signature("wrong_secret", body)},  # type: ignore[dict-item]
         trust_env=False,
         timeout=15,
     )
     assert resp.status_code == 400
     assert [r.outcome for r in _delivery_rows(db, last)] == ["bad_signature"]
     assert _state(db) == before
+
+
+def test_junk_does_not_move_the_signature_failure_figure(fuzz_shop: Shop) -> None:
+    """Operators alert on the last signature failure: only Stripe-shaped posts may set it."""
+    from nextoria_hub.webhooks_health import webhook_health
+
+    db, ws = fuzz_shop.db, fuzz_shop.tenant.id
+    body = b'{"id": "evt_1", "type": "payment_intent.succeeded"}'
+    home = f"{SLUG}.localhost:3000"
+    with asgi_client(build_api()) as request:
+        failed = request(
+            "POST",
+            "/api/webhooks/stripe",
+            content=body,
+            headers=_headers(home, "application/json", _signature("wrong_secret", body)),
+        )
+        assert failed.status_code == 400
+        db.expire_all()
+        health = webhook_health(db, ws)
+        assert health.signature_failures >= 1 and health.last_signature_failure
+        junk_before = junk_posts[ws]
+        for kind in ("missing", "garbage", "expired", "v0_only"):
+            resp = request(
+                "POST",
+                "/api/webhooks/stripe",
+                content=body,
+                headers=_headers(home, "text/plain", _signature(kind, body)),
+            )
+            assert resp.status_code == 400
+        db.expire_all()
+        assert webhook_health(db, ws) == health
+        assert junk_posts[ws] == junk_before + 4

@@ -193,7 +193,7 @@ def test_bad_expand_and_bad_limit_are_400(client: stripe.StripeClient) -> None:
 def test_raw_form_with_bracket_appends(sandbox: SandboxServer, account: dict[str, Any]) -> None:
     headers = {"Authorization": f"Bearer {account['test']['secret_key']}"}
     body = (
-        "mode=payment&success_url=https%3A%2F%2Fx.example%2Fok&payment_method_types[]=card"
+        "mode=payment&success_url=https%3A%2F%2Fx.example%2Fok&allowed_payment_method_types[]=card"
         "&line_items[0][price_data][currency]=usd&line_items[0][price_data][unit_amount]=700"
         "&line_items[0][price_data][product_data][name]=Audit&line_items[0][quantity]=3"
         "&metadata[k]=v&expand[]=line_items"

@@ -45,6 +45,8 @@ def test_subscription_charges_first_invoice_and_emits_invoice_paid(
         }
     )
     cus_id, pm_id = _customer_with_card(client)
+    # A subscription item's price_data names a product; only prices take product_data.
+    product = client.v1.products.create(params={"name": "Retainer"})
     sub = client.v1.subscriptions.create(
         params={
             "customer": cus_id,
@@ -52,7 +54,7 @@ def test_subscription_charges_first_invoice_and_emits_invoice_paid(
                 {
                     "price_data": {
                         "currency": "usd",
-                        "product_data": {"name": "Retainer"},
+                        "product": product.id,
                         "unit_amount": 250000,
                         "recurring": {"interval": "month"},
                     }
@@ -189,14 +191,15 @@ def test_refund_too_large(client: stripe.StripeClient) -> None:
     assert exc.value.code == "amount_too_large"
 
 
-def _sub_params(cus_id: str) -> Any:
+def _sub_params(client: stripe.StripeClient, cus_id: str) -> Any:
+    product = client.v1.products.create(params={"name": "p"})
     return {
         "customer": cus_id,
         "items": [
             {
                 "price_data": {
                     "currency": "usd",
-                    "product_data": {"name": "p"},
+                    "product": product.id,
                     "unit_amount": 1000,
                     "recurring": {"interval": "year"},
                 }
@@ -207,7 +210,7 @@ def _sub_params(cus_id: str) -> Any:
 
 def test_subscription_without_payment_method(client: stripe.StripeClient) -> None:
     cus = client.v1.customers.create(params={"name": "no card"})
-    sub = client.v1.subscriptions.create(params=_sub_params(cus.id))
+    sub = client.v1.subscriptions.create(params=_sub_params(client, cus.id))
     assert sub.status == "incomplete"
 
 
@@ -215,7 +218,7 @@ def test_cancel_at_period_end_then_advance(
     client: stripe.StripeClient, sandbox: SandboxServer
 ) -> None:
     cus_id, _ = _customer_with_card(client)
-    sub = client.v1.subscriptions.create(params=_sub_params(cus_id))
+    sub = client.v1.subscriptions.create(params=_sub_params(client, cus_id))
     upd = client.v1.subscriptions.update(sub.id, params={"cancel_at_period_end": True})
     assert upd.cancel_at_period_end is True and upd.cancel_at == sub.current_period_end
     out = sandbox.control("POST", f"subscriptions/{sub.id}/advance")
@@ -229,7 +232,7 @@ def test_advance_with_failing_card_goes_past_due(
     client: stripe.StripeClient, sandbox: SandboxServer
 ) -> None:
     cus_id, _ = _customer_with_card(client)
-    sub = client.v1.subscriptions.create(params=_sub_params(cus_id))
+    sub = client.v1.subscriptions.create(params=_sub_params(client, cus_id))
     bad = client.v1.payment_methods.attach("pm_card_chargeDeclined", params={"customer": cus_id})
     client.v1.subscriptions.update(sub.id, params={"default_payment_method": bad.id})
     out = sandbox.control("POST", f"subscriptions/{sub.id}/advance")

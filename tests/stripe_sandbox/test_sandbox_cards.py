@@ -169,7 +169,11 @@ def test_attach_detach_and_default_pm(client: stripe.StripeClient) -> None:
 def test_setup_intent_attaches_on_success(client: stripe.StripeClient) -> None:
     cus = client.v1.customers.create(params={"name": "Saver"})
     si = client.v1.setup_intents.create(
-        params={"customer": cus.id, "payment_method_types": ["card"], "metadata": {"a": "b"}}
+        params={
+            "customer": cus.id,
+            "allowed_payment_method_types": ["card"],
+            "metadata": {"a": "b"},
+        }
     )
     assert si.status == "requires_payment_method"
     si = client.v1.setup_intents.confirm(si.id, params={"payment_method": "pm_card_visa"})

@@ -25,7 +25,7 @@ def _session(client: stripe.StripeClient, **extra: Any) -> Any:
                 "quantity": 2,
             }
         ],
-        "payment_method_types": ["card"],
+        "allowed_payment_method_types": ["card"],
         "metadata": {"invoice": "inv-7"},
         "payment_intent_data": {"metadata": {"tenant": "acme", "invoice": "inv-7"}},
         "client_reference_id": "ref-9",
@@ -131,7 +131,7 @@ def test_setup_mode_creates_customer_and_saves_card(client: stripe.StripeClient)
         params={
             "mode": "setup",
             "currency": "usd",
-            "payment_method_types": ["card"],
+            "allowed_payment_method_types": ["card"],
             "setup_intent_data": {"metadata": {"purpose": "autopay"}},
             "success_url": "https://app.example/saved/{CHECKOUT_SESSION_ID}",
         }

@@ -22,7 +22,7 @@ def _session(client: stripe.StripeClient, sandbox: SandboxServer, mode: str = "p
         "mode": mode,
         "success_url": success,
         "cancel_url": f"{sandbox.base_url}/_sandbox/health?canceled=1",
-        "payment_method_types": ["card"],
+        "allowed_payment_method_types": ["card"],
     }
     if mode == "payment":
         params["line_items"] = [

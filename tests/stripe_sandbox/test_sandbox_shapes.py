@@ -3,7 +3,11 @@
 Comparison is recursive through nested dicts and the first element of lists; where the
 sandbox has null for a nested example object, the key is present and that is enough.
 ``metadata`` is free-form and an event's ``data.object`` is whichever object the event is
-about (the example event holds a plan), so neither is compared below its own key.
+about (the example event holds a plan), so neither is compared below its own key; the object
+inside each delivered event is compared with the example of its own type instead.
+
+The fixtures file is required: without it these tests fail rather than skip, since a sandbox
+whose shapes are unchecked is the kind of fake that lets a product pass and Stripe refuse.
 """
 
 from __future__ import annotations
@@ -13,8 +17,34 @@ from typing import Any
 import pytest
 import stripe
 
-from stripe_sandbox.fixtures import raw_fixtures
-from stripe_sandbox.testing import SandboxServer
+from stripe_sandbox.fixtures import fixture_path, raw_fixtures
+from stripe_sandbox.store import public
+from stripe_sandbox.testing import SandboxServer, WebhookReceiver, submit_checkout
+
+# Every object type the sandbox produces today; mandate, dispute and the like join the sweep
+# below by themselves as soon as a flow stores them.
+PRODUCED = {
+    "account",
+    "balance",
+    "charge",
+    "checkout.session",
+    "customer",
+    "deleted_customer",
+    "deleted_webhook_endpoint",
+    "event",
+    "invoice",
+    "item",
+    "line_item",
+    "payment_intent",
+    "payment_method",
+    "price",
+    "product",
+    "refund",
+    "setup_intent",
+    "subscription",
+    "subscription_item",
+    "webhook_endpoint",
+}
 
 
 def missing_paths(example: Any, actual: Any, path: str = "") -> list[str]:
@@ -116,13 +146,49 @@ def _objects(client: stripe.StripeClient, sandbox: SandboxServer) -> dict[str, d
     return out
 
 
+def _fixtures() -> dict[str, Any]:
+    fixtures = raw_fixtures()
+    if not fixtures:
+        pytest.fail(
+            "shared/stripe/fixtures3.json not found (looked beside parent folders and in "
+            f"STRIPE_SANDBOX_FIXTURES; found {fixture_path()}): the shapes cannot be checked"
+        )
+    return fixtures
+
+
+def _hosted_flows(client: stripe.StripeClient) -> None:
+    """Sessions completed on the hosted page, in both modes, plus a declined attempt."""
+    paid = client.v1.checkout.sessions.create(
+        params={
+            "mode": "payment",
+            "success_url": "https://x.example/ok",
+            "allowed_payment_method_types": ["card"],
+            "customer_creation": "always",
+            "line_items": [
+                {
+                    "price_data": {
+                        "currency": "usd",
+                        "unit_amount": 900,
+                        "product_data": {"name": "Hosted"},
+                    }
+                }
+            ],
+        }
+    )
+    assert submit_checkout(paid.url, "4000000000000002").status_code == 200
+    assert submit_checkout(paid.url).status_code == 303
+    setup = client.v1.checkout.sessions.create(
+        params={"mode": "setup", "currency": "usd", "success_url": "https://x.example/ok"}
+    )
+    assert submit_checkout(setup.url).status_code == 303
+
+
 def test_served_objects_have_every_fixture_key(
     client: stripe.StripeClient, sandbox: SandboxServer
 ) -> None:
-    fixtures = raw_fixtures()
-    if not fixtures:
-        pytest.skip("shared/stripe/fixtures3.json not found")
+    fixtures = _fixtures()
     objects = _objects(client, sandbox)
+    assert set(objects) >= PRODUCED
     problems = {
         name: missing
         for name, obj in objects.items()
@@ -130,3 +196,46 @@ def test_served_objects_have_every_fixture_key(
     }
     assert problems == {}
     assert objects["payment_intent"]["object"] == "payment_intent"
+
+
+def test_every_stored_object_and_sent_event_has_every_fixture_key(
+    client: stripe.StripeClient, sandbox: SandboxServer, account: dict[str, Any]
+) -> None:
+    """All objects of the account after many flows, and every event payload delivered."""
+    fixtures = _fixtures()
+    with WebhookReceiver() as receiver:
+        client.v1.webhook_endpoints.create(params={"url": receiver.url, "enabled_events": ["*"]})
+        _objects(client, sandbox)
+        _hosted_flows(client)
+        with pytest.raises(stripe.CardError):
+            client.v1.payment_intents.create(
+                params={
+                    "amount": 700,
+                    "currency": "eur",
+                    "payment_method": "pm_card_chargeDeclined",
+                    "confirm": True,
+                }
+            )
+        canceled = client.v1.payment_intents.create(params={"amount": 700, "currency": "eur"})
+        client.v1.payment_intents.cancel(canceled.id)
+        assert sandbox.wait_for_deliveries()
+        delivered = receiver.events()
+    assert delivered, "no event was delivered"
+    problems: dict[str, list[str]] = {}
+    for event in delivered:
+        inner = event["data"]["object"]
+        missing = missing_paths(fixtures["event"], event)
+        missing += [f"data.object.{m}" for m in missing_paths(fixtures[inner["object"]], inner)]
+        if missing:
+            problems[f"event {event['type']}"] = missing
+    scope = next(s for s in sandbox.sandbox.store._objects if s.account == account["account_id"])
+    stored = [public(o) for o in sandbox.sandbox.store._objects[scope].values()]
+    kinds = {str(o.get("object")) for o in stored}
+    for obj in stored:
+        kind = str(obj.get("object"))
+        assert kind in fixtures, f"{kind} has no example object in fixtures3.json"
+        if missing := missing_paths(fixtures[kind], obj):
+            problems[f"{kind} {obj['id']}"] = missing
+    print(f"checked {len(delivered)} delivered events and {len(stored)} stored objects")
+    assert problems == {}
+    assert {"payment_intent", "charge", "checkout.session", "setup_intent", "event"} <= kinds

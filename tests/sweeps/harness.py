@@ -21,7 +21,7 @@ from reflex.event import EventHandler, EventSpec
 from reflex.istate.data import RouterData
 from reflex.state import BaseState, State
 
-import nextoria_hub.nextoria_hub  # noqa: F401  (builds the app, so every state is registered)
+import nextoria_hub.app  # noqa: F401  (builds the app, so every state is registered)
 import nextoria_hub.ui.states as states_pkg
 from nextoria_hub.ui.states.session import AppState
 

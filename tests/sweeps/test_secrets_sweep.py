@@ -20,7 +20,7 @@ import pytest
 from sqlmodel import Session
 from typer.testing import CliRunner
 
-import nextoria_hub.nextoria_hub as app_module
+import nextoria_hub.app as app_module
 from nextoria_hub.accounts.sessions import start_session
 from nextoria_hub.billing.clients import create_client
 from nextoria_hub.billing.invoices import LineInput, create_invoice, send_invoice

@@ -261,6 +261,9 @@ CASES: dict[str, Case] = {
     ),
     "TeamState.change_role": Case("/settings/team", args=lambda s: (str(s.w.b.member.id), "admin")),
     "TeamState.remove": Case("/settings/team", args=lambda s: (str(s.w.b.member.id),)),
+    "TeamState.remove_contact": Case(
+        "/settings/team", args=lambda s: (str(s.w.b_books.portal.id),)
+    ),
     "IntegrationsState.load": Case("/settings/integrations"),
     "IntegrationsState.set_form_mode": Case("/settings/integrations", args=lambda s: ("live",)),
     "IntegrationsState.save_keys": Case(
@@ -386,3 +389,44 @@ def test_no_handler_reaches_another_workspace(sweep: Sweep) -> None:
     assert {row[2] for row in failures} <= {sweep.w.a.admin.email}
     changed = [table for table in before if before[table] != after.get(table)]
     assert not changed, f"B's rows changed in: {changed}"
+
+
+def test_a_client_gets_no_staff_view_of_their_own_invoice(sweep: Sweep) -> None:
+    """/invoices/[id] is the staff page (timeline, payment details): its loader sends a
+    client to the portal's view of the invoice and puts nothing of it in their state."""
+    own = sweep.w.a_books.open  # an invoice of the client the portal login belongs to
+    params = {"invoice_id": str(own.id)}
+    path = _path(INVOICE_PAGE, params)
+
+    def load(role: str) -> Outcome:
+        return fire(
+            "InvoiceDetailState.load",
+            host=A_HOST,
+            route=INVOICE_PAGE,
+            path=path,
+            params=params,
+            token=sweep.a_tokens[role],
+        )
+
+    staff = load("admin")
+    shown = next(v for k, v in staff.delta.items() if k.endswith("invoice_detail_state"))
+    assert shown["found_rx_state_"] is True and shown["activity_rx_state_"]  # the staff see it
+
+    client = load("client")
+    assert not client.error
+    assert any(f"/portal/invoices/{own.id}" in event for event in client.events)
+    state = next((v for k, v in client.delta.items() if k.endswith("invoice_detail_state")), {})
+    assert not state.get("found_rx_state_")
+    assert not state.get("activity_rx_state_") and not state.get("payments_rx_state_")
+    assert own.number not in client.visible_text()
+
+    for action in ("send", "void"):  # nor can they act through its handlers
+        acted = fire(
+            f"InvoiceDetailState.{action}",
+            host=A_HOST,
+            route=INVOICE_PAGE,
+            path=path,
+            params=params,
+            token=sweep.a_tokens["client"],
+        )
+        assert "You don't have access" in "\n".join(acted.events), acted.events

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import reflex as rx
 
-from nextoria_hub.nextoria_hub import _PAGES
+from nextoria_hub.app import _PAGES
 
 
 @pytest.mark.parametrize(

@@ -102,6 +102,17 @@ def login() -> rx.Component:
                 field("Email", "email", type_="email", auto_complete="username"),
                 field("Password", "password", type_="password", auto_complete="current-password"),
                 form_error(LoginState.error),
+                rx.cond(
+                    LoginState.throttle_note != "",
+                    rx.callout(
+                        LoginState.throttle_note,
+                        icon="clock",
+                        color_scheme="amber",
+                        role="alert",
+                        id="login-throttle-note",
+                        width="100%",
+                    ),
+                ),
                 submit_button("Sign in"),
                 spacing="4",
                 width="100%",

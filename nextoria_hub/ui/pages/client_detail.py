@@ -125,7 +125,12 @@ def _autopay_card() -> rx.Component:
                         rx.text(t["at"], size="1", color="var(--gray-10)", min_width="9rem"),
                         rx.text(t["number"], size="2"),
                         rx.text(t["amount"], size="2"),
-                        rx.badge(t["status"], variant="soft"),
+                        rx.badge(
+                            t["status"],
+                            color_scheme=t["color"],
+                            variant="soft",
+                            class_name="attempt-status",
+                        ),
                         rx.text(t["reason"], size="1", color="var(--gray-11)"),
                         flex_wrap="wrap",
                     ),

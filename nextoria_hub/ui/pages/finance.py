@@ -53,7 +53,9 @@ def _method(option: dict) -> rx.Component:
         rx.checkbox(
             id="method-" + option["key"],
             checked=rx.cond(option["always_on"] != "", True, checked),
-            disabled=(option["always_on"] != "") | (option["retired"] != ""),
+            disabled=(option["always_on"] != "")
+            | (option["retired"] != "")
+            | (F.method_source == "dashboard"),
             on_change=lambda on: F.toggle_method(option["key"], on),
             margin_top="3px",
         ),
@@ -65,7 +67,7 @@ def _method(option: dict) -> rx.Component:
                 ),
                 rx.cond(
                     option["retired"] != "",
-                    rx.badge("Retired", color_scheme="gray", size="1", margin_left="6px"),
+                    rx.badge("Discontinued", color_scheme="gray", size="1", margin_left="6px"),
                 ),
                 html_for="method-" + option["key"],
                 style=LABEL,
@@ -82,10 +84,46 @@ def _method(option: dict) -> rx.Component:
     )
 
 
+def _source_option(value: str, label: str, note: str) -> rx.Component:
+    return rx.hstack(
+        rx.el.input(
+            type="radio",
+            id="method-source-" + value,
+            name="method_source",
+            value=value,
+            checked=F.method_source == value,
+            on_change=lambda _: F.set_method_source(value),
+            style={"margin_top": "4px"},
+        ),
+        rx.vstack(
+            rx.el.label(label, html_for="method-source-" + value, style=LABEL),
+            rx.text(note, size="1", color="var(--gray-11)"),
+            spacing="0",
+        ),
+        align="start",
+        spacing="3",
+    )
+
+
 def _methods() -> rx.Component:
     return _section(
         "Payment methods",
         "What Checkout offers your clients. Checkout only offers a method for invoices in a currency it supports.",
+        rx.vstack(
+            _source_option(
+                "dashboard",
+                "Use what my Stripe Dashboard enables",
+                "Enable or disable methods in Stripe Dashboard → Settings → Payment Methods; "
+                "Checkout offers those that fit each invoice's currency.",
+            ),
+            _source_option(
+                "choose",
+                "Only the methods ticked below",
+                "Checkout offers these (where the invoice's currency allows) if your Stripe "
+                "Dashboard has them turned on.",
+            ),
+            spacing="2",
+        ),
         rx.vstack(rx.foreach(F.method_options, _method), spacing="3"),
         form_error(F.errors.get("payment_methods", "")),
         rx.foreach(

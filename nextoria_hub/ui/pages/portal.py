@@ -22,7 +22,7 @@ def _invoice_card(i: dict) -> rx.Component:
             ),
             rx.spacer(),
             rx.vstack(
-                rx.text(i["amount_due"], weight="medium"),
+                rx.text(i["amount"], weight="medium"),
                 status_badge(i["status"], i["color"]),
                 align="end",
                 spacing="1",
@@ -168,8 +168,12 @@ def portal_return() -> rx.Component:
                             rx.text(
                                 "Invoice ",
                                 I.invoice["number"],
-                                " is paid. A receipt is on its way by email.",
+                                " is paid.",
+                                rx.cond(
+                                    I.receipt_by_email, " A receipt is on its way by email.", ""
+                                ),
                                 color="var(--gray-11)",
+                                id="paid-message",
                             ),
                             rx.link("Back to your invoices", href="/portal"),
                             align="center",

@@ -128,6 +128,74 @@ def _member_row(member: dict) -> rx.Component:
     )
 
 
+def _contact_row(contact: dict) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(
+            rx.vstack(
+                rx.text(contact["name"], weight="medium"),
+                rx.text(contact["email"], size="1", color="var(--gray-11)"),
+                spacing="0",
+            )
+        ),
+        rx.table.cell(contact["client"]),
+        rx.table.cell(
+            rx.cond(
+                TeamState.is_admin,
+                rx.alert_dialog.root(
+                    rx.alert_dialog.trigger(
+                        rx.button("Remove", size="1", variant="soft", color_scheme="red")
+                    ),
+                    rx.alert_dialog.content(
+                        rx.alert_dialog.title("Remove ", contact["name"], "?"),
+                        rx.alert_dialog.description(
+                            "They are signed out of the Client Portal at once and can no "
+                            "longer sign in."
+                        ),
+                        rx.hstack(
+                            rx.alert_dialog.cancel(
+                                rx.button("Cancel", variant="soft", color_scheme="gray")
+                            ),
+                            rx.alert_dialog.action(
+                                rx.button(
+                                    "Remove",
+                                    color_scheme="red",
+                                    on_click=TeamState.remove_contact(contact["id"]),
+                                )
+                            ),
+                            justify="end",
+                            spacing="3",
+                            margin_top="1rem",
+                        ),
+                    ),
+                ),
+            )
+        ),
+    )
+
+
+def _contacts_card() -> rx.Component:
+    return rx.cond(
+        TeamState.contacts.length() > 0,
+        rx.box(
+            rx.heading("Client contacts", size="3", margin_bottom="0.5rem"),
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(
+                        rx.table.column_header_cell("Person"),
+                        rx.table.column_header_cell("Client"),
+                        rx.table.column_header_cell(""),
+                    )
+                ),
+                rx.table.body(rx.foreach(TeamState.contacts, _contact_row)),
+                width="100%",
+                id="client-contacts",
+            ),
+            style=CARD_STYLE,
+            overflow_x="auto",
+        ),
+    )
+
+
 def team_page() -> rx.Component:
     return guarded(
         rx.vstack(
@@ -168,6 +236,7 @@ def team_page() -> rx.Component:
                     style=CARD_STYLE,
                 ),
             ),
+            _contacts_card(),
             spacing="5",
             width="100%",
         )

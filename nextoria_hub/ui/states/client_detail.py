@@ -41,6 +41,17 @@ def status_view(status: autopay.AutopayStatus) -> dict[str, str]:
     }
 
 
+# Autopay attempt badges: a failure must not look like a success at a glance.
+ATTEMPT_COLORS = {
+    "succeeded": "green",
+    "failed": "red",
+    "processing": "amber",
+    "claimed": "blue",
+    "unknown": "amber",
+    "abandoned": "gray",
+}
+
+
 def attempts_view(status: autopay.AutopayStatus) -> list[dict[str, str]]:
     return [
         {
@@ -48,6 +59,7 @@ def attempts_view(status: autopay.AutopayStatus) -> list[dict[str, str]]:
             "number": a.number,
             "amount": format_money(a.amount, a.currency),
             "status": a.status,
+            "color": ATTEMPT_COLORS.get(a.status, "gray"),
             "reason": a.reason,
         }
         for a in status.attempts

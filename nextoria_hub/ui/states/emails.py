@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from nextoria_hub.errors import AccessDenied, NotSignedIn
+from nextoria_hub.notifications.links import mask_links
 from nextoria_hub.notifications.outbox import list_emails
 from nextoria_hub.ui.states.session import AppState
 
@@ -24,7 +25,7 @@ class EmailsState(AppState):
                         "status": e.status,
                         "kind": e.kind,
                         "created": e.created_at.strftime("%d %b %Y %H:%M"),
-                        "body": e.text_body,
+                        "body": mask_links(e.text_body),  # links work for the reader only
                     }
                     for e in list_emails(db, actor)
                 ]

@@ -35,6 +35,8 @@ class FinanceState(AppState):
     currencies: list[dict[str, str]] = CURRENCY_OPTIONS
     method_options: list[dict[str, str]] = METHOD_OPTIONS
     methods: list[str] = ["card"]
+    # "dashboard": use what the Stripe Dashboard enables; "choose": the methods ticked here.
+    method_source: str = "choose"
     receipts: bool = True
     retry_days: list[str] = ["1", "3", "5", "7"]
     notice_days: str = "3"
@@ -44,6 +46,7 @@ class FinanceState(AppState):
     def _show(self, settings) -> None:  # type: ignore[no-untyped-def]
         self.currency = settings.default_currency
         self.methods = enabled_methods(settings)
+        self.method_source = "dashboard" if settings.dashboard_methods else "choose"
         self.receipts = settings.receipts_enabled
         self.retry_days = [str(d) for d in retry_schedule(settings)]
         self.notice_days = str(settings.autopay_notice_days)
@@ -61,6 +64,10 @@ class FinanceState(AppState):
     @rx.event
     def set_currency(self, value: str) -> None:
         self.currency = value
+
+    @rx.event
+    def set_method_source(self, value: str) -> None:
+        self.method_source = "dashboard" if value == "dashboard" else "choose"
 
     @rx.event
     def toggle_method(self, key: str, on: bool) -> None:
@@ -96,7 +103,12 @@ class FinanceState(AppState):
     def save(self):
         self.errors, self.warnings = {}, []
         update = FinanceUpdate(
-            self.currency, self.methods, self.receipts, self.retry_days, self.notice_days
+            self.currency,
+            self.methods,
+            self.receipts,
+            self.retry_days,
+            self.notice_days,
+            dashboard_methods=self.method_source == "dashboard",
         )
         try:
             with self._unit() as (db, actor):

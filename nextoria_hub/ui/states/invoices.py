@@ -264,8 +264,13 @@ class InvoiceDetailState(AppState):
     @rx.event
     def load(self):
         self.found = False
+        self.invoice, self.lines, self.activity, self.payments = {}, [], [], []
         try:
             with self._unit() as (db, actor):
+                if not actor.is_staff:
+                    # The staff view (timeline, payment details) is not for clients, even of
+                    # their own invoice: the page's guard hides it, this keeps it off the wire.
+                    return rx.redirect(f"/portal/invoices/{self._invoice_id()}")
                 self._show(svc.get_invoice_view(db, actor, self._invoice_id()))
         except NotFound:
             return None
@@ -277,6 +282,7 @@ class InvoiceDetailState(AppState):
     def _act(self, action, message: str):  # type: ignore[no-untyped-def]
         try:
             with self._unit() as (db, actor):
+                actor.require_staff()
                 action(db, actor, self._invoice_id())
                 self._show(svc.get_invoice_view(db, actor, self._invoice_id()))
         except (ValidationError, NotFound) as err:

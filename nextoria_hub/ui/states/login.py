@@ -20,10 +20,13 @@ def _home_for(role: str) -> str:
 
 class LoginState(AppState):
     error: str = ""
+    # Shown when tries are slowed down (per account or per address): when to try again.
+    throttle_note: str = ""
 
     @rx.event
     def submit(self, form: dict):
         self.error = ""
+        self.throttle_note = ""
         with session_scope() as db:
             workspace = workspace_for_host(db, self._host())
             if workspace is None:
@@ -35,9 +38,13 @@ class LoginState(AppState):
                     workspace_id=workspace.id,  # type: ignore[arg-type]
                     email=(form.get("email") or ""),
                     password=(form.get("password") or ""),
+                    client_ip=self.router.session.client_ip,
                 )
-            except (ValidationError, Throttled) as err:
+            except ValidationError as err:
                 self.error = err.message
+                return None
+            except Throttled as err:
+                self.throttle_note = err.message
                 return None
             role = user.role
         self.session_token = token
@@ -52,6 +59,7 @@ class LoginState(AppState):
     def load_login(self):
         """If already signed in here, go home instead of showing the form."""
         self.error = ""
+        self.throttle_note = ""
         actor = self._resolve()
         self.access = "ok"
         if actor is not None:

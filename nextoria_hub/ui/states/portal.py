@@ -7,6 +7,7 @@ import asyncio
 import reflex as rx
 
 from nextoria_hub.billing import invoices as svc
+from nextoria_hub.billing.finance import get_finance
 from nextoria_hub.billing.money import format_money
 from nextoria_hub.errors import (
     AccessDenied,
@@ -30,7 +31,10 @@ def portal_row(invoice) -> dict[str, str]:  # type: ignore[no-untyped-def]
         "number": invoice.number,
         "status": status,
         "color": STATUS_COLORS.get(status, "gray"),
-        "amount_due": format_money(invoice.amount_due, invoice.currency),
+        # What the client owes on an open invoice; what the invoice was for once it is settled.
+        "amount": format_money(
+            invoice.amount_due if invoice.status == "open" else invoice.total, invoice.currency
+        ),
         "due": invoice.due_date.strftime("%d %b %Y"),
     }
 
@@ -57,6 +61,8 @@ class PortalInvoiceState(AppState):
     # The return page: processing | paid | canceled
     outcome: str = "processing"
     back_href: str = "/portal"
+    # Finance → Automatic payment receipts: the thank-you page only promises one when it is on.
+    receipt_by_email: bool = False
 
     def _invoice_id(self) -> int:
         raw = str(self.router.page.params.get("invoice_id", ""))
@@ -129,6 +135,8 @@ class PortalInvoiceState(AppState):
                         if outcome == "paid":
                             self._show(svc.get_invoice_view(db, actor, invoice_id))
                             self.found = True
+                            finance = get_finance(db, actor.workspace_id)
+                            self.receipt_by_email = finance.receipts_enabled
                 except (NotSignedIn, AccessDenied, NotFound):
                     self.outcome = "canceled"
                     return

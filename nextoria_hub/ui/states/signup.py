@@ -5,9 +5,14 @@ from __future__ import annotations
 import reflex as rx
 
 from nextoria_hub.accounts.sessions import create_sign_in_link
-from nextoria_hub.accounts.workspaces import create_workspace, suggest_slug
+from nextoria_hub.accounts.workspaces import (
+    check_signup_allowed,
+    create_workspace,
+    record_signup,
+    suggest_slug,
+)
 from nextoria_hub.db import session_scope
-from nextoria_hub.errors import ValidationError
+from nextoria_hub.errors import Throttled, ValidationError
 from nextoria_hub.settings import get_settings
 from nextoria_hub.ui.states.session import AppState
 
@@ -43,7 +48,9 @@ class SignupState(AppState):
         self.errors = {}
         if not self._resolve_is_apex():
             return rx.toast.error("Workspaces are created on the main Nextoria Hub address.")
+        address = self.router.session.client_ip
         try:
+            check_signup_allowed(address)
             with session_scope() as db:
                 created = create_workspace(
                     db,
@@ -58,6 +65,10 @@ class SignupState(AppState):
         except ValidationError as err:
             self.errors = {err.field or "form": err.message}
             return None
+        except Throttled as err:
+            self.errors = {"form": err.message}
+            return None
+        record_signup(address)
         return rx.redirect(self._workspace_url(slug, f"/welcome?token={token}"))
 
     def _resolve_is_apex(self) -> bool:

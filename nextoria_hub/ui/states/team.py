@@ -12,6 +12,7 @@ from nextoria_hub.ui.states.session import AppState
 class TeamState(AppState):
     members: list[dict[str, str]] = []
     invitations: list[dict[str, str]] = []
+    contacts: list[dict[str, str]] = []
     invite_error: str = ""
     invite_open: bool = False
 
@@ -25,6 +26,10 @@ class TeamState(AppState):
                 "is_me": "yes" if u.id == actor.user_id else "",
             }
             for u in team.list_team(db, actor)
+        ]
+        self.contacts = [
+            {"id": str(u.id), "name": u.name, "email": u.email, "client": client_name}
+            for u, client_name in team.list_client_contacts(db, actor)
         ]
         self.invitations = (
             [
@@ -93,3 +98,16 @@ class TeamState(AppState):
         except (NotSignedIn, AccessDenied) as err:
             return self._denied(err)
         return rx.toast.success("Removed from the workspace.")
+
+    @rx.event
+    def remove_contact(self, user_id: str):
+        """Cut a client contact off the portal (admins)."""
+        try:
+            with self._unit() as (db, actor):
+                team.remove_client_contact(db, actor, user_id=int(user_id))
+                self._refresh(db, actor)
+        except (ValidationError, NotFound, ValueError):
+            return rx.toast.error("That person is not in this workspace.")
+        except (NotSignedIn, AccessDenied) as err:
+            return self._denied(err)
+        return rx.toast.success("Removed: they are signed out and can no longer sign in.")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import reflex as rx
+from reflex.config import get_config
 from starlette.routing import Mount
 from starlette.types import ASGIApp
 
 from nextoria_hub.api.routes import build_api
+from nextoria_hub.api.security_headers import SecurityHeadersMiddleware
 from nextoria_hub.jobs import scheduler_lifespan
 from nextoria_hub.settings import get_settings
 from nextoria_hub.tenancy import origin_allowed
@@ -36,13 +40,22 @@ from nextoria_hub.ui.states.team import TeamState
 from nextoria_hub.workers import worker_lifespan
 
 
+def _frontend_dir() -> Path:
+    """Where the production build's pages are served from (their inline scripts get hashes)."""
+    from reflex.constants import Dirs
+    from reflex.utils.prerequisites import get_web_dir
+
+    return (get_web_dir() / Dirs.STATIC / get_config().frontend_path.strip("/")).resolve()
+
+
 def _with_api(reflex_asgi: ASGIApp) -> ASGIApp:
-    """Put our routes in front of Reflex's and limit websocket origins to our domains."""
+    """Put our routes in front of Reflex's, limit websocket origins to our domains, and add
+    the security headers to every response (pages included)."""
     if app.sio is not None:
         app.sio.eio.cors_allowed_origins = lambda origin, _environ=None: origin_allowed(origin)
     api = build_api()
     api.routes.append(Mount("/", app=reflex_asgi))
-    return api
+    return SecurityHeadersMiddleware(api, _frontend_dir)
 
 
 # Refuse to start in production without master keys (elsewhere one is generated once).

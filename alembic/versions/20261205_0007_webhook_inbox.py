@@ -1,7 +1,7 @@
 """webhook inbox, worker heartbeats, delivery headers and source address, email context
 
-Revision ID: 0006_webhook_inbox
-Revises: 0005_autopay
+Revision ID: 0007_webhook_inbox
+Revises: 0006_dashboard_methods
 Create Date: 2026-12-05 14:00:00
 """
 
@@ -12,8 +12,8 @@ import sqlmodel
 
 from alembic import op
 
-revision: str = "0006_webhook_inbox"
-down_revision: str | None = "0005_autopay"
+revision: str = "0007_webhook_inbox"
+down_revision: str | None = "0006_dashboard_methods"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
