@@ -37,6 +37,7 @@ from nextoria_hub.ui.states.payments import DashboardState, PaymentsState
 from nextoria_hub.ui.states.portal import PortalInvoiceState, PortalState
 from nextoria_hub.ui.states.session import AppState, HomeState
 from nextoria_hub.ui.states.team import TeamState
+from nextoria_hub.workers import worker_lifespan
 
 
 def _frontend_dir() -> Path:
@@ -64,6 +65,9 @@ app = rx.App(api_transformer=_with_api, toaster=rx.toast.provider(position="top-
 # The scheduled jobs run in this process unless NEXTORIA_SCHEDULER=off (set it on web workers
 # when several serve, and run one `nextoria scheduler` process instead).
 app.register_lifespan_task(scheduler_lifespan)
+# Inbox workers apply Stripe's webhooks in this process unless NEXTORIA_WORKERS=0 (set it on
+# web workers when `nextoria worker` processes run).
+app.register_lifespan_task(worker_lifespan)
 
 _PAGES = [
     ("/", auth.index, "Nextoria Hub", HomeState.go_home),

@@ -78,6 +78,11 @@ JOBS: list[JobSpec] = [
         trigger_args={"hours": 1},
     ),
     JobSpec(
+        "fetch_missed_events",
+        "nextoria_hub.payments.inbox_recovery:fetch_missed_events",
+        trigger_args={"hours": 1},
+    ),
+    JobSpec(
         "retainer_invoices",
         "nextoria_hub.billing.retainers:issue_retainer_invoices",
         trigger_args={"hours": 1},

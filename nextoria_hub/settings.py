@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     resend_api_url: str = Field(default="https://api.resend.com", validation_alias="RESEND_API_URL")
     # "off" on web workers when one `nextoria scheduler` process runs the jobs.
     scheduler: Literal["on", "off"] = "on"
+    # Inbox worker threads inside the app process; 0 on web workers when `nextoria worker`
+    # processes apply the webhook inbox.
+    workers: int = Field(default=1, ge=0, le=32)
+    # How long a worker's claim on an inbox event lasts before another worker may take it.
+    worker_lease_seconds: float = Field(default=120.0, gt=0)
 
     @field_validator("base_domain")
     @classmethod

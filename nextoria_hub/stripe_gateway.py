@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 import stripe
@@ -622,3 +622,23 @@ def retrieve_dispute(secret_key: str, dispute_id: str) -> dict[str, Any] | None:
             if err.http_status == 404:
                 return None
             raise
+
+
+def list_events(secret_key: str, *, since: int, types: list[str]) -> Iterator[dict[str, Any]]:
+    """The account's events of ``types`` created at or after ``since`` (Unix seconds), newest
+    first, page by page; Stripe keeps them for 30 days."""
+
+    def page(after: str) -> Any:
+        params: dict[str, Any] = {"created": {"gte": since}, "limit": 100, "types": types[:20]}
+        if after:
+            params["starting_after"] = after
+        return client_for(secret_key).v1.events.list(params)  # type: ignore[arg-type]
+
+    after = ""
+    while True:
+        result = _rate_limited(partial(page, after), "list recent events")
+        for event in result.data:
+            yield event.to_dict()
+        if not result.has_more or not result.data:
+            return
+        after = result.data[-1].id

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from nextoria_hub.models import StripeEvent, WebhookDelivery
+from nextoria_hub.clock import utcnow
+from nextoria_hub.models import InboxEvent, StripeEvent, WebhookDelivery, WorkerHeartbeat
 
 
 @dataclass
@@ -16,7 +18,12 @@ class WebhookHealth:
     last_type: str = ""
     last_signature_failure: str = ""
     signature_failures: int = 0
-    not_applied: int = 0  # verified events we could not apply (errors, unmatched objects)
+    not_applied: int = 0  # verified events we could not apply (failed, unmatched objects)
+    inbox_depth: int = 0  # events received and not applied yet (waiting or being applied)
+    oldest_unapplied_seconds: int = 0  # age of the oldest of those
+    failed: int = 0  # events the workers gave up on (kept with their traceback)
+    last_failure: str = ""  # the last failed event's error, first line
+    last_applied: str = ""
 
 
 def _when(value) -> str:  # type: ignore[no-untyped-def]
@@ -50,19 +57,67 @@ def webhook_health(db: Session, workspace_id: int) -> WebhookHealth:
         .select_from(StripeEvent)
         .where(StripeEvent.workspace_id == workspace_id, StripeEvent.result == "unmatched")
     ).one()
-    errors = db.exec(
-        select(func.count(func.distinct(WebhookDelivery.event_id)))
-        .where(WebhookDelivery.workspace_id == workspace_id, WebhookDelivery.outcome == "error")
-        .where(
-            col(WebhookDelivery.event_id).not_in(
-                select(StripeEvent.event_id).where(StripeEvent.workspace_id == workspace_id)
-            )
+    mine = InboxEvent.workspace_id == workspace_id
+    depth, oldest = db.exec(
+        select(func.count(), func.min(InboxEvent.received_at)).where(
+            mine, col(InboxEvent.status).in_(("pending", "applying"))
         )
     ).one()
+    failed = db.exec(
+        select(func.count()).select_from(InboxEvent).where(mine, InboxEvent.status == "failed")
+    ).one()
+    last_failed = db.exec(
+        select(InboxEvent.detail)
+        .where(mine, InboxEvent.status == "failed")
+        .order_by(col(InboxEvent.id).desc())
+        .limit(1)
+    ).first()
+    last_applied = db.exec(select(func.max(InboxEvent.applied_at)).where(mine)).one()
     return WebhookHealth(
         last_received=_when(last.received_at) if last else "",
         last_type=last.event_type if last else "",
         last_signature_failure=_when(last_bad),
         signature_failures=bad_count,
-        not_applied=unmatched + errors,
+        not_applied=unmatched + failed,
+        inbox_depth=depth,
+        oldest_unapplied_seconds=_age(oldest),
+        failed=failed,
+        last_failure=(last_failed or "").splitlines()[0][:200] if last_failed else "",
+        last_applied=_when(last_applied),
+    )
+
+
+def _age(value) -> int:  # type: ignore[no-untyped-def]
+    if value is None:
+        return 0
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return max(0, int((utcnow() - value).total_seconds()))
+
+
+@dataclass
+class InboxHealth:
+    """What ``GET /api/health`` may tell anyone: counts and ages, no tenant data."""
+
+    inbox_depth: int
+    oldest_unapplied_seconds: int
+    failed: int
+    worker_heartbeat_seconds: int | None  # None: no worker has ever reported
+
+
+def inbox_health(db: Session) -> InboxHealth:
+    depth, oldest = db.exec(
+        select(func.count(), func.min(InboxEvent.received_at)).where(
+            col(InboxEvent.status).in_(("pending", "applying"))
+        )
+    ).one()
+    failed = db.exec(
+        select(func.count()).select_from(InboxEvent).where(InboxEvent.status == "failed")
+    ).one()
+    beat = db.exec(select(func.max(WorkerHeartbeat.seen_at))).one()
+    return InboxHealth(
+        inbox_depth=depth,
+        oldest_unapplied_seconds=_age(oldest),
+        failed=failed,
+        worker_heartbeat_seconds=_age(beat) if beat is not None else None,
     )

@@ -30,6 +30,7 @@ REGISTERED = {
     "autopay_charge",
     "autopay_notices",
     "retainer_invoices",
+    "fetch_missed_events",
 }
 
 

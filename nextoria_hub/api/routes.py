@@ -7,6 +7,7 @@ import re
 import threading
 import time
 from collections import Counter
+from functools import partial
 
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -16,25 +17,39 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from nextoria_hub.db import get_engine, session_scope
-from nextoria_hub.payments.webhooks import MAX_BODY_BYTES, receive_webhook
+from nextoria_hub.payments.webhooks import MAX_BODY_BYTES, delivery_headers, receive_webhook
 from nextoria_hub.stripe_gateway import WEBHOOK_TOLERANCE_SECONDS
 from nextoria_hub.tenancy import workspace_for_host
+from nextoria_hub.webhooks_health import inbox_health
 
 log = logging.getLogger(__name__)
 
 
+def _inbox_figures() -> dict[str, int | None]:
+    """Inbox depth and the freshest worker heartbeat's age: counts only, no tenant data."""
+    with session_scope() as db:
+        figures = inbox_health(db)
+    return {
+        "inbox_depth": figures.inbox_depth,
+        "inbox_oldest_seconds": figures.oldest_unapplied_seconds,
+        "worker_heartbeat_seconds": figures.worker_heartbeat_seconds,
+    }
+
+
 async def health(_request: Request) -> JSONResponse:
-    """Liveness plus a round trip to the database."""
+    """Liveness plus a round trip to the database, and how the webhook inbox keeps up."""
+    inbox: dict[str, int | None] = {}
     try:
         with get_engine().connect() as conn:
             conn.execute(text("SELECT 1"))
         database = "ok"
+        inbox = await run_in_threadpool(_inbox_figures)
     except Exception as err:  # report any database failure as unhealthy
         log.warning("health check: database unavailable: %s", type(err).__name__)
         database = "unavailable"
     status = 200 if database == "ok" else 503
     return JSONResponse(
-        {"status": "ok" if status == 200 else "degraded", "database": database}, status
+        {"status": "ok" if status == 200 else "degraded", "database": database, **inbox}, status
     )
 
 
@@ -117,7 +132,16 @@ async def stripe_webhook(request: Request) -> JSONResponse:
     if not looks_signed(signature, time.time()):
         _count_junk(workspace_id)
         return JSONResponse({"outcome": "bad_signature", "detail": "not signed by Stripe"}, 400)
-    result = await run_in_threadpool(receive_webhook, workspace_id, payload, signature)
+    result = await run_in_threadpool(
+        partial(
+            receive_webhook,
+            headers=delivery_headers(dict(request.headers)),
+            source=request.client.host if request.client else "",
+        ),
+        workspace_id,
+        payload,
+        signature,
+    )
     return JSONResponse({"outcome": result.outcome, "detail": result.detail}, result.status)
 
 

@@ -36,7 +36,7 @@ def scheduler(
         metavar="JOB",
         help="Also run this job once right at start, then on its schedule (repeatable), e.g. "
         "--run-now autopay_charge after an outage. Jobs: deliver_emails, reconcile_checkouts, "
-        "autopay_charge, autopay_notices, retainer_invoices.",
+        "autopay_charge, autopay_notices, fetch_missed_events, retainer_invoices.",
     ),
 ) -> None:
     """Run the scheduled jobs in the foreground until Ctrl-C or SIGTERM (one per deployment)."""

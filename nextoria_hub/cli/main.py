@@ -14,6 +14,7 @@ from nextoria_hub.cli import (
     secrets_commands,
     stripe_commands,
     users,
+    worker_commands,
     workspaces,
 )
 
@@ -30,6 +31,8 @@ app.add_typer(stripe_commands.app, name="stripe")
 app.add_typer(secrets_commands.app, name="secrets")
 app.add_typer(jobs_commands.email_app, name="email")
 app.command("scheduler")(jobs_commands.scheduler)
+app.command("worker")(worker_commands.worker)
+app.add_typer(worker_commands.webhooks_app, name="webhooks")
 app.add_typer(billing_commands.client_app, name="client")
 app.add_typer(billing_commands.invoice_app, name="invoice")
 

@@ -77,3 +77,8 @@ def status_command(
         f"last signature failure {health.last_signature_failure or 'never'}; "
         f"not applied {health.not_applied}"
     )
+    typer.echo(
+        f"  inbox: {health.inbox_depth} waiting"
+        f"{f' (oldest {health.oldest_unapplied_seconds} s)' if health.inbox_depth else ''}, "
+        f"{health.failed} failed, last applied {health.last_applied or 'never'}"
+    )

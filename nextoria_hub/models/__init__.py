@@ -14,6 +14,7 @@ from nextoria_hub.models.client import Client, StripeCustomer
 from nextoria_hub.models.dispute import Dispute, DisputeOutcome
 from nextoria_hub.models.email import OutboxEmail
 from nextoria_hub.models.finance import FinanceSettings
+from nextoria_hub.models.inbox import InboxEvent, WorkerHeartbeat
 from nextoria_hub.models.invoice import (
     Invoice,
     InvoiceActivity,
@@ -37,6 +38,7 @@ __all__ = [
     "Dispute",
     "DisputeOutcome",
     "FinanceSettings",
+    "InboxEvent",
     "Invitation",
     "Invoice",
     "InvoiceActivity",
@@ -57,5 +59,6 @@ __all__ = [
     "User",
     "UserSession",
     "WebhookDelivery",
+    "WorkerHeartbeat",
     "Workspace",
 ]

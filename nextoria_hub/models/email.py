@@ -18,7 +18,10 @@ class OutboxEmail(SQLModel, table=True):
     subject: str = Field(max_length=250)
     text_body: str
     html_body: str = ""
-    kind: str = Field(max_length=60, index=True)
+    kind: str = Field(max_length=60, index=True)  # the template's name
+    # The template's context as JSON: an email queued while a payment settles is stored as
+    # template + context only and rendered after that transaction, or at delivery.
+    context: str = ""
     status: str = Field(default="pending", max_length=16, index=True)
     attempts: int = 0
     last_error: str = ""

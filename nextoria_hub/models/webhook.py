@@ -24,6 +24,8 @@ class WebhookDelivery(SQLModel, table=True):
     detail: str = ""
     # The verified body, kept for replay; unverified bodies are not stored.
     body: str = ""
+    headers: str = ""  # JSON of the request headers that matter (no cookies, no auth)
+    source_address: str = Field(default="", max_length=64)
 
 
 class StripeEvent(SQLModel, table=True):

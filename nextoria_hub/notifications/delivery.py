@@ -27,6 +27,7 @@ from nextoria_hub.clock import utcnow
 from nextoria_hub.db import get_engine
 from nextoria_hub.models import OutboxEmail
 from nextoria_hub.notifications.links import LinkKeyRetired, fill_links
+from nextoria_hub.notifications.outbox import render_stored
 from nextoria_hub.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -211,6 +212,7 @@ def deliver_pending(limit: int = 50) -> DeliveryCounts:
     if settings.email_mode == "outbox":
         ids = claim_due(engine, now, limit, status="logged")
         counts.claimed = counts.logged = len(ids)
+        render_stored(ids)  # emails queued as template + context are rendered at delivery
         if ids:
             with Session(engine) as db:
                 for email in db.exec(select(OutboxEmail).where(col(OutboxEmail.id).in_(ids))):
@@ -223,6 +225,7 @@ def deliver_pending(limit: int = 50) -> DeliveryCounts:
 
     ids = claim_due(engine, now, limit)
     counts.claimed = len(ids)
+    render_stored(ids)
     for email_id in ids:
         with Session(engine, expire_on_commit=False) as db:
             email = db.get(OutboxEmail, email_id)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from nextoria_hub.models import OutboxEmail, Role, User
@@ -40,11 +45,32 @@ def render(kind: str, context: dict[str, Any]) -> tuple[str, str, str]:
     return subject, body.strip() + "\n", html
 
 
+# Inside ``rendering_deferred()``: the ids of emails queued as template + context only.
+_deferred: ContextVar[list[int] | None] = ContextVar("outbox_deferred", default=None)
+
+
+@contextmanager
+def rendering_deferred() -> Iterator[list[int]]:
+    """Emails queued inside are stored unrendered (``render_stored`` or delivery renders them),
+    so a transaction that settles a payment does not spend its time on templates."""
+    ids: list[int] = []
+    token = _deferred.set(ids)
+    try:
+        yield ids
+    finally:
+        _deferred.reset(token)
+
+
 def enqueue_email(
     db: Session, *, workspace_id: int | None, to: str, kind: str, context: dict[str, Any]
 ) -> OutboxEmail:
-    """Write an email in the caller's transaction; it is sent only if that commits."""
-    subject, text, html = render(kind, context)
+    """Write an email in the caller's transaction; it is sent only if that commits.
+
+    The template's name and context are always kept; the rendered text is written now, or
+    after the transaction inside ``rendering_deferred()``.
+    """
+    deferred = _deferred.get()
+    subject, text, html = render(kind, context) if deferred is None else ("", "", "")
     email = OutboxEmail(
         workspace_id=workspace_id,
         to_address=to,
@@ -52,11 +78,50 @@ def enqueue_email(
         text_body=text,
         html_body=html,
         kind=kind,
+        context=json.dumps(context, default=str),
     )
     db.add(email)
     db.flush()
-    log.info("email queued: %s to %s (%s)", kind, to, subject)
+    if deferred is not None:
+        deferred.append(email.id)  # type: ignore[arg-type]
+    log.info("email queued: %s to %s", kind, to)
     return email
+
+
+def render_row(email: OutboxEmail) -> tuple[str, str, str]:
+    """(subject, text, html) of a stored email: as rendered, or now from template + context."""
+    if email.text_body or not email.context:
+        return email.subject, email.text_body, email.html_body
+    return render(email.kind, json.loads(email.context))
+
+
+def render_stored(ids: list[int]) -> int:
+    """Render the emails queued unrendered (templates first, then one short write)."""
+    from nextoria_hub.db import get_engine, session_scope
+
+    if not ids:
+        return 0
+    with Session(get_engine()) as db:
+        todo = [
+            (email.id, render_row(email))
+            for email in db.exec(
+                select(OutboxEmail).where(
+                    col(OutboxEmail.id).in_(ids),
+                    OutboxEmail.text_body == "",
+                    OutboxEmail.context != "",
+                )
+            )
+        ]
+    if not todo:
+        return 0
+    with session_scope() as db:
+        for email_id, (subject, text, html) in todo:
+            db.execute(
+                update(OutboxEmail)
+                .where(col(OutboxEmail.id) == email_id, OutboxEmail.text_body == "")
+                .values(subject=subject, text_body=text, html_body=html)
+            )
+    return len(todo)
 
 
 def email_admins(db: Session, workspace_id: int, *, kind: str, context: dict[str, Any]) -> int:

@@ -23,7 +23,7 @@ from nextoria_hub.notifications.outbox import email_admins
 from nextoria_hub.payments.settlement import _lock_invoice, payment_for_charge
 from nextoria_hub.payments.stripe_connection import secret_key_for
 from nextoria_hub.payments.stripe_events import OUTSIDE, _settle_charge
-from nextoria_hub.payments.webhook_handlers import EventContext, HandlerResult, handler
+from nextoria_hub.payments.webhook_handlers import EventContext, HandlerResult, ask_stripe, handler
 from nextoria_hub.settings import get_settings
 
 # Stripe's dispute statuses, as the product reads them. An inquiry closed without a
@@ -159,7 +159,10 @@ def disputes_at_risk(db: Session, workspace_id: int) -> list[Dispute]:
 
 def _current(db: Session, ctx: EventContext, dispute_id: str) -> dict[str, Any] | None:
     try:
-        return gateway.retrieve_dispute(secret_key_for(db, ctx.workspace_id, ctx.mode), dispute_id)
+        key = secret_key_for(db, ctx.workspace_id, ctx.mode)
+        return ask_stripe(
+            ctx, f"dispute:{dispute_id}", lambda: gateway.retrieve_dispute(key, dispute_id)
+        )
     except gateway.StripeUnavailable:
         raise
     except (StripeNotConnected, gateway.StripeGatewayError):

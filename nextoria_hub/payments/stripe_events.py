@@ -24,7 +24,12 @@ from nextoria_hub.payments.settlement import (
     settle_payment,
 )
 from nextoria_hub.payments.stripe_connection import secret_key_for
-from nextoria_hub.payments.webhook_handlers import EventContext, HandlerResult, handler
+from nextoria_hub.payments.webhook_handlers import (
+    EventContext,
+    HandlerResult,
+    ask_stripe,
+    handler,
+)
 
 log = logging.getLogger(__name__)
 
@@ -57,12 +62,11 @@ def _source(metadata: dict[str, Any] | None) -> str:
 def _expanded_pi(db: Session, ctx: EventContext, pi_id: str) -> dict[str, Any] | None:
     """The PaymentIntent with its charge, asked of Stripe; None if our key can't read it.
 
-    Stripe being unreachable raises: the event fails with 500 and Stripe sends it again.
+    Stripe being unreachable raises: the worker tries the event again later.
     """
     try:
-        return gateway.retrieve_payment_intent(
-            secret_key_for(db, ctx.workspace_id, ctx.mode), pi_id
-        )
+        key = secret_key_for(db, ctx.workspace_id, ctx.mode)
+        return ask_stripe(ctx, f"pi:{pi_id}", lambda: gateway.retrieve_payment_intent(key, pi_id))
     except gateway.StripeUnavailable:
         raise
     except (StripeNotConnected, gateway.StripeGatewayError) as err:
@@ -76,7 +80,8 @@ def _checkout_payment(
     """The Checkout Session that took this payment and the PaymentIntent with its charge, in
     one call (``("", None)`` if Stripe can't say right now; unreachable raises, as above)."""
     try:
-        return gateway.checkout_payment(secret_key_for(db, ctx.workspace_id, ctx.mode), pi_id)
+        key = secret_key_for(db, ctx.workspace_id, ctx.mode)
+        return ask_stripe(ctx, f"checkout:{pi_id}", lambda: gateway.checkout_payment(key, pi_id))
     except gateway.StripeUnavailable:
         raise
     except (StripeNotConnected, gateway.StripeGatewayError) as err:
@@ -283,7 +288,10 @@ def current_charge(db: Session, ctx: EventContext, charge_id: str) -> dict[str, 
     if not charge_id:
         return None
     try:
-        return gateway.retrieve_charge(secret_key_for(db, ctx.workspace_id, ctx.mode), charge_id)
+        key = secret_key_for(db, ctx.workspace_id, ctx.mode)
+        return ask_stripe(
+            ctx, f"charge:{charge_id}", lambda: gateway.retrieve_charge(key, charge_id)
+        )
     except gateway.StripeUnavailable:
         raise
     except (StripeNotConnected, gateway.StripeGatewayError) as err:
@@ -318,7 +326,8 @@ def _setup_completed(db: Session, ctx: EventContext, session: dict[str, Any]) ->
     if not si_id:
         return "ignored", f"setup session {session.get('id')} names no SetupIntent"
     try:
-        full = gateway.retrieve_setup_intent(secret_key_for(db, ctx.workspace_id, ctx.mode), si_id)
+        key = secret_key_for(db, ctx.workspace_id, ctx.mode)
+        full = ask_stripe(ctx, f"si:{si_id}", lambda: gateway.retrieve_setup_intent(key, si_id))
     except gateway.StripeUnavailable:
         raise
     except (StripeNotConnected, gateway.StripeGatewayError) as err:

@@ -1,7 +1,9 @@
 """One handler per Stripe event type, registered by decorator (as dj-stripe does).
 
 A handler runs inside the transaction that records the event, so its effect and the
-record commit together. It returns ``applied``, ``unmatched`` (about an object the hub
+record commit together. It never calls Stripe in that transaction: it asks through
+``ask_stripe``, which raises ``NeedsStripe`` the first time; the worker rolls back, makes
+the call with no transaction open, and runs the handler again with the answer. It returns ``applied``, ``unmatched`` (about an object the hub
 did not create) or ``ignored``, and must be monotonic: a late or repeated event changes
 nothing that a later state already settled.
 """
@@ -9,7 +11,7 @@ nothing that a later state already settled.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlmodel import Session
@@ -25,6 +27,26 @@ class EventContext:
     event_type: str
     obj: dict[str, Any]  # event.data.object
     created: int
+    # Stripe's answers (or errors) by question, gathered outside the transaction.
+    answers: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+class NeedsStripe(Exception):
+    """Raised inside the handler's transaction: roll back, run ``call``, apply again."""
+
+    def __init__(self, key: str, call: Callable[[], Any]) -> None:
+        super().__init__(key)
+        self.key, self.call = key, call
+
+
+def ask_stripe(ctx: EventContext, key: str, call: Callable[[], Any]) -> Any:
+    """Stripe's answer to ``key`` if gathered already (raising what it raised), else ask for it."""
+    if key not in ctx.answers:
+        raise NeedsStripe(key, call)
+    answer = ctx.answers[key]
+    if isinstance(answer, BaseException):
+        raise answer
+    return answer
 
 
 Handler = Callable[[Session, EventContext], HandlerResult]

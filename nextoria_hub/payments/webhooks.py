@@ -1,8 +1,8 @@
-"""Receiving a Stripe webhook: verify, record once, apply, all or nothing.
+"""Receiving a Stripe webhook: verify, then record the delivery and queue the event.
 
-Webhooks are at-least-once and unordered. The event row is unique per workspace and
-event id and is written in the same transaction as the handler's effect, so a duplicate
-changes nothing and a failure rolls everything back for Stripe to retry.
+Webhooks are at-least-once and unordered. The route answers as soon as the event is in
+the inbox (``webhook_inbox``, unique per workspace and event id, so a duplicate queues
+nothing); workers (``nextoria_hub.workers``) apply it through the handler registry.
 """
 
 from __future__ import annotations
@@ -11,20 +11,16 @@ import json
 import logging
 from dataclasses import dataclass
 
+from sqlalchemy import update
 from sqlalchemy.exc import DataError, IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from nextoria_hub import stripe_gateway as gateway
+from nextoria_hub.clock import utcnow
 from nextoria_hub.db import session_scope
-from nextoria_hub.models import StripeEvent, WebhookDelivery
-from nextoria_hub.payments import (  # noqa: F401  (importing them registers the handlers)
-    bank_debits,
-    disputes,
-    refund_failures,
-    stripe_events,
-)
+from nextoria_hub.models import InboxEvent, WebhookDelivery
+from nextoria_hub.payments.inbox import NEW_EVENT
 from nextoria_hub.payments.stripe_connection import webhook_secrets
-from nextoria_hub.payments.webhook_handlers import EventContext, dispatch
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +28,8 @@ MAX_BODY_BYTES = 1024 * 1024
 # What a handler raises on an object of the wrong shape (a missing id, text for an amount,
 # a currency too long for its column): the same body would fail again, so no 5xx for it.
 MALFORMED = (KeyError, TypeError, ValueError, AttributeError, RecursionError, DataError)
-WIDTHS = {"event_id": 255, "event_type": 120, "mode": 4}  # of the webhook_delivery columns
+# the widths of the webhook_delivery columns
+WIDTHS = {"event_id": 255, "event_type": 120, "mode": 4, "source_address": 64}
 
 
 @dataclass(frozen=True)
@@ -42,8 +39,19 @@ class WebhookOutcome:
     detail: str = ""
 
 
-def receive_webhook(workspace_id: int, payload: bytes, signature_header: str) -> WebhookOutcome:
-    """The whole pipeline for one delivery to a known workspace; returns the HTTP answer."""
+def receive_webhook(
+    workspace_id: int,
+    payload: bytes,
+    signature_header: str,
+    *,
+    headers: dict[str, str] | None = None,
+    source: str = "",
+) -> WebhookOutcome:
+    """Verify one delivery to a known workspace and record it for the workers; the HTTP answer.
+
+    Nothing is applied here (no Stripe call, no settlement, no email): ``workers.py`` does it.
+    """
+    headers = headers or {}
     with session_scope() as db:
         secrets = webhook_secrets(db, workspace_id)
     mode = gateway.verify_webhook(payload, signature_header, secrets) if secrets else None
@@ -58,6 +66,8 @@ def receive_webhook(workspace_id: int, payload: bytes, signature_header: str) ->
         livemode, created = bool(event.get("livemode")), int(event.get("created") or 0)
         if len(event_id) > 255 or len(event_type) > 120:  # wider than any Stripe's, our columns
             raise ValueError("id or type too long")
+        if not 0 <= created < 2**31:  # our integer column; Stripe's are Unix seconds
+            raise ValueError("created out of range")
     except (ValueError, KeyError, TypeError, RecursionError):  # RecursionError: deep nesting
         _log_delivery(workspace_id, "ignored", detail="signed but not a Stripe event")
         return WebhookOutcome(400, "ignored", "not a Stripe event")
@@ -76,71 +86,91 @@ def receive_webhook(workspace_id: int, payload: bytes, signature_header: str) ->
         _log_delivery(workspace_id, "foreign", detail=detail, **base)
         return WebhookOutcome(200, "foreign", detail)
 
-    ctx = EventContext(workspace_id, mode, event_id, event_type, obj, created)
-    try:
-        outcome, detail = _apply_once(ctx, payload.decode("utf-8", "replace"))
-    except MALFORMED as err:  # signed, but not shaped as Stripe sends it: a retry cannot help
-        log.warning(
-            "webhook %s (%s) for workspace %s is malformed", event_id, event_type, workspace_id
-        )
-        reason = (str(getattr(err, "orig", None) or err).splitlines() or [""])[0]
-        detail = f"malformed event: {type(err).__name__}: {reason}"[:500]
-        _log_delivery(workspace_id, "error", detail=detail, **base)
-        return WebhookOutcome(400, "malformed", "the event is not shaped as Stripe sends it")
-    except Exception as err:  # roll back, tell Stripe to retry, keep a trace for admins
-        log.exception("webhook %s (%s) failed for workspace %s", event_id, event_type, workspace_id)
-        _log_delivery(workspace_id, "error", detail=f"{type(err).__name__}: {err}"[:500], **base)
-        return WebhookOutcome(500, "error", "could not apply the event; Stripe will retry")
+    object_id = str(obj.get("id") or "")[:255]
+    outcome, detail = _record(
+        workspace_id,
+        InboxEvent(
+            workspace_id=workspace_id,
+            event_id=event_id.replace("\x00", ""),
+            event_type=event_type.replace("\x00", ""),
+            mode=mode,
+            object_id=object_id.replace("\x00", ""),
+            stripe_created=created,
+            body=payload.decode("utf-8", "replace").replace("\x00", ""),
+        ),
+        headers=headers,
+        source=source,
+    )
+    if outcome == "received":
+        NEW_EVENT.set()  # wake this process's worker, if it runs one
     return WebhookOutcome(200, outcome, detail)
 
 
-def _apply_once(ctx: EventContext, body: str) -> tuple[str, str]:
-    """Apply the event unless already recorded; the delivery log commits with the effect."""
-    with session_scope() as db:
-        if _already_recorded(db, ctx):
-            outcome, detail = "duplicate", "already received"
-        else:
-            outcome, detail = dispatch(db, ctx)
-            db.add(
-                StripeEvent(
-                    workspace_id=ctx.workspace_id,
-                    event_id=ctx.event_id,
-                    type=ctx.event_type,
-                    mode=ctx.mode,
-                    stripe_created=ctx.created,
-                    result=outcome,
-                    detail=detail[:1000],
-                )
-            )
-            try:
-                db.flush()
-            except IntegrityError:
-                # A concurrent delivery of the same event won the race: undo ours entirely.
-                db.rollback()
-                outcome, detail = "duplicate", "already received"
-        db.add(
-            _delivery(
-                ctx.workspace_id,
-                outcome,
-                detail=detail,
-                body=body,
-                event_id=ctx.event_id,
-                event_type=ctx.event_type,
-                mode=ctx.mode,
-            )
-        )
-        return outcome, detail
+def _record(
+    workspace_id: int, row: InboxEvent, *, headers: dict[str, str], source: str
+) -> tuple[str, str]:
+    """One short commit: the delivery, and the inbox row unless the event is already in it.
+
+    A Stripe retry of an event still waiting for its next try makes it due at once.
+    """
+    extra = {"headers": json.dumps(headers)[:4000], "source_address": source[:64]}
+    try:
+        with session_scope() as db:
+            if _queued(db, workspace_id, row.event_id):
+                _duplicate(db, workspace_id, row, extra)
+                return "duplicate", "already received"
+            db.add(row)
+            db.add(_row_delivery(workspace_id, "received", "queued for the workers", row, extra))
+    except IntegrityError:  # the same event queued by a concurrent delivery
+        with session_scope() as db:
+            _duplicate(db, workspace_id, row, extra)
+        return "duplicate", "already received"
+    return "received", "queued for the workers"
 
 
-def _already_recorded(db: Session, ctx: EventContext) -> bool:
+def _queued(db: Session, workspace_id: int, event_id: str) -> bool:
     return (
         db.exec(
-            select(StripeEvent.id).where(
-                StripeEvent.workspace_id == ctx.workspace_id, StripeEvent.event_id == ctx.event_id
+            select(InboxEvent.id).where(
+                InboxEvent.workspace_id == workspace_id, InboxEvent.event_id == event_id
             )
         ).first()
         is not None
     )
+
+
+def _duplicate(db: Session, workspace_id: int, row: InboxEvent, extra: dict[str, str]) -> None:
+    db.execute(
+        update(InboxEvent)
+        .where(
+            col(InboxEvent.workspace_id) == workspace_id,
+            col(InboxEvent.event_id) == row.event_id,
+            col(InboxEvent.status) == "pending",
+        )
+        .values(next_attempt_at=utcnow())
+    )
+    db.add(_row_delivery(workspace_id, "duplicate", "already received", row, extra))
+
+
+def _row_delivery(
+    workspace_id: int, outcome: str, detail: str, row: InboxEvent, extra: dict[str, str]
+) -> WebhookDelivery:
+    return _delivery(
+        workspace_id,
+        outcome,
+        detail=detail,
+        body=row.body,
+        event_id=row.event_id,
+        event_type=row.event_type,
+        mode=row.mode,
+        **extra,
+    )
+
+
+def delivery_headers(headers: dict[str, str]) -> dict[str, str]:
+    """The request headers worth keeping with a delivery: no cookies, no credentials."""
+    drop = {"cookie", "authorization", "proxy-authorization"}
+    return {k: v[:500] for k, v in headers.items() if k.lower() not in drop}
 
 
 def _delivery(

@@ -5,8 +5,9 @@ in-process Stripe sandbox, so a developer's ``make run`` on 3000 is not disturbe
 don't run both from one checkout at once: they share ``.web/``). Browsers resolve ``*.localhost`` to loopback, so workspaces are real subdomains.
 
 ``NEXTORIA_E2E_TOPOLOGY=scaled`` runs the deployment of docs/deploy.md instead: PostgreSQL,
-Redis as Reflex's state manager, two backend workers behind the one port, and one
-``nextoria scheduler`` process beside them (CI runs the payment test once this way).
+Redis as Reflex's state manager, two backend workers behind the one port (no inbox worker
+inside them), two ``nextoria worker`` processes and one ``nextoria scheduler`` process
+beside them (CI runs the payment test once this way).
 """
 
 from __future__ import annotations
@@ -93,8 +94,9 @@ def app_server(
     }
     if TOPOLOGY == "scaled":
         _flush_redis(REDIS_URL)
-        # Two workers share client state through Redis; the jobs run in their own process.
-        env |= {"REFLEX_REDIS_URL": REDIS_URL, "GRANIAN_WORKERS": "2"}
+        # Two workers share client state through Redis; the jobs run in their own process and
+        # the webhook inbox is applied by two `nextoria worker` processes, not the web workers.
+        env |= {"REFLEX_REDIS_URL": REDIS_URL, "GRANIAN_WORKERS": "2", "NEXTORIA_WORKERS": "0"}
     log = data_dir / "reflex-run.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
@@ -120,6 +122,7 @@ def app_server(
             start_new_session=True,
         )
     scheduler: subprocess.Popen | None = None
+    inbox_workers: list[subprocess.Popen] = []
     # This process builds URLs (webhook endpoints, invite links) as the app does.
     os.environ["NEXTORIA_PUBLIC_PORT"] = str(port)
     get_settings.cache_clear()
@@ -138,11 +141,13 @@ def app_server(
                 "RESEND_API_URL": resend.base_url,
             }
             scheduler = _start_scheduler(scheduler_env, data_dir / "scheduler.log")
+            for n in range(2):
+                inbox_workers.append(_start_worker(env, data_dir / f"worker-{n}.log"))
         yield RunningApp(port, TOPOLOGY, proc.pid)
     finally:
         os.environ.pop("NEXTORIA_PUBLIC_PORT", None)
         get_settings.cache_clear()
-        for child in (scheduler, proc):
+        for child in (*inbox_workers, scheduler, proc):
             if child is not None:
                 _stop(child)
 
@@ -204,6 +209,26 @@ def _start_scheduler(env: dict[str, str], log: Path) -> subprocess.Popen:
     while "scheduler running" not in log.read_text():
         if proc.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"nextoria scheduler did not start:\n{_tail(log)}")
+        time.sleep(0.2)
+    return proc
+
+
+def _start_worker(env: dict[str, str], log: Path) -> subprocess.Popen:
+    """``nextoria worker``: applies the webhook inbox; this topology runs two."""
+    nextoria = Path(sys.executable).parent / "nextoria"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [str(nextoria), "worker", "--concurrency", "2"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + 30
+    while "worker running" not in log.read_text():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"nextoria worker did not start:\n{_tail(log)}")
         time.sleep(0.2)
     return proc
 

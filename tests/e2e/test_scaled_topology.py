@@ -66,3 +66,17 @@ def test_the_scheduler_process_runs_the_jobs(
             return
         time.sleep(1)
     pytest.fail("the scheduler process did not deliver the queued email within 120 s")
+
+
+def test_inbox_workers_report_their_heartbeat(scaled: RunningApp) -> None:
+    """The web workers apply nothing here (NEXTORIA_WORKERS=0); the worker processes beat."""
+    import httpx
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        body = httpx.get(scaled.url(path="/api/health"), trust_env=False, timeout=10).json()
+        if body.get("worker_heartbeat_seconds") is not None:
+            assert body["worker_heartbeat_seconds"] < 60 and "inbox_depth" in body
+            return
+        time.sleep(1)
+    pytest.fail("no inbox worker reported a heartbeat within 60 s")

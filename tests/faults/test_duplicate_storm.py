@@ -1,5 +1,6 @@
 """Duplicate storm: every real delivery of many payment flows posted five times at once,
-spread over two backend worker processes on one database.
+spread over two backend worker processes on one database, then applied by two inbox
+workers at once.
 
 Stripe delivers at least once and retries whatever times out, so the same event can reach
 two workers at the same moment. Whatever the interleaving, each invoice must end with one
@@ -19,6 +20,7 @@ from sqlmodel import Session, col, select
 from nextoria_hub.billing.invoices import LineInput
 from nextoria_hub.models import (
     AuditEntry,
+    InboxEvent,
     Invoice,
     InvoiceActivity,
     OutboxEmail,
@@ -30,6 +32,7 @@ from nextoria_hub.notifications.delivery import deliver_pending
 from nextoria_hub.payments.checkout import start_checkout
 from stripe_sandbox.testing import SandboxServer, WebhookReceiver
 from tests.faults.conftest import Delivery, connected_shops, deliveries_of, emails_by_invoice
+from tests.inbox import drain_inbox
 from tests.payments.conftest import DECLINED, VISA, Shop
 from tests.resend_capture import ResendCapture
 
@@ -105,17 +108,25 @@ def test_every_delivery_five_times_across_two_workers(
     assert Counter(statuses) == {200: len(statuses)}, Counter(statuses)
 
     db.expire_all()
-    # every event recorded once, applied by exactly one of its five copies
-    recorded = Counter(e.event_id for e in db.exec(select(StripeEvent)))
-    assert recorded == {d.event["id"]: 1 for d in deliveries}
+    # every event queued once, by exactly one of its five copies
+    queued = Counter(e.event_id for e in db.exec(select(InboxEvent)))
+    assert queued == {d.event["id"]: 1 for d in deliveries}
     outcomes: dict[str, Counter[str]] = {}
     for row in db.exec(select(WebhookDelivery)):
         outcomes.setdefault(row.event_id, Counter())[row.outcome] += 1
     for d in deliveries:
-        assert outcomes[d.event["id"]] == {"applied": 1, "duplicate": COPIES - 1}, (
+        assert outcomes[d.event["id"]] == {"received": 1, "duplicate": COPIES - 1}, (
             d.event["type"],
             outcomes[d.event["id"]],
         )
+    # two workers drain the inbox at once; each event is applied and recorded once
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        totals = list(pool.map(lambda _: drain_inbox(), range(2)))
+    assert sum(t.applied for t in totals) == len(deliveries), totals
+    db.expire_all()
+    assert {e.status for e in db.exec(select(InboxEvent))} == {"applied"}
+    recorded = Counter(e.event_id for e in db.exec(select(StripeEvent)))
+    assert recorded == {d.event["id"]: 1 for d in deliveries}
 
     succeeded = _per_invoice(db, Payment, Payment.status == "succeeded")
     failed = _per_invoice(db, Payment, Payment.status == "failed")

@@ -29,6 +29,7 @@ from nextoria_hub.settings import get_settings
 from nextoria_hub.tenancy import Actor
 from stripe_sandbox.testing import SandboxServer, submit_checkout
 from tests.factories import Tenant, build_tenant, quick_user
+from tests.inbox import drain_inbox
 
 VISA = "4242424242424242"
 DECLINED = "4000000000000002"
@@ -118,7 +119,9 @@ class Shop:
         return resp
 
     def settle_webhooks(self, timeout: float = 20) -> None:
+        """Every webhook the sandbox owes delivered, and every queued event applied."""
         assert self.sandbox.wait_for_deliveries(timeout)
+        drain_inbox()
 
     def refresh(self, *objs: Any) -> None:
         self.db.expire_all()

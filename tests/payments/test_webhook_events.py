@@ -16,6 +16,7 @@ from nextoria_hub.billing.finance import get_finance
 from nextoria_hub.billing.invoices import display_status, get_invoice_view
 from nextoria_hub.clock import utcnow
 from nextoria_hub.models import (
+    InboxEvent,
     Invoice,
     OutboxEmail,
     Payment,
@@ -27,6 +28,7 @@ from nextoria_hub.payments.checkout import start_checkout
 from nextoria_hub.payments.queries import list_payments, unmatched_events
 from nextoria_hub.tenancy import Actor
 from nextoria_hub.webhooks_health import webhook_health
+from tests.inbox import drain_inbox, inbox_result
 from tests.payments.conftest import DECLINED, Shop, make_shop, post_event, sandbox_events
 
 WHSEC = "whsec_handsigned_test_secret"
@@ -309,13 +311,17 @@ def test_metadata_of_another_workspace_changes_nothing(shop: Shop) -> None:
     forged2["data"]["object"]["metadata"].pop("nextoria_workspace_id")
     forged2["data"]["object"]["metadata"]["nextoria_invoice_id"] = str(theirs.id)
     resp = post_event(shop.port, "acme", forged2, shop.webhook_secret())
-    assert resp.status_code == 200 and resp.json()["outcome"] == "unmatched"
+    assert resp.status_code == 200 and resp.json()["outcome"] == "received"
+    drain_inbox()
+    assert inbox_result(forged2["id"]) == ("applied", "unmatched")
     shop.refresh(target, theirs)
     assert target.status == "open" and theirs.status == "open"
     assert _count(shop.db, Payment) == 1
 
 
-def test_handler_error_rolls_back_and_redelivery_succeeds(shop: Shop) -> None:
+def test_stripe_down_while_applying_keeps_the_event_and_redelivery_applies_it(
+    shop: Shop,
+) -> None:
     shop.sandbox.control("POST", "webhooks/pause")
     try:
         invoice = shop.invoice()
@@ -325,23 +331,30 @@ def test_handler_error_rolls_back_and_redelivery_succeeds(shop: Shop) -> None:
         event = next(e for e in sandbox_events(shop) if e["type"] == "payment_intent.succeeded")
     finally:
         shop.sandbox.control("POST", "webhooks/release", {"discard": True})
-    # Stripe's API fails while we handle the event: we answer 500 and keep nothing
+    # Stripe's API fails while the worker applies the event: the delivery is acknowledged,
+    # the try rolls back and the event waits in the inbox for its next try
+    resp = post_event(shop.port, "acme", event, shop.webhook_secret())
+    assert resp.status_code == 200 and resp.json()["outcome"] == "received"
     shop.sandbox.control("POST", "chaos", {"failure_rate": 1.0, "failure_mode": "500"})
     try:
-        resp = post_event(shop.port, "acme", event, shop.webhook_secret())
+        counts = drain_inbox()
     finally:
         shop.sandbox.control("DELETE", "chaos")
-    assert resp.status_code == 500
+    assert (counts.claimed, counts.retrying) == (1, 1)
     assert _count(shop.db, Payment) == 0
     assert _count(shop.db, StripeEvent, StripeEvent.event_id == event["id"]) == 0
-    assert _count(shop.db, WebhookDelivery, WebhookDelivery.outcome == "error") == 1
+    row = shop.db.exec(select(InboxEvent).where(InboxEvent.event_id == event["id"])).one()
+    assert (row.status, row.attempts) == ("pending", 1)
+    assert "Traceback" in row.last_error and row.next_attempt_at > utcnow()
     shop.refresh(invoice)
     assert invoice.status == "open"
-    # Stripe sends it again: now it applies
+    # Stripe sends it again: no second inbox row, and the waiting event is due at once
     shop.sandbox.control("POST", f"events/{event['id']}/redeliver")
     shop.settle_webhooks()
     shop.refresh(invoice)
     assert invoice.status == "paid" and _count(shop.db, Payment) == 1
+    assert _count(shop.db, InboxEvent, InboxEvent.event_id == event["id"]) == 1
+    assert inbox_result(event["id"]) == ("applied", "applied")
 
 
 # ---- every order of the seed's four events + checkout.session.completed ----
@@ -415,6 +428,7 @@ def test_every_order_of_the_events_ends_in_the_same_state(
                 meta["nextoria_invoice_id"] = str(invoice.id)
             resp = post_event(public_port, slug, event, WHSEC)
             assert resp.status_code == 200, (order, resp.text)
+            drain_inbox()  # applied as it arrives: the handlers meet every order
         shop.refresh(invoice)
         ws = shop.tenant.id
         assert (invoice.status, invoice.amount_paid, invoice.amount_due) == ("paid", 300000, 0), (

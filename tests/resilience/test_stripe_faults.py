@@ -154,7 +154,7 @@ def test_pay_now_under_stripe_faults(shop: Shop, chaos: Chaos) -> None:
         assert_human(message)
 
     # Webhooks that Stripe gave up on during the faults are caught by the reconciliation job.
-    assert shop.sandbox.wait_for_deliveries(30)
+    shop.settle_webhooks(30)
     reconcile_open_checkouts(older_than=timedelta(0))
     assert_books_match(shop.sandbox, [shop.account], invoices)  # type: ignore[arg-type]
     shop.db.expire_all()
@@ -192,7 +192,7 @@ def test_pay_now_after_a_lost_answer_and_an_edited_client(shop: Shop, chaos: Cha
     url, message = pay_now(shop, invoice.id)  # type: ignore[arg-type]
     assert url, message
     shop.pay(url)
-    assert shop.sandbox.wait_for_deliveries(30)
+    shop.settle_webhooks(30)
     assert_books_match(shop.sandbox, [shop.account], [invoice.id])  # type: ignore[list-item]
 
 
@@ -220,7 +220,7 @@ def test_autopay_under_stripe_faults(shop: Shop, chaos: Chaos) -> None:
             if attempt.reason:
                 assert_clean(attempt.reason)
         _charge_until_settled(now, batch)
-    assert shop.sandbox.wait_for_deliveries(30)
+    shop.settle_webhooks(30)
     assert_books_match(shop.sandbox, [shop.account], invoices)
     with Session(get_engine()) as db:
         attempts = db.exec(select(AutopayAttempt)).all()
@@ -271,5 +271,5 @@ def test_reconciliation_under_stripe_faults(shop: Shop, chaos: Chaos) -> None:
     assert_books_match(shop.sandbox, [shop.account], invoices)  # type: ignore[arg-type]
     # The webhooks arrive after all: they change nothing.
     shop.sandbox.control("POST", "webhooks/release")
-    assert shop.sandbox.wait_for_deliveries(30)
+    shop.settle_webhooks(30)
     assert_books_match(shop.sandbox, [shop.account], invoices)  # type: ignore[arg-type]

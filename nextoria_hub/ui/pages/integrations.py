@@ -281,6 +281,11 @@ def _health() -> rx.Component:
         _row("Last event type", S.health.get("last_type", "")),
         _row("Last signature failure", S.health.get("last_signature_failure", "Never")),
         _row("Events received but not applied", S.health.get("not_applied", "0")),
+        _row("Waiting to be applied", S.health.get("inbox_depth", "0")),
+        _row("Oldest waiting", S.health.get("oldest_unapplied", "—")),
+        _row("Failed after every retry", S.health.get("failed", "0")),
+        _row("Last failure", S.health.get("last_failure", "—")),
+        _row("Last event applied", S.health.get("last_applied", "Never")),
         rx.cond(
             S.is_admin,
             rx.button(

@@ -80,6 +80,13 @@ class IntegrationsState(AppState):
             "last_type": health.last_type,
             "last_signature_failure": health.last_signature_failure or "Never",
             "not_applied": str(health.not_applied),
+            "inbox_depth": str(health.inbox_depth),
+            "oldest_unapplied": f"{health.oldest_unapplied_seconds} s ago"
+            if health.inbox_depth
+            else "—",
+            "failed": str(health.failed),
+            "last_failure": health.last_failure or "—",
+            "last_applied": health.last_applied or "Never",
         }
         self.test_mode = conn.uses_test_keys(db, actor.workspace_id)
 
