@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import typer
 from sqlmodel import Session, select
@@ -10,6 +11,7 @@ from sqlmodel import Session, select
 from nextoria_hub.accounts.workspaces import get_workspace_by_slug
 from nextoria_hub.billing.clients import create_client
 from nextoria_hub.billing.invoices import LineInput, create_invoice, invoice_json, send_invoice
+from nextoria_hub.billing.pdf import cached_pdf, invoice_by_number
 from nextoria_hub.cli.common import print_json, unit_of_work
 from nextoria_hub.errors import NotFound, ValidationError
 from nextoria_hub.models import Client, Invoice, Role
@@ -152,3 +154,19 @@ def invoice_show(
     )
     for p in data["payments"]:
         typer.echo(f"  {p['status']} {p['amount']} {p['currency'].upper()} {p['method']}")
+
+
+@invoice_app.command("pdf")
+def invoice_pdf_command(
+    workspace: str = typer.Option(..., help="Workspace slug."),
+    number: str = typer.Option(..., help="Invoice number, e.g. INV-0001."),
+    out: Path = typer.Option(..., "--out", help="The file to write."),
+    receipt: bool = typer.Option(False, "--receipt", help="The receipt of its last payment."),
+) -> None:
+    """Write an invoice's PDF (the same file the pages download), or its last receipt."""
+    with unit_of_work() as db:
+        ws = get_workspace_by_slug(db, workspace)
+        invoice = invoice_by_number(db, ws.id, number)  # type: ignore[arg-type]
+        _filename, data = cached_pdf(db, invoice, receipt=receipt)
+    out.write_bytes(data)
+    typer.echo(f"{out} ({len(data)} bytes)")

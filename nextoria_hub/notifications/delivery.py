@@ -14,6 +14,7 @@ even a crash between sending and recording ``sent`` does not send it twice.
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
 import threading
@@ -79,6 +80,17 @@ def idempotency_key(email: OutboxEmail) -> str:
     return f"nextoria-email-{email.id}"
 
 
+def _attachment(email: OutboxEmail) -> tuple[str, bytes] | None:
+    """The invoice or receipt PDF this email carries (billing.pdf), read at delivery."""
+    from nextoria_hub.billing.pdf import email_attachment
+
+    try:
+        return email_attachment(email.workspace_id, email.kind, email.context)
+    except Exception as err:  # a PDF that cannot be made must not hold the email back
+        log.warning("email %s: no PDF attached (%s)", email.id, type(err).__name__)
+        return None
+
+
 def send_via_resend(email: OutboxEmail, settings: Settings) -> str:
     """Send one email; returns Resend's id. Raises SendError."""
     import resend
@@ -95,6 +107,11 @@ def send_via_resend(email: OutboxEmail, settings: Settings) -> str:
     }
     if html:
         params["html"] = html
+    attachment = _attachment(email)
+    if attachment is not None:
+        params["attachments"] = [
+            {"filename": attachment[0], "content": base64.b64encode(attachment[1]).decode()}
+        ]
     key = settings.resend_api_key.strip()
     try:
         # The resend package reads its key and base URL from module globals at request time.

@@ -1,0 +1,58 @@
+"""``GET /api/invoices/{id}/invoice.pdf`` and ``…/receipt.pdf``: PDFs for the signed-in user.
+
+The host picks the workspace and the session cookie the user, exactly as the pages resolve
+them (``tenancy.resolve_actor``); ``billing.pdf.invoice_pdf`` then applies the invoice
+pages' own access rule. Whatever is refused (no session, another workspace's invoice,
+another client's, a draft for a client) answers 404, so ids reveal nothing.
+"""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from nextoria_hub.billing.pdf import invoice_pdf
+from nextoria_hub.db import session_scope
+from nextoria_hub.errors import AccessDenied, NotFound
+from nextoria_hub.tenancy import resolve_actor
+
+# The name of the session cookie the pages set (ui.states.session.SESSION_COOKIE).
+SESSION_COOKIE = "nx_session"
+
+
+def _pdf_for(host: str, token: str, invoice_id: int, receipt: bool) -> tuple[str, bytes] | None:
+    with session_scope() as db:
+        _workspace, actor = resolve_actor(db, host, token)
+        if actor is None:
+            return None
+        try:
+            return invoice_pdf(db, actor, invoice_id, receipt=receipt)
+        except (NotFound, AccessDenied):
+            return None
+
+
+async def invoice_document(request: Request) -> Response:
+    raw_id = request.path_params["invoice_id"]
+    kind = request.path_params["kind"]
+    if kind not in ("invoice", "receipt") or not raw_id.isdigit() or len(raw_id) > 18:
+        return JSONResponse({"error": "not found"}, 404)
+    found = await run_in_threadpool(
+        _pdf_for,
+        request.headers.get("host", ""),
+        request.cookies.get(SESSION_COOKIE, ""),
+        int(raw_id),
+        kind == "receipt",
+    )
+    if found is None:
+        return JSONResponse({"error": "not found"}, 404)
+    filename, data = found
+    disposition = "inline" if request.query_params.get("inline") == "1" else "attachment"
+    return Response(
+        data,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'{disposition}; filename="{filename}"',
+            "Cache-Control": "private, no-store",
+        },
+    )

@@ -1,0 +1,309 @@
+"""PDF invoices and receipts (fpdf2, pure Python), cached on disk by invoice revision.
+
+The PDF of an invoice depends only on what it prints, so its file is named by a hash of
+that (``revision``): the first download after a change renders it (tens of milliseconds),
+every later one, the email attachment and the CLI read the same file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from babel.dates import format_date
+from fpdf import FPDF
+from sqlmodel import Session, col, select
+
+from nextoria_hub.billing.invoices import display_status, get_invoice_view
+from nextoria_hub.billing.money import format_money
+from nextoria_hub.clock import utcnow
+from nextoria_hub.errors import NotFound
+from nextoria_hub.models import Client, Invoice, InvoiceLine, Payment, Workspace
+from nextoria_hub.settings import get_settings
+from nextoria_hub.tenancy import Actor
+
+_FONTS = Path(__file__).parent / "fonts"
+DEFAULT_LOCALE = "en_US"
+# Payment rows that are money received (not a failed attempt, not a debit still in flight).
+_NOT_RECEIVED = ("failed", "processing")
+
+
+@dataclass(frozen=True)
+class PdfLine:
+    description: str
+    quantity: str
+    unit: str
+    amount: str
+
+
+@dataclass(frozen=True)
+class PdfDocument:
+    """Everything a PDF prints, already formatted: its hash is the cache key."""
+
+    kind: str  # invoice | receipt
+    title: str
+    workspace_name: str
+    number: str
+    client_name: str
+    client_email: str
+    status: str
+    dates: tuple[tuple[str, str], ...]
+    lines: tuple[PdfLine, ...]
+    totals: tuple[tuple[str, str], ...]
+    notes: str
+    filename: str
+
+    def revision(self) -> str:
+        raw = json.dumps(self.__dict__, default=lambda o: o.__dict__, sort_keys=True)
+        return hashlib.sha256(raw.encode()).hexdigest()[:24]
+
+
+def workspace_locale(db: Session, workspace_id: int) -> str:
+    """The locale documents are written in; one default until workspaces can choose."""
+    return DEFAULT_LOCALE
+
+
+def _day(value: date, locale: str) -> str:
+    return format_date(value, format="medium", locale=locale)
+
+
+def received_payments(db: Session, invoice: Invoice) -> list[Payment]:
+    return list(
+        db.exec(
+            select(Payment)
+            .where(
+                Payment.invoice_id == invoice.id,
+                Payment.workspace_id == invoice.workspace_id,
+                Payment.kind == "payment",
+                col(Payment.status).not_in(_NOT_RECEIVED),
+            )
+            .order_by(col(Payment.created_at), col(Payment.id))
+        )
+    )
+
+
+def invoice_document(db: Session, invoice: Invoice, *, receipt: bool = False) -> PdfDocument:
+    """The printed content of an invoice, or of the receipt of its last payment."""
+    workspace = db.get(Workspace, invoice.workspace_id)
+    client = db.get(Client, invoice.client_id)
+    assert workspace is not None and client is not None
+    locale = workspace_locale(db, invoice.workspace_id)
+    cur = invoice.currency
+
+    def money(amount: int) -> str:
+        return format_money(amount, cur, locale)
+
+    lines = db.exec(
+        select(InvoiceLine)
+        .where(InvoiceLine.invoice_id == invoice.id)
+        .order_by(col(InvoiceLine.position), col(InvoiceLine.id))
+    ).all()
+    printed = tuple(
+        PdfLine(line.description, line.quantity, money(line.unit_amount), money(line.amount))
+        for line in lines
+    )
+    if receipt:
+        payments = received_payments(db, invoice)
+        if not payments:
+            raise NotFound(f"Invoice {invoice.number} has no payment to give a receipt for.")
+        paid = payments[-1]
+        method = paid.method_detail or paid.method_type or paid.source
+        return PdfDocument(
+            kind="receipt",
+            title="Receipt",
+            workspace_name=workspace.name,
+            number=invoice.number,
+            client_name=client.name,
+            client_email=client.billing_email,
+            status="Paid",
+            dates=(
+                ("Paid on", _day(paid.created_at.date(), locale)),
+                ("Invoice date", _day(invoice.issue_date, locale)),
+            ),
+            lines=printed,
+            totals=(
+                ("Invoice total", money(invoice.total)),
+                (f"Amount paid ({method})" if method else "Amount paid", money(paid.amount)),
+                ("Balance", money(invoice.amount_due)),
+            ),
+            notes=f"Payment reference: {paid.payment_intent_id or paid.id}",
+            filename=f"Receipt-{invoice.number}.pdf",
+        )
+    totals = [("Subtotal", money(invoice.subtotal))]
+    if invoice.tax_total:
+        totals.append(("Tax", money(invoice.tax_total)))
+    totals.append(("Total", money(invoice.total)))
+    if invoice.amount_paid:
+        totals.append(("Paid", money(invoice.amount_paid)))
+    totals.append(("Amount due", money(invoice.amount_due)))
+    return PdfDocument(
+        kind="invoice",
+        title="Invoice",
+        workspace_name=workspace.name,
+        number=invoice.number,
+        client_name=client.name,
+        client_email=client.billing_email,
+        status=display_status(invoice, utcnow().date()),
+        dates=(
+            ("Issued", _day(invoice.issue_date, locale)),
+            ("Due", _day(invoice.due_date, locale)),
+        ),
+        lines=printed,
+        totals=tuple(totals),
+        notes=invoice.notes,
+        filename=f"Invoice-{invoice.number}.pdf",
+    )
+
+
+def _logo(pdf: FPDF, x: float, y: float) -> None:
+    """The product's default mark (a workspace's own logo is a branding setting to come)."""
+    pdf.set_fill_color(79, 70, 229)
+    pdf.rect(x, y, 12, 12, style="F", round_corners=True, corner_radius=2.5)
+    pdf.set_text_color(255, 255, 255)
+    pdf.set_font("DejaVu", "B", 11)
+    pdf.set_xy(x, y + 1.5)
+    pdf.cell(12, 9, "N", align="C")
+    pdf.set_text_color(17, 24, 39)
+
+
+def render_pdf(doc: PdfDocument) -> bytes:
+    """Lay out one A4 page (more if the lines need them)."""
+    pdf = FPDF(format="A4")
+    pdf.set_title(f"{doc.title} {doc.number}")
+    pdf.set_author(doc.workspace_name)
+    pdf.set_creator("Nextoria Hub")
+    pdf.add_font("DejaVu", "", str(_FONTS / "DejaVuSans.ttf"))
+    pdf.add_font("DejaVu", "B", str(_FONTS / "DejaVuSans-Bold.ttf"))
+    pdf.set_auto_page_break(True, margin=18)
+    pdf.add_page()
+    width = pdf.w - pdf.l_margin - pdf.r_margin
+    _logo(pdf, pdf.l_margin, 14)
+    pdf.set_xy(pdf.l_margin + 16, 15)
+    pdf.set_font("DejaVu", "B", 15)
+    pdf.cell(width / 2, 10, doc.workspace_name)
+    pdf.set_xy(pdf.l_margin, 15)
+    pdf.set_font("DejaVu", "B", 20)
+    pdf.cell(width, 10, doc.title.upper(), align="R")
+    pdf.set_font("DejaVu", "", 10)
+    pdf.set_xy(pdf.l_margin, 26)
+    pdf.cell(width, 6, f"{doc.title} {doc.number} · {doc.status}", align="R")
+    pdf.ln(14)
+    pdf.set_font("DejaVu", "B", 10)
+    pdf.cell(width / 2, 6, "Billed to")
+    pdf.ln(6)
+    pdf.set_font("DejaVu", "", 10)
+    top = pdf.get_y()
+    pdf.multi_cell(width / 2, 5, f"{doc.client_name}\n{doc.client_email}", align="L")
+    pdf.set_xy(pdf.l_margin + width / 2, top)
+    for label, value in doc.dates:
+        pdf.set_x(pdf.l_margin + width / 2)
+        pdf.cell(width / 4, 5, label, align="R")
+        pdf.cell(width / 4, 5, value, align="R")
+        pdf.ln(5)
+    pdf.ln(8)
+    cols = (width * 0.52, width * 0.12, width * 0.18, width * 0.18)
+    pdf.set_fill_color(243, 244, 246)
+    pdf.set_font("DejaVu", "B", 9)
+    for head, w, align in zip(
+        ("Description", "Qty", "Unit price", "Amount"), cols, "LRRR", strict=True
+    ):
+        pdf.cell(w, 8, head, align=align, fill=True)
+    pdf.ln(8)
+    pdf.set_font("DejaVu", "", 9)
+    for line in doc.lines:
+        y = pdf.get_y()
+        pdf.multi_cell(cols[0], 6, line.description, align="L")
+        end = pdf.get_y()
+        pdf.set_xy(pdf.l_margin + cols[0], y)
+        pdf.cell(cols[1], 6, line.quantity, align="R")
+        pdf.cell(cols[2], 6, line.unit, align="R")
+        pdf.cell(cols[3], 6, line.amount, align="R")
+        pdf.set_y(max(end, y + 6))
+        pdf.set_draw_color(229, 231, 235)
+        pdf.line(pdf.l_margin, pdf.get_y(), pdf.l_margin + width, pdf.get_y())
+    pdf.ln(4)
+    for index, (label, value) in enumerate(doc.totals):
+        last = index == len(doc.totals) - 1
+        pdf.set_font("DejaVu", "B" if last else "", 11 if last else 10)
+        pdf.set_x(pdf.l_margin + width * 0.5)
+        pdf.cell(width * 0.3, 7, label, align="R")
+        pdf.cell(width * 0.2, 7, value, align="R")
+        pdf.ln(7)
+    if doc.notes:
+        pdf.ln(6)
+        pdf.set_font("DejaVu", "", 9)
+        pdf.multi_cell(width, 5, doc.notes, align="L")
+    return bytes(pdf.output())
+
+
+def _cache_path(workspace_id: int, invoice_id: int, doc: PdfDocument) -> Path:
+    return (
+        get_settings().data_dir
+        / "pdf"
+        / str(workspace_id)
+        / f"{doc.kind}-{invoice_id}-{doc.revision()}.pdf"
+    )
+
+
+def cached_pdf(db: Session, invoice: Invoice, *, receipt: bool = False) -> tuple[str, bytes]:
+    """(filename, bytes): from the cache when this revision was rendered before."""
+    doc = invoice_document(db, invoice, receipt=receipt)
+    path = _cache_path(invoice.workspace_id, invoice.id, doc)  # type: ignore[arg-type]
+    if path.exists():
+        return doc.filename, path.read_bytes()
+    data = render_pdf(doc)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".pdf.")
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+    os.replace(tmp, path)  # two renders of one revision write the same bytes
+    return doc.filename, data
+
+
+def invoice_pdf(
+    db: Session, actor: Actor, invoice_id: int, *, receipt: bool = False
+) -> tuple[str, bytes]:
+    """The PDF the actor may download: staff any invoice of the workspace, a client their own.
+
+    Access is ``get_invoice_view``'s, the same check the invoice pages make.
+    """
+    view = get_invoice_view(db, actor, invoice_id)
+    return cached_pdf(db, view.invoice, receipt=receipt)
+
+
+def invoice_by_number(db: Session, workspace_id: int, number: str) -> Invoice:
+    invoice = db.exec(
+        select(Invoice).where(
+            Invoice.workspace_id == workspace_id, Invoice.number == number.strip().upper()
+        )
+    ).first()
+    if invoice is None:
+        raise NotFound(f"No invoice {number.strip()}.")
+    return invoice
+
+
+# Emails that carry a PDF, and which one. The outbox keeps only the template's context
+# (with the invoice number): the file is read from the cache when the email is delivered.
+ATTACHED_TO = {"invoice_sent": False, "payment_receipt": True}
+
+
+def email_attachment(workspace_id: int | None, kind: str, context: str) -> tuple[str, bytes] | None:
+    """(filename, bytes) to attach to an outbox email of ``kind``, or None."""
+    from nextoria_hub.db import session_scope
+
+    if kind not in ATTACHED_TO or workspace_id is None or not context:
+        return None
+    number = json.loads(context).get("number")
+    if not number:
+        return None
+    with session_scope() as db:
+        try:
+            invoice = invoice_by_number(db, workspace_id, str(number))
+            return cached_pdf(db, invoice, receipt=ATTACHED_TO[kind])
+        except NotFound:
+            return None
