@@ -46,7 +46,7 @@ from nextoria_hub.accounts.team import (
 )
 from nextoria_hub.accounts.users import create_user, find_user
 from nextoria_hub.audit import list_audit
-from nextoria_hub.billing import clients, finance, invoices
+from nextoria_hub.billing import clients, exports, finance, invoices, pdf
 from nextoria_hub.billing.clients import (
     archive_client,
     create_client,
@@ -851,6 +851,69 @@ def _disputes_at_risk(db: Session, w: World) -> None:
     assert all(d.workspace_id == w.a.id for d in disputes.disputes_at_risk(db, w.a.id))
 
 
+# ---- billing documents and reports (billing/pdf.py, billing/exports.py) ----
+
+
+def _invoice_pdf(db: Session, w: World) -> None:
+    for invoice_id in w.b_books.invoice_ids():
+        for receipt in (False, True):
+            with pytest.raises(NotFound):
+                pdf.invoice_pdf(db, w.a_admin, invoice_id, receipt=receipt)
+    for invoice_id in w.b_books.invoice_ids():  # and A's client user neither
+        with pytest.raises(NotFound):
+            pdf.invoice_pdf(db, w.a_client_user, invoice_id)
+
+
+def _invoice_by_number(db: Session, w: World) -> None:
+    for number in {i.number for i in w.b_books.invoices()}:
+        found = _found_or_none(lambda n=number: pdf.invoice_by_number(db, w.a.id, n))
+        assert found is None or found.workspace_id == w.a.id
+
+
+def _found_or_none(call: Callable[[], Any]) -> Any:
+    try:
+        return call()
+    except NotFound:
+        return None
+
+
+def _email_attachment(db: Session, w: World) -> None:
+    import io
+    import json
+
+    from pypdf import PdfReader
+
+    for number in {i.number for i in w.b_books.invoices()}:
+        got = pdf.email_attachment(w.a.id, "invoice_sent", json.dumps({"number": number}))
+        if got is not None:  # A's invoice of that number, never B's
+            text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(got[1])).pages)
+            assert w.b.workspace.name not in text and w.a.workspace.name in text
+            assert not any(c.name in text for c in (w.b_books.client, w.b_books.other))
+            assert pdf.invoice_by_number(db, w.a.id, number).workspace_id == w.a.id
+
+
+def _invoice_rows(db: Session, w: World) -> None:
+    rows = exports.invoice_rows(db, w.a_admin, utcnow().date())
+    assert {r["number"] for r in rows} == {i.number for i in w.a_books.invoices()}
+    names = {r["client"] for r in rows}
+    assert w.b_books.client.name not in names and w.b_books.other.name not in names
+    for client_id in w.b_books.client_ids():
+        assert exports.invoice_rows(db, w.a_admin, utcnow().date(), client_id=client_id) == []
+
+
+def _payment_rows(db: Session, w: World) -> None:
+    rows = exports.payment_rows(db, w.a_admin)
+    assert rows and {r["currency"] for r in rows} == {"USD"}  # B bills in EUR
+    for client_id in w.b_books.client_ids():
+        assert exports.payment_rows(db, w.a_admin, client_id=client_id) == []
+
+
+def _aged_receivables(db: Session, w: World) -> None:
+    rows = exports.aged_receivables(db, w.a_admin, utcnow().date())
+    assert {r.currency for r in rows} == {"usd"}
+    assert {r.client_id for r in rows} <= {None, *w.a_books.client_ids()}
+
+
 CASES: dict[str, Callable[[Session, World], None]] = {
     "list_team": _list_team,
     "list_pending_invitations": _list_pending_invitations,
@@ -918,10 +981,17 @@ CASES: dict[str, Callable[[Session, World], None]] = {
     "record_refund_failure": _record_refund_failure,
     "apply_dispute": _apply_dispute,
     "disputes_at_risk": _disputes_at_risk,
+    "invoice_pdf": _invoice_pdf,
+    "invoice_by_number": _invoice_by_number,
+    "email_attachment": _email_attachment,
+    "invoice_rows": _invoice_rows,
+    "payment_rows": _payment_rows,
+    "aged_receivables": _aged_receivables,
 }
 
 # Tenant-scoped functions that need no attack case, and why.
 EXEMPT = {
+    "workspace_locale": "returns the one default locale; reads nothing of the workspace yet",
     "enqueue_email": "a writer: the workspace comes from the calling service, not a request",
     "email_admins": "a writer like enqueue_email; tests/notifications/test_outbox.py shows it "
     "reaches only that workspace's active admins",
@@ -950,6 +1020,8 @@ MODULES = (
     settlement,
     disputes,
     webhooks_health,
+    pdf,
+    exports,
 )
 
 B_TABLES = (
@@ -1099,6 +1171,9 @@ def _staff_only(w: World) -> dict[str, Callable[[Session, Actor], object]]:
         "remove_client_contact": lambda db, u: remove_client_contact(
             db, u, user_id=w.a_books.portal.id
         ),
+        "invoice_rows": lambda db, u: exports.invoice_rows(db, u, today),
+        "payment_rows": lambda db, u: exports.payment_rows(db, u),
+        "aged_receivables": lambda db, u: exports.aged_receivables(db, u, today),
     }
 
 
@@ -1136,6 +1211,9 @@ STAFF_ONLY = (
     "remove_member",
     "list_client_contacts",
     "remove_client_contact",
+    "invoice_rows",
+    "payment_rows",
+    "aged_receivables",
 )
 
 

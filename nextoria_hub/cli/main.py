@@ -10,6 +10,7 @@ from nextoria_hub.cli import (
     billing_commands,
     db_commands,
     demo,
+    export_commands,
     jobs_commands,
     secrets_commands,
     stripe_commands,
@@ -35,6 +36,7 @@ app.command("worker")(worker_commands.worker)
 app.add_typer(worker_commands.webhooks_app, name="webhooks")
 app.add_typer(billing_commands.client_app, name="client")
 app.add_typer(billing_commands.invoice_app, name="invoice")
+app.add_typer(export_commands.app, name="export")
 
 
 @app.callback()
