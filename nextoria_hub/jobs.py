@@ -87,6 +87,11 @@ JOBS: list[JobSpec] = [
         "nextoria_hub.billing.retainers:issue_retainer_invoices",
         trigger_args={"hours": 1},
     ),
+    JobSpec(
+        "invoice_reminders",
+        "nextoria_hub.billing.reminders:send_due_reminders",
+        trigger_args={"hours": 1},
+    ),
 ]
 
 

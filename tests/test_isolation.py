@@ -46,7 +46,7 @@ from nextoria_hub.accounts.team import (
 )
 from nextoria_hub.accounts.users import create_user, find_user
 from nextoria_hub.audit import list_audit
-from nextoria_hub.billing import clients, exports, finance, invoices, pdf
+from nextoria_hub.billing import clients, exports, finance, invoices, pdf, reminders
 from nextoria_hub.billing.clients import (
     archive_client,
     create_client,
@@ -80,8 +80,11 @@ from nextoria_hub.errors import AccessDenied, NotFound, StripeNotConnected, Vali
 from nextoria_hub.models import (
     CheckoutSession,
     Client,
+    ClientReminderSetting,
     Invoice,
+    LateFee,
     Payment,
+    ReminderSettings,
     StripeEvent,
     User,
     WebhookDelivery,
@@ -314,6 +317,10 @@ def world(db: Session, request: pytest.FixtureRequest) -> World:
     b_books = build_books(db, b, "eur")
     quick_stripe_keys(db, b.id, "globex")
     db.add(WebhookDelivery(workspace_id=b.id, outcome="bad_signature", event_type=""))
+    # B's reminder rules, a client with reminders off and a late fee: a leak would show them.
+    db.add(ReminderSettings(workspace_id=b.id, enabled=True, days_before=9))
+    db.add(ClientReminderSetting(workspace_id=b.id, client_id=b_books.other.id))
+    db.add(LateFee(workspace_id=b.id, invoice_id=b_books.open.id, seq=1, amount=1, currency="eur"))
     db.commit()
     return World(a, b, b_session, b_link, token, invitation.id, a_books, b_books, request)  # type: ignore[arg-type]
 
@@ -914,6 +921,39 @@ def _aged_receivables(db: Session, w: World) -> None:
     assert {r.client_id for r in rows} <= {None, *w.a_books.client_ids()}
 
 
+def _reminder_settings(db: Session, w: World) -> None:
+    for read in (
+        reminders.get_reminder_settings(db, w.a.id),
+        reminders.read_reminder_settings(db, w.a_admin),
+    ):
+        assert read.workspace_id == w.a.id and read.days_before != 9
+    rules = reminders.ReminderUpdate(True, 1, True, 1, 1, 1)
+    assert reminders.update_reminder_settings(db, w.a_admin, rules).workspace_id == w.a.id
+
+
+def _get_reminder_settings(db: Session, w: World) -> None:
+    _reminder_settings(db, w)
+
+
+def _client_reminders(db: Session, w: World) -> None:
+    for client_id in w.b_books.client_ids():
+        with pytest.raises(NotFound):
+            reminders.set_client_reminders(db, w.a_admin, client_id, False)
+        with pytest.raises(NotFound):
+            reminders.reminders_on_for_client(db, w.a_admin, client_id)
+
+
+def _late_fees(db: Session, w: World) -> None:
+    fee = db.exec(select(LateFee).where(LateFee.workspace_id == w.b.id)).one()
+    for invoice_id in w.b_books.invoice_ids():
+        with pytest.raises(NotFound):
+            reminders.active_late_fees(db, w.a_admin, invoice_id)
+        with pytest.raises(NotFound):
+            reminders.waive_late_fee(db, w.a_admin, invoice_id, fee.id)
+    with pytest.raises(NotFound):  # B's fee through A's own invoice
+        reminders.waive_late_fee(db, w.a_admin, w.a_books.open.id, fee.id)
+
+
 CASES: dict[str, Callable[[Session, World], None]] = {
     "list_team": _list_team,
     "list_pending_invitations": _list_pending_invitations,
@@ -987,6 +1027,13 @@ CASES: dict[str, Callable[[Session, World], None]] = {
     "invoice_rows": _invoice_rows,
     "payment_rows": _payment_rows,
     "aged_receivables": _aged_receivables,
+    "get_reminder_settings": _get_reminder_settings,
+    "read_reminder_settings": _reminder_settings,
+    "update_reminder_settings": _reminder_settings,
+    "set_client_reminders": _client_reminders,
+    "reminders_on_for_client": _client_reminders,
+    "active_late_fees": _late_fees,
+    "waive_late_fee": _late_fees,
 }
 
 # Tenant-scoped functions that need no attack case, and why.
@@ -1022,6 +1069,7 @@ MODULES = (
     webhooks_health,
     pdf,
     exports,
+    reminders,
 )
 
 B_TABLES = (
@@ -1174,6 +1222,18 @@ def _staff_only(w: World) -> dict[str, Callable[[Session, Actor], object]]:
         "invoice_rows": lambda db, u: exports.invoice_rows(db, u, today),
         "payment_rows": lambda db, u: exports.payment_rows(db, u),
         "aged_receivables": lambda db, u: exports.aged_receivables(db, u, today),
+        "read_reminder_settings": lambda db, u: reminders.read_reminder_settings(db, u),
+        "update_reminder_settings": lambda db, u: reminders.update_reminder_settings(
+            db, u, reminders.ReminderUpdate(False, 1, True, 1, 1, 1)
+        ),
+        "set_client_reminders": lambda db, u: reminders.set_client_reminders(
+            db, u, a.client.id, False
+        ),
+        "reminders_on_for_client": lambda db, u: reminders.reminders_on_for_client(
+            db, u, a.client.id
+        ),
+        "active_late_fees": lambda db, u: reminders.active_late_fees(db, u, a.open.id),
+        "waive_late_fee": lambda db, u: reminders.waive_late_fee(db, u, a.open.id, 1),
     }
 
 
@@ -1214,6 +1274,12 @@ STAFF_ONLY = (
     "invoice_rows",
     "payment_rows",
     "aged_receivables",
+    "read_reminder_settings",
+    "update_reminder_settings",
+    "set_client_reminders",
+    "reminders_on_for_client",
+    "active_late_fees",
+    "waive_late_fee",
 )
 
 

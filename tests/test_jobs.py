@@ -31,6 +31,7 @@ REGISTERED = {
     "autopay_notices",
     "retainer_invoices",
     "fetch_missed_events",
+    "invoice_reminders",
 }
 
 

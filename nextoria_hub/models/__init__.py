@@ -23,6 +23,12 @@ from nextoria_hub.models.invoice import (
     InvoiceStatus,
 )
 from nextoria_hub.models.payment import CheckoutSession, Payment
+from nextoria_hub.models.reminders import (
+    ClientReminderSetting,
+    InvoiceReminder,
+    LateFee,
+    ReminderSettings,
+)
 from nextoria_hub.models.stripe_keys import StripeKeys
 from nextoria_hub.models.user import Role, User
 from nextoria_hub.models.webhook import StripeEvent, WebhookDelivery
@@ -35,6 +41,7 @@ __all__ = [
     "CheckoutSession",
     "Client",
     "ClientAutopay",
+    "ClientReminderSetting",
     "Dispute",
     "DisputeOutcome",
     "FinanceSettings",
@@ -44,10 +51,13 @@ __all__ = [
     "InvoiceActivity",
     "InvoiceCounter",
     "InvoiceLine",
+    "InvoiceReminder",
     "InvoiceStatus",
+    "LateFee",
     "LoginFailure",
     "OutboxEmail",
     "Payment",
+    "ReminderSettings",
     "Retainer",
     "RetainerPeriod",
     "Role",
