@@ -12,9 +12,17 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from nextoria_hub.billing.exports import (
+    INVOICE_COLUMNS,
+    PAYMENT_COLUMNS,
+    invoice_rows,
+    payment_rows,
+    to_csv,
+)
 from nextoria_hub.billing.pdf import invoice_pdf
+from nextoria_hub.clock import utcnow
 from nextoria_hub.db import session_scope
-from nextoria_hub.errors import AccessDenied, NotFound
+from nextoria_hub.errors import AccessDenied, NotFound, ValidationError
 from nextoria_hub.tenancy import resolve_actor
 
 # The name of the session cookie the pages set (ui.states.session.SESSION_COOKIE).
@@ -53,6 +61,64 @@ async def invoice_document(request: Request) -> Response:
         media_type="application/pdf",
         headers={
             "Content-Disposition": f'{disposition}; filename="{filename}"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+def _export_for(host: str, token: str, kind: str, params: dict[str, str]) -> str | None:
+    """The CSV of the Invoices or Payments page with its filters, for staff; else None."""
+    with session_scope() as db:
+        _workspace, actor = resolve_actor(db, host, token)
+        if actor is None or not actor.is_staff:
+            return None
+        client = params.get("client", "")
+        client_id = int(client) if client.isdigit() and len(client) < 19 else None
+        status = params.get("status", "")
+        status = "" if status == "all" else status
+        try:
+            if kind == "invoices":
+                rows = invoice_rows(
+                    db,
+                    actor,
+                    utcnow().date(),
+                    status=status or None,
+                    client_id=client_id,
+                    search=params.get("search", "")[:200],
+                )
+                return to_csv(INVOICE_COLUMNS, rows)
+            mode = params.get("mode", "")
+            rows = payment_rows(
+                db,
+                actor,
+                client_id=client_id,
+                status=status or None,
+                mode=None if mode in ("", "all") else mode,
+            )
+            return to_csv(PAYMENT_COLUMNS, rows)
+        except ValidationError:
+            return None
+
+
+async def export_csv(request: Request) -> Response:
+    """``GET /api/exports/invoices.csv`` or ``payments.csv``, with the pages' filters."""
+    kind = request.path_params["kind"]
+    if kind not in ("invoices", "payments"):
+        return JSONResponse({"error": "not found"}, 404)
+    data = await run_in_threadpool(
+        _export_for,
+        request.headers.get("host", ""),
+        request.cookies.get(SESSION_COOKIE, ""),
+        kind,
+        dict(request.query_params),
+    )
+    if data is None:
+        return JSONResponse({"error": "not found"}, 404)
+    return Response(
+        data,
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{kind}-{utcnow().date()}.csv"',
             "Cache-Control": "private, no-store",
         },
     )

@@ -213,3 +213,53 @@ def test_cli_exports_csv_and_json(db: Session, admin: Actor, acme: Tenant) -> No
     assert result.stdout.splitlines()[1:] == []
     result = runner.invoke(app, ["export", "invoices", "--workspace", "acme", "--since", "May 1"])
     assert result.exit_code == 1 and "YYYY-MM-DD" in result.output
+
+
+def test_export_route_is_for_staff_of_this_workspace_with_the_filters(
+    db: Session, admin: Actor, acme: Tenant, globex: Tenant
+) -> None:
+    from starlette.testclient import TestClient
+
+    from nextoria_hub.accounts.sessions import start_session
+    from nextoria_hub.api.documents import SESSION_COOKIE
+    from nextoria_hub.api.routes import build_api
+
+    initech = _client(db, admin, "+Initech")
+    hooli = _client(db, admin, "Hooli")
+    _open(db, admin, initech, "10.00", TODAY)
+    _open(db, admin, hooli, "20.00", TODAY)
+    portal = quick_portal_user(db, initech, "pay@initech.test")
+    tokens = {
+        who: start_session(db, user)
+        for who, user in (
+            ("admin", acme.admin),
+            ("member", acme.member),
+            ("client", portal),
+            ("globex", globex.admin),
+        )
+    }
+    db.commit()
+
+    def get(who: str, path: str, host: str = "acme.localhost:3000"):
+        with TestClient(build_api(), base_url=f"http://{host}") as web:
+            if who:
+                web.cookies.set(SESSION_COOKIE, tokens[who])
+            return web.get(path)
+
+    answer = get("member", "/api/exports/invoices.csv?status=all&search=hoo")
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(answer.text)))
+    assert [(r["number"], r["client"]) for r in rows] == [("INV-0002", "Hooli")]
+    answer = get("admin", f"/api/exports/invoices.csv?client={initech.id}")
+    assert [r["client"] for r in csv.DictReader(io.StringIO(answer.text))] == ["'+Initech"]
+    answer = get("admin", "/api/exports/payments.csv?status=all&mode=all&client=all")
+    assert answer.status_code == 200 and answer.text.startswith("created_at,")
+    for who, host, path in [
+        ("client", "acme.localhost:3000", "/api/exports/invoices.csv"),
+        ("", "acme.localhost:3000", "/api/exports/invoices.csv"),
+        ("globex", "acme.localhost:3000", "/api/exports/invoices.csv"),
+        ("admin", "globex.localhost:3000", "/api/exports/payments.csv"),
+        ("admin", "acme.localhost:3000", "/api/exports/clients.csv"),
+        ("admin", "acme.localhost:3000", "/api/exports/invoices.csv?status=bogus"),
+    ]:
+        assert get(who, path, host).status_code == 404, (who, host, path)

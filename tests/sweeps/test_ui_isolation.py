@@ -120,6 +120,18 @@ def _invoice(s: Sweep) -> dict[str, str]:
     return {"invoice_id": str(s.b.open.id)}
 
 
+def _b_fee(s: Sweep) -> int:
+    """B's late fee (on B's open invoice), built by the world."""
+    from sqlmodel import select
+
+    from nextoria_hub.db import get_engine
+    from nextoria_hub.models import LateFee
+
+    with Session(get_engine()) as db:
+        fee = db.exec(select(LateFee).where(LateFee.workspace_id == s.w.b.id)).one()
+        return fee.id  # type: ignore[return-value]
+
+
 LINE = {"description": "Hijack", "quantity": "1", "unit_price": "10.00", "tax_rate": ""}
 CLIENT_PAGE, INVOICE_PAGE = "/clients/[client_id]", "/invoices/[invoice_id]"
 PORTAL_INVOICE = "/portal/invoices/[invoice_id]"
@@ -289,6 +301,31 @@ CASES: dict[str, Case] = {
     "FinanceState.remove_retry": Case("/settings/finance", args=lambda s: (0,)),
     "FinanceState.set_notice_days": Case("/settings/finance", args=lambda s: ("5",)),
     "FinanceState.save": Case("/settings/finance"),
+    # billing documents and reports (ui/states/billing_extras.py)
+    "AgingState.load": Case("/dashboard"),
+    "RemindersState.load": Case("/settings/finance"),
+    "RemindersState.set_enabled": Case("/settings/finance", args=lambda s: (True,)),
+    "RemindersState.set_on_due_date": Case("/settings/finance", args=lambda s: (False,)),
+    "RemindersState.set_fee_kind": Case("/settings/finance", args=lambda s: ("percent",)),
+    "RemindersState.set_fee_monthly": Case("/settings/finance", args=lambda s: (True,)),
+    "RemindersState.save": Case(
+        "/settings/finance",
+        args=lambda s: (
+            {
+                "days_before": "1",
+                "days_after": "1",
+                "repeat_every": "1",
+                "max_after": "1",
+                "fee_percent": "2",
+                "fee_fixed": "",
+                "fee_after": "5",
+                "fee_max": "1",
+            },
+        ),
+        prep=lambda s: {"fee_kind": "percent", "enabled": True},
+    ),
+    "LateFeesState.load": Case(INVOICE_PAGE, params=_invoice),
+    "LateFeesState.waive": Case(INVOICE_PAGE, params=_invoice, args=lambda s: (str(_b_fee(s)),)),
     "AuditState.load": Case("/settings/audit"),
     # the Client Portal
     "PortalState.load": Case("/portal"),

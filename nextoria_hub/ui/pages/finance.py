@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from nextoria_hub.ui.components.billing_extras import reminders_section
 from nextoria_hub.ui.components.forms import form_error
 from nextoria_hub.ui.components.layout import empty_state, guarded, page_header
 from nextoria_hub.ui.states.finance import AuditState
@@ -223,6 +224,7 @@ def finance_page() -> rx.Component:
             _retries(),
             _notice(),
             rx.button("Save changes", on_click=F.save),
+            reminders_section(),
             spacing="4",
             width="100%",
         )

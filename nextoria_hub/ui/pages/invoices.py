@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from nextoria_hub.ui.components.billing_extras import export_button, late_fees_box, pdf_links
 from nextoria_hub.ui.components.inputs import SELECT_STYLE, labelled
 from nextoria_hub.ui.components.layout import empty_state, guarded, page_header
 from nextoria_hub.ui.components.status import status_badge, timeline
@@ -55,6 +56,7 @@ def invoices_page() -> rx.Component:
                     aria_label="Search invoices",
                     max_width="18rem",
                 ),
+                export_button("invoices", status=S.status_filter, search=S.search),
                 justify="between",
                 width="100%",
                 flex_wrap="wrap",
@@ -421,6 +423,8 @@ def invoice_detail_page() -> rx.Component:
             "Invoice " + inv["number"], inv["client"] + " · " + inv["client_email"], _actions()
         ),
         _notices(),
+        pdf_links(inv["id"], inv["status"]),
+        late_fees_box(),
         rx.grid(
             rx.box(
                 rx.vstack(

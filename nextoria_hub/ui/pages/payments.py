@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from nextoria_hub.ui.components.billing_extras import aged_receivables_card, export_button
 from nextoria_hub.ui.components.inputs import SELECT_STYLE, labelled
 from nextoria_hub.ui.components.layout import empty_state, guarded, page_header
 from nextoria_hub.ui.states.payments import DashboardState as D
@@ -96,6 +97,9 @@ def payments_page() -> rx.Component:
                         )
                     ],
                 ),
+                export_button(
+                    "payments", client=S.client_filter, status=S.status_filter, mode=S.mode_filter
+                ),
                 spacing="3",
                 flex_wrap="wrap",
             ),
@@ -186,6 +190,7 @@ def dashboard() -> rx.Component:
                 spacing="4",
                 width="100%",
             ),
+            aged_receivables_card(),
             rx.cond(
                 D.disputed.length() > 0,
                 rx.callout(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from nextoria_hub.ui.components.billing_extras import pdf_links
 from nextoria_hub.ui.components.layout import empty_state, guarded, page_header
 from nextoria_hub.ui.components.status import status_badge
 from nextoria_hub.ui.states.client_detail import PaymentMethodsState as P
@@ -66,6 +67,7 @@ def _invoice_body() -> rx.Component:
             "Due " + inv["due"],
             status_badge(inv["status"], inv["color"]),
         ),
+        pdf_links(inv["id"], inv["status"]),
         rx.box(
             rx.vstack(
                 rx.foreach(

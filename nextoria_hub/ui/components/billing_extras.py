@@ -1,0 +1,264 @@
+"""Billing documents and reports on the pages: PDF and CSV links, aged receivables,
+the Reminders and late fees section of Finance, late fees on an invoice."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from nextoria_hub.ui.components.forms import form_error
+from nextoria_hub.ui.states.billing_extras import AgingState, LateFeesState, RemindersState
+from nextoria_hub.ui.theme import CARD_STYLE
+
+PAID_STATUSES = ("Paid", "Partially refunded", "Refunded", "Disputed", "Dispute lost")
+LABEL = {"font_weight": "500", "font_size": "14px"}
+
+
+def _is_paid(status: rx.Var) -> rx.Var:
+    paid = status == PAID_STATUSES[0]
+    for name in PAID_STATUSES[1:]:
+        paid = paid | (status == name)
+    return paid
+
+
+def pdf_links(invoice_id: rx.Var, status: rx.Var) -> rx.Component:
+    """ "Download PDF", and "Receipt" once paid: plain links to the PDF route."""
+    base = "/api/invoices/" + invoice_id.to(str)
+    return rx.hstack(
+        rx.link(
+            rx.button(rx.icon("file-down", size=14), "Download PDF", variant="soft"),
+            href=base + "/invoice.pdf",
+            id="download-pdf",
+            is_external=False,
+        ),
+        rx.cond(
+            _is_paid(status),
+            rx.link(
+                rx.button(rx.icon("receipt", size=14), "Receipt", variant="soft"),
+                href=base + "/receipt.pdf",
+                id="download-receipt",
+            ),
+        ),
+        spacing="2",
+    )
+
+
+def export_button(kind: str, **filters: rx.Var) -> rx.Component:
+    """A GET form to the CSV route, carrying the filters on screen (the browser encodes them)."""
+    return rx.el.form(
+        *[rx.el.input(type="hidden", name=name, value=value) for name, value in filters.items()],
+        rx.button(rx.icon("download", size=14), "Export CSV", variant="soft", type="submit"),
+        action=f"/api/exports/{kind}.csv",
+        method="get",
+        id=f"export-{kind}",
+    )
+
+
+def _aging_row(r: dict) -> rx.Component:
+    weight = rx.cond(r["total_row"] != "", "bold", "regular")
+    return rx.table.row(
+        rx.table.cell(rx.text(r["client"], weight=weight)),
+        rx.table.cell(r["currency"]),
+        *[
+            rx.table.cell(rx.text(r[k], weight=weight))
+            for k in ("current", "1_30", "31_60", "61_90", "over_90", "total")
+        ],
+    )
+
+
+def aged_receivables_card() -> rx.Component:
+    return rx.box(
+        rx.vstack(
+            rx.heading("Aged receivables", size="3"),
+            rx.cond(
+                AgingState.aging.length() > 0,
+                rx.table.root(
+                    rx.table.header(
+                        rx.table.row(
+                            *[
+                                rx.table.column_header_cell(h)
+                                for h in (
+                                    "Client",
+                                    "Currency",
+                                    "Current",
+                                    "1–30 days",
+                                    "31–60 days",
+                                    "61–90 days",
+                                    "90+ days",
+                                    "Total",
+                                )
+                            ]
+                        )
+                    ),
+                    rx.table.body(rx.foreach(AgingState.aging, _aging_row)),
+                    width="100%",
+                    size="1",
+                ),
+                rx.text("Nothing is owed to you right now.", size="2", color="var(--gray-11)"),
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        style=CARD_STYLE,
+        overflow_x="auto",
+        id="aged-receivables",
+        on_mount=AgingState.load,
+    )
+
+
+def labelled(label: str, control: rx.Component, *, for_id: str, hint: str = "") -> rx.Component:
+    return rx.vstack(
+        rx.el.label(label, html_for=for_id, style=LABEL),
+        control,
+        *([rx.text(hint, size="1", color="var(--gray-11)")] if hint else []),
+        spacing="1",
+    )
+
+
+def _number(label: str, name: str, value: rx.Var, hint: str = "") -> rx.Component:
+    return labelled(
+        label,
+        rx.input(id=name, name=name, default_value=value, type="number", min="0", width="6rem"),
+        for_id=name,
+        hint=hint,
+    )
+
+
+def _switch(id_: str, label: str, checked: rx.Var, on_change) -> rx.Component:  # type: ignore[no-untyped-def]
+    return rx.hstack(
+        rx.switch(id=id_, name=id_, checked=checked, on_change=on_change),
+        rx.el.label(label, html_for=id_, style=LABEL),
+        align="center",
+    )
+
+
+def reminders_section() -> rx.Component:
+    R = RemindersState
+    return rx.box(
+        rx.form(
+            rx.vstack(
+                rx.heading("Reminders and late fees", size="4"),
+                rx.text(
+                    "Email clients before and after an invoice's due date. Never for "
+                    "invoices on Autopay (they get the pre-charge notice), paid, processing, "
+                    "disputed or void ones. Turn reminders off for one client on its page.",
+                    size="2",
+                    color="var(--gray-11)",
+                ),
+                _switch("reminders-on", "Send reminders", R.enabled, R.set_enabled),
+                rx.hstack(
+                    _number("Days before the due date", "days_before", R.days_before, "0: none"),
+                    rx.box(
+                        _switch("on-due", "On the due date", R.on_due_date, R.set_on_due_date),
+                        padding_top="1.6rem",
+                    ),
+                    _number("Days after", "days_after", R.days_after, "0: none"),
+                    _number("Then every (days)", "repeat_every", R.repeat_every),
+                    _number("At most (after)", "max_after", R.max_after),
+                    spacing="4",
+                    flex_wrap="wrap",
+                ),
+                rx.divider(),
+                rx.heading("Late fee", size="3"),
+                rx.radio_group.root(
+                    rx.hstack(
+                        rx.radio_group.item("No late fee", value="none"),
+                        rx.radio_group.item("A percentage", value="percent"),
+                        rx.radio_group.item("A fixed amount", value="fixed"),
+                        spacing="4",
+                    ),
+                    value=R.fee_kind,
+                    on_change=R.set_fee_kind,
+                    id="late-fee-kind",
+                    name="late-fee-kind",
+                ),
+                rx.cond(
+                    R.fee_kind != "none",
+                    rx.vstack(
+                        rx.hstack(
+                            rx.cond(
+                                R.fee_kind == "percent",
+                                labelled(
+                                    "Percent of the invoice total",
+                                    rx.input(
+                                        id="fee_percent",
+                                        name="fee_percent",
+                                        default_value=R.fee_percent,
+                                        placeholder="1.5",
+                                        width="6rem",
+                                    ),
+                                    for_id="fee_percent",
+                                    hint="Of the total before fees: never compounding.",
+                                ),
+                                labelled(
+                                    "Amount",
+                                    rx.input(
+                                        id="fee_fixed",
+                                        name="fee_fixed",
+                                        default_value=R.fee_fixed,
+                                        placeholder="25",
+                                        width="6rem",
+                                    ),
+                                    for_id="fee_fixed",
+                                    hint="In each invoice's own currency.",
+                                ),
+                            ),
+                            _number("After (days overdue)", "fee_after", R.fee_after),
+                            _number("At most (fees)", "fee_max", R.fee_max),
+                            spacing="4",
+                            flex_wrap="wrap",
+                        ),
+                        _switch(
+                            "fee-monthly",
+                            "Again every 30 days overdue (up to the maximum)",
+                            R.fee_monthly,
+                            R.set_fee_monthly,
+                        ),
+                        spacing="3",
+                    ),
+                ),
+                form_error(R.error),
+                rx.button("Save reminders", type="submit", id="save-reminders"),
+                spacing="3",
+                width="100%",
+            ),
+            on_submit=R.save,
+        ),
+        style=CARD_STYLE,
+        id="reminders",
+        on_mount=R.load,
+    )
+
+
+def late_fees_box() -> rx.Component:
+    """The late fees on an invoice, for the admin to waive (shown only when there are some)."""
+    return rx.box(
+        rx.cond(
+            LateFeesState.fees.length() > 0,
+            rx.box(
+                rx.vstack(
+                    rx.heading("Late fees", size="3"),
+                    rx.foreach(
+                        LateFeesState.fees,
+                        lambda f: rx.hstack(
+                            rx.text("Late fee ", f["amount"], " · added ", f["added"], size="2"),
+                            rx.spacer(),
+                            rx.button(
+                                "Waive",
+                                size="1",
+                                variant="soft",
+                                color_scheme="gray",
+                                on_click=LateFeesState.waive(f["id"]),
+                            ),
+                            width="100%",
+                        ),
+                    ),
+                    spacing="2",
+                    width="100%",
+                ),
+                style=CARD_STYLE,
+            ),
+        ),
+        id="late-fees",
+        on_mount=LateFeesState.load,
+        width="100%",
+    )

@@ -1,0 +1,177 @@
+"""States for billing documents and reports: aged receivables, reminders, late fees.
+
+Kept apart from the pages' own states so the additions stay separate from their handlers.
+PDFs and CSV files are not made here: the pages link to the Starlette routes in
+``api/documents.py``, which check the session like the pages do.
+"""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from nextoria_hub.billing import reminders as rem
+from nextoria_hub.billing.exports import AGING_BUCKETS, aged_receivables
+from nextoria_hub.billing.money import format_money
+from nextoria_hub.errors import AccessDenied, NotFound, NotSignedIn, ValidationError
+from nextoria_hub.ui.states.invoices import InvoiceDetailState, today
+from nextoria_hub.ui.states.session import AppState
+
+
+class AgingState(AppState):
+    """The dashboard's aged-receivables table, one row per client and currency."""
+
+    aging: list[dict[str, str]] = []
+
+    @rx.event
+    def load(self):
+        try:
+            with self._unit() as (db, actor):
+                rows = aged_receivables(db, actor, today())
+        except (NotSignedIn, AccessDenied) as err:
+            return self._denied(err)
+        self.aging = [
+            {
+                "client": r.client,
+                "currency": r.currency.upper(),
+                "total_row": "yes" if r.client_id is None else "",
+                **{b: format_money(r.buckets[b], r.currency) for b in AGING_BUCKETS},
+                "total": format_money(r.total, r.currency),
+            }
+            for r in rows
+        ]
+        return None
+
+
+def _int(form: dict, key: str) -> int:
+    raw = str(form.get(key, "")).strip()
+    if not raw.lstrip("-").isdigit() or len(raw) > 4:
+        raise ValidationError("Enter a whole number of days.", key)
+    return int(raw)
+
+
+class RemindersState(AppState):
+    """Settings → Finance → Reminders and late fees."""
+
+    enabled: bool = False
+    days_before: str = "3"
+    on_due_date: bool = True
+    days_after: str = "2"
+    repeat_every: str = "7"
+    max_after: str = "3"
+    fee_kind: str = "none"
+    fee_percent: str = ""
+    fee_fixed: str = ""
+    fee_after: str = "30"
+    fee_monthly: bool = False
+    fee_max: str = "1"
+    error: str = ""
+
+    def _show(self, s) -> None:  # type: ignore[no-untyped-def]
+        self.enabled, self.on_due_date = s.enabled, s.on_due_date
+        self.days_before, self.days_after = str(s.days_before), str(s.days_after)
+        self.repeat_every, self.max_after = str(s.repeat_every), str(s.max_after)
+        self.fee_kind = s.late_fee_kind
+        self.fee_percent = f"{s.late_fee_percent_bp / 100:g}" if s.late_fee_percent_bp else ""
+        self.fee_fixed = s.late_fee_fixed
+        self.fee_after, self.fee_max = str(s.late_fee_after_days), str(s.late_fee_max)
+        self.fee_monthly = s.late_fee_monthly
+
+    @rx.event
+    def load(self):
+        self.error = ""
+        try:
+            with self._unit() as (db, actor):
+                self._show(rem.read_reminder_settings(db, actor))
+        except (NotSignedIn, AccessDenied) as err:
+            return self._denied(err)
+        return None
+
+    @rx.event
+    def set_enabled(self, value: bool) -> None:
+        self.enabled = value
+
+    @rx.event
+    def set_on_due_date(self, value: bool) -> None:
+        self.on_due_date = value
+
+    @rx.event
+    def set_fee_kind(self, value: str) -> None:
+        self.fee_kind = value if value in rem.LATE_FEE_KINDS else "none"
+
+    @rx.event
+    def set_fee_monthly(self, value: bool) -> None:
+        self.fee_monthly = value
+
+    @rx.event
+    def save(self, form: dict):
+        self.error = ""
+        try:
+            update = rem.ReminderUpdate(
+                enabled=self.enabled,
+                days_before=_int(form, "days_before"),
+                on_due_date=self.on_due_date,
+                days_after=_int(form, "days_after"),
+                repeat_every=_int(form, "repeat_every"),
+                max_after=_int(form, "max_after"),
+                late_fee_kind=self.fee_kind,
+                late_fee_percent=str(form.get("fee_percent", "")),
+                late_fee_fixed=str(form.get("fee_fixed", "")),
+                late_fee_after_days=_int(form, "fee_after"),
+                late_fee_monthly=self.fee_monthly,
+                late_fee_max=_int(form, "fee_max"),
+            )
+            with self._unit() as (db, actor):
+                self._show(rem.update_reminder_settings(db, actor, update))
+        except ValidationError as err:
+            self.error = err.message
+            return None
+        except (NotSignedIn, AccessDenied) as err:
+            return self._denied(err)
+        return rx.toast.success("Reminders and late fees saved.")
+
+
+class LateFeesState(AppState):
+    """The late fees on the open invoice page, each with a one-click waiver."""
+
+    fees: list[dict[str, str]] = []
+
+    def _invoice_id(self) -> int:
+        raw = str(self.router.page.params.get("invoice_id", ""))
+        return int(raw) if raw.isdigit() else 0
+
+    def _read(self, db, actor) -> None:  # type: ignore[no-untyped-def]
+        self.fees = [
+            {
+                "id": str(f.id),
+                "amount": format_money(f.amount, f.currency),
+                "added": f.applied_at.strftime("%d %b %Y"),
+            }
+            for f in rem.active_late_fees(db, actor, self._invoice_id())
+        ]
+
+    @rx.event
+    def load(self):
+        self.fees = []
+        try:
+            with self._unit() as (db, actor):
+                if actor.is_staff:
+                    self._read(db, actor)
+        except NotFound:
+            return None
+        except (NotSignedIn, AccessDenied) as err:
+            return self._denied(err)
+        return None
+
+    @rx.event
+    def waive(self, fee_id: str):
+        try:
+            with self._unit() as (db, actor):
+                rem.waive_late_fee(
+                    db, actor, self._invoice_id(), int(fee_id) if str(fee_id).isdigit() else 0
+                )
+                self._read(db, actor)
+        except (ValidationError, NotFound) as err:
+            return rx.toast.error(err.message)
+        except (NotSignedIn, AccessDenied) as err:
+            return self._denied(err)
+        return [InvoiceDetailState.load, rx.toast.success("Late fee waived.")]
