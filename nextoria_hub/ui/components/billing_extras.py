@@ -4,6 +4,7 @@ the Reminders and late fees section of Finance, late fees on an invoice."""
 from __future__ import annotations
 
 import reflex as rx
+from reflex.vars.function import FunctionStringVar
 
 from nextoria_hub.ui.components.forms import form_error
 from nextoria_hub.ui.states.billing_extras import AgingState, LateFeesState, RemindersState
@@ -24,18 +25,21 @@ def pdf_links(invoice_id: rx.Var, status: rx.Var) -> rx.Component:
     """ "Download PDF", and "Receipt" once paid: plain links to the PDF route."""
     base = "/api/invoices/" + invoice_id.to(str)
     return rx.hstack(
-        rx.link(
-            rx.button(rx.icon("file-down", size=14), "Download PDF", variant="soft"),
+        rx.el.a(
+            rx.button(rx.icon("file-down", size=14), "Download PDF", variant="soft", tab_index=-1),
             href=base + "/invoice.pdf",
             id="download-pdf",
-            is_external=False,
+            download=True,
+            reload_document=True,
         ),
         rx.cond(
             _is_paid(status),
-            rx.link(
-                rx.button(rx.icon("receipt", size=14), "Receipt", variant="soft"),
+            rx.el.a(
+                rx.button(rx.icon("receipt", size=14), "Receipt", variant="soft", tab_index=-1),
                 href=base + "/receipt.pdf",
                 id="download-receipt",
+                download=True,
+                reload_document=True,
             ),
         ),
         spacing="2",
@@ -43,13 +47,17 @@ def pdf_links(invoice_id: rx.Var, status: rx.Var) -> rx.Component:
 
 
 def export_button(kind: str, **filters: rx.Var) -> rx.Component:
-    """A GET form to the CSV route, carrying the filters on screen (the browser encodes them)."""
-    return rx.el.form(
-        *[rx.el.input(type="hidden", name=name, value=value) for name, value in filters.items()],
-        rx.button(rx.icon("download", size=14), "Export CSV", variant="soft", type="submit"),
-        action=f"/api/exports/{kind}.csv",
-        method="get",
+    """A link to the CSV route carrying the filters on screen (encoded in the browser)."""
+    encode = FunctionStringVar.create("encodeURIComponent")
+    href: rx.Var = rx.Var.create(f"/api/exports/{kind}.csv?")
+    for index, (name, value) in enumerate(filters.items()):
+        href = href + ("&" if index else "") + f"{name}=" + encode.call(value).to(str)
+    return rx.el.a(
+        rx.button(rx.icon("download", size=14), "Export CSV", variant="soft", tab_index=-1),
+        href=href,
         id=f"export-{kind}",
+        download=True,
+        reload_document=True,  # a plain request, not the app's client-side routing
     )
 
 
