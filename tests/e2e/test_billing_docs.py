@@ -69,7 +69,7 @@ def _books(slug: str) -> dict[str, int]:
         )
         db.flush()
         rem.send_due_reminders(db, today)
-        return {"workspace": ws.id, "late": late.id, "paid": paid.id}  # type: ignore[dict-item]
+        return {"workspace": ws.id, "late": late.id, "paid": paid.id, "globex": globex.id}  # type: ignore[dict-item]
 
 
 FETCH = """async (path) => {
@@ -141,6 +141,15 @@ def test_admin_and_client_documents_reports_and_reminders(
     expect(page.get_by_text("Reminders and late fees saved.")).to_be_visible()
     reminders.scroll_into_view_if_needed()
     screenshot(page, "settings-reminders")
+
+    page.goto(app_server.url(slug, f"/clients/{ids['globex']}"))
+    page.get_by_role("radio", name="Billing").click()
+    switch = page.get_by_role("switch", name="Send this client reminders")
+    expect(switch).to_be_checked()
+    switch.click()
+    expect(page.get_by_text("Reminders off for this client.")).to_be_visible()
+    with session_scope() as db:
+        assert rem._client_off(db, ids["workspace"], ids["globex"])
 
     page.goto(app_server.url(slug, "/emails"))
     expect(page.get_by_text(re.compile(r"Overdue: invoice INV-0001")).first).to_be_visible()

@@ -325,6 +325,10 @@ CASES: dict[str, Case] = {
         prep=lambda s: {"fee_kind": "percent", "enabled": True},
     ),
     "LateFeesState.load": Case(INVOICE_PAGE, params=_invoice),
+    "ClientRemindersState.load": Case(CLIENT_PAGE, params=_client),
+    "ClientRemindersState.set_reminders": Case(
+        CLIENT_PAGE, params=_client, args=lambda s: (False,)
+    ),
     "LateFeesState.waive": Case(INVOICE_PAGE, params=_invoice, args=lambda s: (str(_b_fee(s)),)),
     "AuditState.load": Case("/settings/audit"),
     # the Client Portal

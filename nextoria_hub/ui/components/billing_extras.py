@@ -7,7 +7,12 @@ import reflex as rx
 from reflex.vars.function import FunctionStringVar
 
 from nextoria_hub.ui.components.forms import form_error
-from nextoria_hub.ui.states.billing_extras import AgingState, LateFeesState, RemindersState
+from nextoria_hub.ui.states.billing_extras import (
+    AgingState,
+    ClientRemindersState,
+    LateFeesState,
+    RemindersState,
+)
 from nextoria_hub.ui.theme import CARD_STYLE
 
 PAID_STATUSES = ("Paid", "Partially refunded", "Refunded", "Disputed", "Dispute lost")
@@ -269,4 +274,29 @@ def late_fees_box() -> rx.Component:
         id="late-fees",
         on_mount=LateFeesState.load,
         width="100%",
+    )
+
+
+def client_reminders_card() -> rx.Component:
+    """On a client's page: payment reminders for this client on or off (admins switch)."""
+    return rx.box(
+        rx.vstack(
+            rx.heading("Payment reminders", size="3"),
+            rx.text(
+                "Reminders follow Settings → Finance → Reminders. Turn them off for this "
+                "client alone.",
+                size="2",
+                color="var(--gray-11)",
+            ),
+            _switch(
+                "client-reminders",
+                "Send this client reminders",
+                ClientRemindersState.reminders_on,
+                ClientRemindersState.set_reminders,
+            ),
+            spacing="3",
+        ),
+        style=CARD_STYLE,
+        id="client-reminders-card",
+        on_mount=ClientRemindersState.load,
     )

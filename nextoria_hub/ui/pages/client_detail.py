@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from nextoria_hub.ui.components.billing_extras import client_reminders_card
 from nextoria_hub.ui.components.inputs import SELECT_STYLE, labelled
 from nextoria_hub.ui.components.layout import empty_state, guarded, page_header
 from nextoria_hub.ui.components.status import status_badge
@@ -312,7 +313,13 @@ def client_detail_page() -> rx.Component:
         ),
         rx.cond(
             S.tab == "billing",
-            rx.vstack(_autopay_card(), _retainers_card(), spacing="4", width="100%"),
+            rx.vstack(
+                _autopay_card(),
+                _retainers_card(),
+                client_reminders_card(),
+                spacing="4",
+                width="100%",
+            ),
             _overview(),
         ),
         spacing="4",

@@ -175,3 +175,38 @@ class LateFeesState(AppState):
         except (NotSignedIn, AccessDenied) as err:
             return self._denied(err)
         return [InvoiceDetailState.load, rx.toast.success("Late fee waived.")]
+
+
+class ClientRemindersState(AppState):
+    """Reminders on or off for the client whose page is open."""
+
+    reminders_on: bool = True
+
+    def _client_id(self) -> int:
+        raw = str(self.router.page.params.get("client_id", ""))
+        return int(raw) if raw.isdigit() else 0
+
+    @rx.event
+    def load(self):
+        try:
+            with self._unit() as (db, actor):
+                if actor.is_staff:
+                    self.reminders_on = rem.reminders_on_for_client(db, actor, self._client_id())
+        except NotFound:
+            return None
+        except (NotSignedIn, AccessDenied) as err:
+            return self._denied(err)
+        return None
+
+    @rx.event
+    def set_reminders(self, value: bool):
+        try:
+            with self._unit() as (db, actor):
+                self.reminders_on = rem.set_client_reminders(
+                    db, actor, self._client_id(), bool(value)
+                )
+        except NotFound as err:
+            return rx.toast.error(err.message)
+        except (NotSignedIn, AccessDenied) as err:
+            return self._denied(err)
+        return rx.toast.success("Reminders on." if value else "Reminders off for this client.")
