@@ -207,3 +207,23 @@ def test_invoice_sent_email_carries_the_pdf(
     assert attachment["filename"] == "Invoice-INV-0001.pdf"
     text = text_of(base64.b64decode(attachment["content"]))
     assert "KWD3.000" in text and "Initech" in text
+
+
+def test_receipt_email_carries_the_receipt_of_the_last_payment(
+    db: Session, admin: Actor, acme: Tenant
+) -> None:
+    import json
+
+    from nextoria_hub.billing.pdf import email_attachment
+
+    client = _client(db, admin, "Initech", "usd")
+    invoice = _invoice(db, admin, client, "20.00")
+    context = json.dumps({"number": invoice.number, "amount": "$40.00"})
+    assert email_attachment(acme.id, "payment_receipt", context) is None  # nothing paid yet
+    inv.mark_paid_manually(db, admin, invoice.id, "cheque")  # type: ignore[arg-type]
+    db.commit()
+    got = email_attachment(acme.id, "payment_receipt", context)
+    assert got is not None and got[0] == "Receipt-INV-0001.pdf"
+    assert "RECEIPT" in text_of(got[1]) and "$40.00" in text_of(got[1])
+    assert email_attachment(acme.id, "team_invite", context) is None
+    assert email_attachment(None, "invoice_sent", context) is None
