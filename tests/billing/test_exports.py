@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -56,7 +57,11 @@ def test_cells_that_look_like_formulas_are_escaped(raw, shown) -> None:
 
 def _client(db: Session, actor: Actor, name: str, currency: str = "usd") -> Client:
     c = create_client(
-        db, actor, name=name, billing_email=f"ap{abs(hash(name)) % 999}@x.test", currency=currency
+        db,
+        actor,
+        name=name,
+        billing_email=f"ap-{re.sub(r'[^a-z]', '', name.lower())}@x.test",
+        currency=currency,
     )
     db.commit()
     return c
