@@ -26,6 +26,7 @@ from tests.resend_capture import ResendCapture
 REGISTERED = {
     "deliver_emails",
     "reconcile_checkouts",
+    "reconcile_ledger",
     "autopay_charge",
     "autopay_notices",
     "retainer_invoices",

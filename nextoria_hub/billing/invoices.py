@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from nextoria_hub.audit import record_audit
 from nextoria_hub.billing.clients import get_client, portal_client, portal_client_id
+from nextoria_hub.billing.finance import get_finance
 from nextoria_hub.billing.money import decimals, format_money, to_minor, validate_currency
 from nextoria_hub.clock import utcnow
 from nextoria_hub.errors import NotFound, ValidationError
@@ -554,16 +555,17 @@ def dashboard_totals(db: Session, actor: Actor, today: date) -> list[dict[str, A
 
 
 def _received(db: Session, workspace_id: int, since: datetime) -> list[Payment]:
-    return list(
-        db.exec(
-            select(Payment).where(
-                Payment.workspace_id == workspace_id,
-                Payment.kind == "payment",
-                Payment.status != "failed",
-                Payment.created_at >= since,
-            )
-        )
+    """Money received since ``since``; test payments count only while the workspace is in
+    test mode (test and live do not share data: test money is never revenue)."""
+    query = select(Payment).where(
+        Payment.workspace_id == workspace_id,
+        Payment.kind == "payment",
+        Payment.status != "failed",
+        Payment.created_at >= since,
     )
+    if get_finance(db, workspace_id).stripe_mode == "live":
+        query = query.where(Payment.mode != "test")
+    return list(db.exec(query))
 
 
 def payments_by_day(db: Session, actor: Actor, days: int = 90) -> list[dict[str, Any]]:

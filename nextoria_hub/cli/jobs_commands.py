@@ -36,6 +36,7 @@ def scheduler(
         metavar="JOB",
         help="Also run this job once right at start, then on its schedule (repeatable), e.g. "
         "--run-now autopay_charge after an outage. Jobs: deliver_emails, reconcile_checkouts, "
+        "reconcile_ledger, "
         "autopay_charge, autopay_notices, retainer_invoices.",
     ),
 ) -> None:

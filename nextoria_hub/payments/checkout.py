@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -61,21 +62,34 @@ def _customer_row(db: Session, client: Client, mode: str) -> StripeCustomer | No
     ).first()
 
 
+CUSTOMER_TRIES = 5
+
+
 def _create_customer(secret_key: str, client: Client, mode: str) -> str:
     metadata = {
         "nextoria_workspace_id": str(client.workspace_id),
         "nextoria_client_id": str(client.id),
     }
-    return gateway.create_customer(
-        secret_key,
-        name=client.name,
-        email=client.billing_email,
-        metadata=metadata,
-        idempotency_key=gateway.idempotency_key(
-            f"customer-{client.workspace_id}-{client.id}-{mode}",
-            {"name": client.name, "email": client.billing_email, **metadata},
-        ),
+    key = gateway.idempotency_key(
+        f"customer-{client.workspace_id}-{client.id}-{mode}",
+        {"name": client.name, "email": client.billing_email, **metadata},
     )
+    for attempt in range(CUSTOMER_TRIES):
+        try:
+            return gateway.create_customer(
+                secret_key,
+                name=client.name,
+                email=client.billing_email,
+                metadata=metadata,
+                idempotency_key=key,
+            )
+        except gateway.StripeGatewayError as err:
+            # 409: a simultaneous first click sent this same request and Stripe is still on
+            # it; once it finishes, the same key returns the same customer.
+            if err.http_status != 409 or attempt == CUSTOMER_TRIES - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def _save_customer(db: Session, client: Client, mode: str, customer_id: str) -> str:

@@ -8,14 +8,16 @@ number of times end in the same state.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from sqlmodel import Session, select
 
 from nextoria_hub import stripe_gateway as gateway
 from nextoria_hub.billing import retainers
+from nextoria_hub.db import session_scope
 from nextoria_hub.errors import StripeNotConnected
-from nextoria_hub.models import Invoice
+from nextoria_hub.models import CheckoutSession, Invoice
 from nextoria_hub.payments import autopay
 from nextoria_hub.payments.settlement import (
     payment_for_charge,
@@ -54,48 +56,114 @@ def _source(metadata: dict[str, Any] | None) -> str:
     return source if source in ("checkout", "autopay") else "checkout"
 
 
-def _expanded_pi(db: Session, ctx: EventContext, pi_id: str) -> dict[str, Any] | None:
-    """The PaymentIntent with its charge, asked of Stripe; None if our key can't read it.
+def _ref_id(value: Any) -> str:
+    if isinstance(value, dict):
+        value = value.get("id")
+    return value if isinstance(value, str) else ""
 
-    Stripe being unreachable raises: the event fails with 500 and Stripe sends it again.
+
+PI_PREFIX = "pi_"
+
+
+def confirm_with_stripe(ctx: EventContext) -> EventContext:
+    """``ctx`` with what Stripe says about the money the event is about (``ctx.stripe``).
+
+    Called before the event's transaction opens: the hub settles from the PaymentIntent
+    Stripe returns (amount received, currency, status, metadata), never from the event
+    body, so a signed event about a PaymentIntent Stripe never created settles nothing.
+    Stripe unreachable raises (the delivery fails and Stripe sends it again).
     """
+    obj = ctx.obj
+    session_id = ""
+    metadata = obj.get("metadata")
+    ours = isinstance(metadata, dict) and bool(metadata.get("nextoria_invoice_id"))
+    if ctx.event_type in ("payment_intent.succeeded", "checkout.session.completed") and not ours:
+        return ctx  # about nothing of ours: the handler says so without asking Stripe
+    if ctx.event_type == "payment_intent.succeeded":
+        pi_id = _ref_id(obj.get("id"))
+    elif ctx.event_type in ("charge.refunded", "invoice.paid"):
+        pi_id = _ref_id(obj.get("payment_intent"))
+    elif ctx.event_type == "checkout.session.completed" and obj.get("mode") != "setup":
+        session_id = _ref_id(obj.get("id"))
+        pi_id = ""
+        if not session_id.startswith("cs_"):
+            return ctx
+    else:
+        return ctx
+    if not session_id and not pi_id.startswith(PI_PREFIX):
+        return ctx
+    with session_scope() as db:
+        try:
+            secret_key = secret_key_for(db, ctx.workspace_id, ctx.mode)
+        except StripeNotConnected as err:
+            return replace(ctx, stripe={"looked_up": False, "error": err.message})
+    found: dict[str, Any] = {"looked_up": True, "pi": None, "session_id": "", "session": None}
     try:
-        return gateway.retrieve_payment_intent(
-            secret_key_for(db, ctx.workspace_id, ctx.mode), pi_id
+        if session_id:
+            session = gateway.retrieve_checkout_session(secret_key, session_id)
+            found["session"] = session
+            if session is not None:
+                found["session_id"] = session_id
+                pi = session.get("payment_intent")
+                found["pi"] = pi if isinstance(pi, dict) else None
+        elif ctx.event_type == "payment_intent.succeeded":
+            found["session_id"], found["pi"] = gateway.checkout_payment(secret_key, pi_id)
+            if found["pi"] is None:
+                found["pi"] = gateway.retrieve_payment_intent(secret_key, pi_id)
+        else:
+            found["pi"] = gateway.retrieve_payment_intent(secret_key, pi_id)
+    except gateway.StripeUnavailable:
+        raise
+    except gateway.StripeGatewayError as err:
+        log.warning("could not confirm event %s with Stripe: %s", ctx.event_id, err.message)
+        return replace(ctx, stripe={"looked_up": False, "error": err.message})
+    return replace(ctx, stripe=found)
+
+
+class NotConfirmed(RuntimeError):
+    """Stripe could not be asked about a payment: fail the delivery so Stripe retries."""
+
+
+def _confirmed_pi(ctx: EventContext) -> dict[str, Any] | None:
+    """The PaymentIntent as Stripe returned it; None if Stripe does not know it."""
+    if not ctx.stripe.get("looked_up"):
+        raise NotConfirmed(
+            "could not confirm the payment with Stripe: " + str(ctx.stripe.get("error") or "")
         )
-    except gateway.StripeUnavailable:
-        raise
-    except (StripeNotConnected, gateway.StripeGatewayError) as err:
-        log.warning("could not read PaymentIntent for event %s: %s", ctx.event_id, err.message)
-        return None
+    pi = ctx.stripe.get("pi")
+    return pi if isinstance(pi, dict) else None
 
 
-def _checkout_payment(
-    db: Session, ctx: EventContext, pi_id: str
-) -> tuple[str, dict[str, Any] | None]:
-    """The Checkout Session that took this payment and the PaymentIntent with its charge, in
-    one call (``("", None)`` if Stripe can't say right now; unreachable raises, as above)."""
-    try:
-        return gateway.checkout_payment(secret_key_for(db, ctx.workspace_id, ctx.mode), pi_id)
-    except gateway.StripeUnavailable:
-        raise
-    except (StripeNotConnected, gateway.StripeGatewayError) as err:
-        log.warning("could not find the session for event %s: %s", ctx.event_id, err.message)
-        return "", None
+UNKNOWN = "Stripe does not know"
 
 
 @handler("payment_intent.succeeded")
 def payment_intent_succeeded(db: Session, ctx: EventContext) -> HandlerResult:
-    pi = ctx.obj
-    invoice, why = _invoice_from_metadata(db, ctx, pi.get("metadata"))
+    pi_id = _ref_id(ctx.obj.get("id"))
+    if not pi_id.startswith(PI_PREFIX):
+        return "unmatched", f"{OUTSIDE} ({pi_id[:60]}): not a PaymentIntent id"
+    invoice, why = _invoice_from_metadata(db, ctx, ctx.obj.get("metadata"))
+    if invoice is None:
+        return "unmatched", f"{OUTSIDE} ({pi_id}): {why}"
+    pi = _confirmed_pi(ctx)
+    if pi is None:
+        return "unmatched", f"{UNKNOWN} PaymentIntent {pi_id}: nothing settled"
+    return _settle_confirmed(db, ctx, pi, str(ctx.stripe.get("session_id") or ""))
+
+
+def _settle_confirmed(
+    db: Session, ctx: EventContext, pi: dict[str, Any], session_id: str
+) -> HandlerResult:
+    """Settle from Stripe's own PaymentIntent: its status, metadata and amount received."""
+    if pi.get("status") != "succeeded":
+        return "ignored", f"Stripe says {pi.get('id')} is {pi.get('status')}: nothing settled"
+    metadata = pi.get("metadata") or {}
+    named = metadata.get("nextoria_workspace_id")
+    if named and str(named) != str(ctx.workspace_id):
+        return "unmatched", f"{OUTSIDE} ({pi.get('id')}): Stripe's metadata names workspace {named}"
+    invoice, why = _invoice_from_metadata(db, ctx, metadata)
     if invoice is None:
         return "unmatched", f"{OUTSIDE} ({pi.get('id')}): {why}"
-    session_id: str | None = None
-    if _source(pi.get("metadata")) == "checkout":
-        session_id, expanded = _checkout_payment(db, ctx, str(pi["id"]))
-        pi = expanded or pi
-    if isinstance(pi.get("latest_charge"), str):
-        pi = _expanded_pi(db, ctx, str(pi["id"])) or pi
     recorded = _record_success(db, ctx, invoice, pi, session_id)
     return "applied", f"{invoice.number}: " + (
         "payment recorded" if recorded else "already recorded"
@@ -107,16 +175,11 @@ def _record_success(
     ctx: EventContext,
     invoice: Invoice,
     pi: dict[str, Any],
-    session_id: str | None = None,
+    session_id: str,
 ) -> bool:
-    """Settle a succeeded PaymentIntent on its invoice (and its autopay attempt); True if new.
-
-    ``session_id`` is the Checkout Session when the caller already knows it; otherwise a
-    Checkout payment's session is asked of Stripe.
-    """
+    """Settle a succeeded PaymentIntent (as Stripe returned it) on its invoice and its
+    autopay attempt; ``session_id`` is the Checkout Session that took it, if any. True if new."""
     source = _source(pi.get("metadata"))
-    if session_id is None:
-        session_id = _checkout_payment(db, ctx, str(pi["id"]))[0] if source == "checkout" else ""
     recorded = settle_payment(
         db,
         workspace_id=ctx.workspace_id,
@@ -141,30 +204,32 @@ def checkout_session_completed(db: Session, ctx: EventContext) -> HandlerResult:
     invoice, why = _invoice_from_metadata(db, ctx, session.get("metadata"))
     if invoice is None:
         return "unmatched", f"{OUTSIDE} (checkout session {session.get('id')}): {why}"
-    if session.get("payment_status") != "paid":
+    if not ctx.stripe.get("looked_up"):
+        _confirmed_pi(ctx)  # raises: Stripe must be asked first
+    actual = ctx.stripe.get("session")
+    if not isinstance(actual, dict):
+        return "unmatched", f"{UNKNOWN} checkout session {session.get('id')}: nothing settled"
+    if actual.get("payment_status") != "paid":
+        if actual.get("status") == "complete":
+            _mark_processing(db, ctx, str(actual.get("id") or ""))
         return "ignored", f"{invoice.number}: checkout complete, payment still processing"
-    pi_ref = session.get("payment_intent")
-    pi_id = pi_ref.get("id") if isinstance(pi_ref, dict) else str(pi_ref or "")
-    if not pi_id:
+    pi = _confirmed_pi(ctx)
+    if pi is None:
         return "ignored", f"{invoice.number}: the session names no PaymentIntent"
-    pi = _expanded_pi(db, ctx, pi_id) or {
-        "id": pi_id,
-        "amount": session.get("amount_total"),
-        "currency": session.get("currency"),
-        "metadata": session.get("metadata") or {},
-    }
-    recorded = settle_payment(
-        db,
-        workspace_id=ctx.workspace_id,
-        invoice_id=invoice.id,  # type: ignore[arg-type]
-        mode=ctx.mode,
-        payment_intent=pi,
-        source=_source(pi.get("metadata")),
-        checkout_session_id=str(session.get("id") or ""),
-    )
-    return "applied", f"{invoice.number}: " + (
-        "payment recorded" if recorded else "already recorded"
-    )
+    return _settle_confirmed(db, ctx, pi, str(actual.get("id") or ""))
+
+
+def _mark_processing(db: Session, ctx: EventContext, session_id: str) -> None:
+    """A bank debit is on its way: Pay Now waits for it instead of taking money again."""
+    row = db.exec(
+        select(CheckoutSession).where(
+            CheckoutSession.workspace_id == ctx.workspace_id,
+            CheckoutSession.session_id == session_id,
+        )
+    ).first()
+    if row is not None and row.status in ("creating", "open", "expiring"):
+        row.status = "processing"
+        db.add(row)
 
 
 @handler("payment_intent.payment_failed")
@@ -215,10 +280,12 @@ def stripe_invoice_paid(db: Session, ctx: EventContext) -> HandlerResult:
         if retainer is None or not stripe_id:
             return "unmatched", f"Stripe invoice {stripe_id} was not created by Nextoria Hub"
         invoice = retainers.mirror_stripe_invoice(db, retainer, obj)
-    pi_ref = obj.get("payment_intent")
-    pi_id = pi_ref.get("id") if isinstance(pi_ref, dict) else str(pi_ref or "")
-    pi = (_expanded_pi(db, ctx, pi_id) if pi_id else None) or {
-        "id": pi_id or f"stripe_invoice_{stripe_id}",
+    pi_id = _ref_id(obj.get("payment_intent"))
+    pi = _confirmed_pi(ctx) if ctx.stripe else None
+    if pi_id and pi is None:
+        return "unmatched", f"{UNKNOWN} PaymentIntent {pi_id} of Stripe invoice {stripe_id}"
+    pi = pi or {
+        "id": f"stripe_invoice_{stripe_id}",
         "amount": obj.get("amount_paid"),
         "currency": obj.get("currency"),
     }
@@ -262,18 +329,16 @@ def charge_refunded(db: Session, ctx: EventContext) -> HandlerResult:
 def _settle_charge(db: Session, ctx: EventContext, charge: dict[str, Any]) -> bool:
     """A refund that arrives before its payment's event: record the payment first (as
     ``payment_intent.succeeded`` will), or the refund would be lost. True if recorded."""
-    pi_ref = charge.get("payment_intent")
-    pi_id = pi_ref.get("id") if isinstance(pi_ref, dict) else str(pi_ref or "")
-    if not pi_id:
+    if not _ref_id(charge.get("payment_intent")) or not ctx.stripe:
         return False
-    pi = _expanded_pi(db, ctx, pi_id)
+    pi = _confirmed_pi(ctx)
     if pi is None or pi.get("status") != "succeeded":
         return False
     invoice, _why = _invoice_from_metadata(db, ctx, pi.get("metadata"))
     named = (pi.get("metadata") or {}).get("nextoria_workspace_id")
     if invoice is None or (named and str(named) != str(ctx.workspace_id)):
         return False
-    _record_success(db, ctx, invoice, pi)
+    _record_success(db, ctx, invoice, pi, "")
     return payment_for_charge(db, ctx.workspace_id, charge) is not None
 
 

@@ -9,7 +9,7 @@ nothing that a later state already settled.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlmodel import Session
@@ -25,6 +25,9 @@ class EventContext:
     event_type: str
     obj: dict[str, Any]  # event.data.object
     created: int
+    # What Stripe itself said about the object, asked before the transaction opens:
+    # {"looked_up": True, "pi": PaymentIntent or None (unknown to Stripe), "session_id": …}.
+    stripe: dict[str, Any] = field(default_factory=dict)
 
 
 Handler = Callable[[Session, EventContext], HandlerResult]

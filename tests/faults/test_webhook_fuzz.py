@@ -376,7 +376,13 @@ def test_signed_malformed_bodies_never_5xx(fuzz_shop: Shop) -> None:
         event("charge.refunded", {"id": "ch_1"}, "e" * 256),  # an id longer than Stripe's
         event("invoice.paid", {"id": "in_1"}, "evt_\x00"),  # NUL: PostgreSQL text refuses it
         event("charge.refunded", {"metadata": {"nextoria_invoice_id": "\x00"}}, "evt_nul"),
+        # a PaymentIntent Stripe never created: asked of Stripe, unmatched, nothing settled
         event("payment_intent.succeeded", {"id": "pi_fuzz", "amount": 1, "metadata": ours}),
+        event(  # a decline needs no confirmation: applied as a failed attempt
+            "payment_intent.payment_failed",
+            {"id": "pi_fuzz_declined", "amount": 1, "currency": "usd", "metadata": ours},
+            "evt_declined",
+        ),
     ]
 
     with asgi_client(build_api()) as request:
@@ -422,7 +428,8 @@ def test_signed_malformed_bodies_never_5xx(fuzz_shop: Shop) -> None:
             post_signed(body, content_type)
 
         check()
-    assert {"ignored", "malformed", "applied", "bad_signature"} <= outcomes, outcomes
+    assert {"ignored", "malformed", "applied", "unmatched", "bad_signature"} <= outcomes, outcomes
+    assert not db.exec(select(Payment).where(Payment.status == "succeeded")).all()
 
 
 # ---- a few over real HTTP ------------------------------------------------------------------
