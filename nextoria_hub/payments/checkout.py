@@ -336,6 +336,7 @@ def checkout_return(db: Session, actor: Actor, invoice_id: int, session_id: str)
     if _recorded(db, row) or invoice.status == InvoiceStatus.paid:
         return "paid"
     secret_key = secret_key_for(db, invoice.workspace_id, row.mode)
+    db.commit()  # nothing written yet: no transaction stays open while Stripe answers
     session = gateway.retrieve_checkout_session(secret_key, row.session_id)
     if session is None:
         return "canceled"

@@ -61,6 +61,7 @@ def reconcile_open_checkouts(older_than: timedelta = timedelta(minutes=10)) -> i
                 if row is None or row.status != "open":
                     continue
                 secret_key = secret_key_for(db, workspace_id, mode)
+                db.commit()  # only read so far: no transaction open while Stripe answers
                 session = gateway.retrieve_checkout_session(secret_key, row.session_id)
                 if session is None:
                     row.status = "expired"

@@ -86,12 +86,13 @@ def confirm_with_stripe(ctx: EventContext) -> EventContext:
     elif ctx.event_type == "checkout.session.completed" and obj.get("mode") != "setup":
         session_id = _ref_id(obj.get("id"))
         pi_id = ""
-        if not session_id.startswith("cs_"):
-            return ctx
     else:
         return ctx
+    unknown = {"looked_up": True, "pi": None, "session_id": "", "session": None}
+    if ctx.event_type == "checkout.session.completed" and not session_id.startswith("cs_"):
+        return replace(ctx, stripe=unknown)  # not an id Stripe gives: it can't know it
     if not session_id and not pi_id.startswith(PI_PREFIX):
-        return ctx
+        return replace(ctx, stripe=unknown) if pi_id else ctx
     with session_scope() as db:
         try:
             secret_key = secret_key_for(db, ctx.workspace_id, ctx.mode)
