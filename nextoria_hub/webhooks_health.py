@@ -17,6 +17,8 @@ class WebhookHealth:
     last_signature_failure: str = ""
     signature_failures: int = 0
     not_applied: int = 0  # verified events we could not apply (errors, unmatched objects)
+    # signed events about a payment Stripe says does not exist (forged, or another account's)
+    unknown_to_stripe: int = 0
 
 
 def _when(value) -> str:  # type: ignore[no-untyped-def]
@@ -59,10 +61,20 @@ def webhook_health(db: Session, workspace_id: int) -> WebhookHealth:
             )
         )
     ).one()
+    unknown = db.exec(
+        select(func.count())
+        .select_from(StripeEvent)
+        .where(
+            StripeEvent.workspace_id == workspace_id,
+            StripeEvent.result == "unmatched",
+            col(StripeEvent.detail).startswith("Stripe does not know"),
+        )
+    ).one()
     return WebhookHealth(
         last_received=_when(last.received_at) if last else "",
         last_type=last.event_type if last else "",
         last_signature_failure=_when(last_bad),
         signature_failures=bad_count,
         not_applied=unmatched + errors,
+        unknown_to_stripe=unknown,
     )

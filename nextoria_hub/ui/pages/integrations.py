@@ -281,6 +281,10 @@ def _health() -> rx.Component:
         _row("Last event type", S.health.get("last_type", "")),
         _row("Last signature failure", S.health.get("last_signature_failure", "Never")),
         _row("Events received but not applied", S.health.get("not_applied", "0")),
+        _row(
+            "Signed events about payments Stripe doesn't know",
+            S.health.get("unknown_to_stripe", "0"),
+        ),
         rx.cond(
             S.is_admin,
             rx.button(

@@ -80,6 +80,7 @@ class IntegrationsState(AppState):
             "last_type": health.last_type,
             "last_signature_failure": health.last_signature_failure or "Never",
             "not_applied": str(health.not_applied),
+            "unknown_to_stripe": str(health.unknown_to_stripe),
         }
         self.test_mode = conn.uses_test_keys(db, actor.workspace_id)
 
