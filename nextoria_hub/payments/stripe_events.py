@@ -212,7 +212,8 @@ def checkout_session_completed(db: Session, ctx: EventContext) -> HandlerResult:
         return "unmatched", f"{UNKNOWN} checkout session {session.get('id')}: nothing settled"
     if actual.get("payment_status") != "paid":
         if actual.get("status") == "complete":
-            _mark_processing(db, ctx, str(actual.get("id") or ""))
+            pi = ctx.stripe.get("pi") or {}
+            _mark_processing(db, ctx, str(actual.get("id") or ""), str(pi.get("id") or ""))
         return "ignored", f"{invoice.number}: checkout complete, payment still processing"
     pi = _confirmed_pi(ctx)
     if pi is None:
@@ -220,7 +221,7 @@ def checkout_session_completed(db: Session, ctx: EventContext) -> HandlerResult:
     return _settle_confirmed(db, ctx, pi, str(actual.get("id") or ""))
 
 
-def _mark_processing(db: Session, ctx: EventContext, session_id: str) -> None:
+def _mark_processing(db: Session, ctx: EventContext, session_id: str, pi_id: str) -> None:
     """A bank debit is on its way: Pay Now waits for it instead of taking money again."""
     row = db.exec(
         select(CheckoutSession).where(
@@ -230,6 +231,22 @@ def _mark_processing(db: Session, ctx: EventContext, session_id: str) -> None:
     ).first()
     if row is not None and row.status in ("creating", "open", "expiring"):
         row.status = "processing"
+        row.payment_intent_id = row.payment_intent_id or pi_id
+        db.add(row)
+
+
+def _end_processing(db: Session, ctx: EventContext, pi_id: str) -> None:
+    """The bank debit failed: its (complete) session can't take money again; Pay Now can."""
+    rows = db.exec(
+        select(CheckoutSession).where(
+            CheckoutSession.workspace_id == ctx.workspace_id,
+            CheckoutSession.payment_intent_id == pi_id,
+            CheckoutSession.status == "processing",
+        )
+    ).all()
+    for row in rows:
+        row.status = "expired"
+        row.close_reason = "the bank payment failed"
         db.add(row)
 
 
@@ -248,6 +265,7 @@ def payment_intent_failed(db: Session, ctx: EventContext) -> HandlerResult:
             return "applied", f"{invoice.number}: autopay attempt {attempt.attempt_no} " + (
                 "failed" if before in ("claimed", "unknown") else "already recorded"
             )
+    _end_processing(db, ctx, _ref_id(pi.get("id")))
     recorded = record_failed_attempt(
         db,
         workspace_id=ctx.workspace_id,

@@ -340,3 +340,24 @@ def test_two_first_pay_now_clicks_share_one_customer(shop: Shop) -> None:
 
 
 __all__ = ["Invoice", "assert_ledger_agrees", "succeeded_charges"]
+
+
+def test_pay_now_waits_for_a_processing_bank_debit(shop: Shop) -> None:
+    """A page whose bank debit is processing (its checkout.session.completed said unpaid):
+    Pay Now says why instead of opening a second way to pay; a failed debit frees it."""
+    invoice = shop.invoice()
+    url = start_checkout(shop.db, shop.portal, invoice.id, base_url=shop.base_url)
+    shop.db.commit()
+    row = shop.db.exec(select(CheckoutSession)).one()
+    row.status, row.payment_intent_id = "processing", "pi_bank_debit"
+    shop.db.add(row)
+    shop.db.commit()
+    with pytest.raises(ValidationError, match="bank payment"):
+        start_checkout(shop.db, shop.portal, invoice.id, base_url=shop.base_url)  # type: ignore[arg-type]
+    shop.db.rollback()
+    # and the autopay job leaves the invoice alone meanwhile
+    from nextoria_hub.clock import utcnow
+    from nextoria_hub.payments.payment_paths import checkout_blocks_autopay
+
+    assert checkout_blocks_autopay(shop.db, invoice, utcnow() + timedelta(days=30))
+    assert session_status(shop, url) == "open" and assert_ledger_agrees(shop) == []
