@@ -168,12 +168,12 @@ def expire_closed_sessions(workspace_id: int | None = None) -> int:
                     keys[key] = secret_key_for(db, row.workspace_id, row.mode)
                 except StripeNotConnected:
                     keys[key] = None
-            if keys[key] and not row.session_id.startswith("creating-"):
+            if row.session_id.startswith("creating-"):
+                # Not created at Stripe yet: start_checkout expires it once it is.
+                todo.append((row.id, key, ""))
+            elif keys[key]:
                 todo.append((row.id, key, row.session_id))
-            elif not row.session_id.startswith("creating-"):
-                continue  # no key for that mode now: tried again when it is connected
-            else:
-                todo.append((row.id, key, ""))  # never reached Stripe: nothing to expire
+            # else: no key for that mode now; tried again once it is connected
     done = 0
     for row_id, key, session_id in todo:
         status = "expired"
