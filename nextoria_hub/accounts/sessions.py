@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlmodel import Session, select
 
-from nextoria_hub.accounts.tokens import new_token, token_hash
+from nextoria_hub.accounts.tokens import claim_once, new_token, token_hash
 from nextoria_hub.accounts.users import may_sign_in
 from nextoria_hub.clock import utcnow
 from nextoria_hub.errors import NotFound
@@ -108,8 +108,9 @@ def redeem_sign_in_link(db: Session, workspace_id: int, token: str) -> str:
         or now >= link.expires_at
     ):
         raise NotFound("This sign-in link has expired. Sign in with your email and password.")
-    link.used_at = now
-    db.add(link)
+    if not claim_once(db, SignInLink, link.id, "used_at", now):  # type: ignore[arg-type]
+        raise NotFound("This sign-in link has expired. Sign in with your email and password.")
+    db.refresh(link)
     user = db.get(User, link.user_id)
     if user is None or not user.active:
         raise NotFound("This sign-in link has expired. Sign in with your email and password.")

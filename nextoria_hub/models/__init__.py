@@ -22,6 +22,7 @@ from nextoria_hub.models.invoice import (
     InvoiceLine,
     InvoiceStatus,
 )
+from nextoria_hub.models.overpayment import Overpayment, ReconciliationFlag
 from nextoria_hub.models.payment import CheckoutSession, Payment
 from nextoria_hub.models.stripe_keys import StripeKeys
 from nextoria_hub.models.user import Role, User
@@ -47,7 +48,9 @@ __all__ = [
     "InvoiceStatus",
     "LoginFailure",
     "OutboxEmail",
+    "Overpayment",
     "Payment",
+    "ReconciliationFlag",
     "Retainer",
     "RetainerPeriod",
     "Role",

@@ -87,6 +87,7 @@ class IntegrationsState(AppState):
             "failed": str(health.failed),
             "last_failure": health.last_failure or "—",
             "last_applied": health.last_applied or "Never",
+            "unknown_to_stripe": str(health.unknown_to_stripe),
         }
         self.test_mode = conn.uses_test_keys(db, actor.workspace_id)
 
