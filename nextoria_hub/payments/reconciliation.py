@@ -163,6 +163,8 @@ def _findings(
             )
     charged_pis = {str(c.get("payment_intent") or "") for c in charges if c.get("paid")}
     for p in payments:
+        if p.status == "processing":  # a bank debit: its charge is pending, not paid, yet
+            continue
         if _aware(p.created_at) >= since and p.payment_intent_id not in charged_pis:
             out.append(
                 (

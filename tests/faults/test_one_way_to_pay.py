@@ -28,6 +28,7 @@ from nextoria_hub.payments import stripe_connection as conn
 from nextoria_hub.payments.checkout import start_checkout
 from nextoria_hub.payments.payment_paths import expire_closed_sessions
 from stripe_sandbox.testing import SandboxServer, submit_checkout
+from tests.inbox import drain_inbox
 from tests.payments.conftest import (  # noqa: F401  (fixtures: the API over HTTP)
     Shop,
     api_server,
@@ -83,6 +84,7 @@ def _deliver(shop: Shop, seed: int, *, everything: bool = False) -> None:
     for mode, event in batch:
         resp = post_event(shop.port, shop.tenant.workspace.slug, event, secrets[mode])
         assert resp.status_code == 200, resp.text[:300]
+    drain_inbox()  # the route only records; a worker applies
 
 
 def _ledger(shop: Shop) -> list[dict]:

@@ -16,6 +16,7 @@ from datetime import date, timedelta
 import pytest
 from sqlmodel import select
 
+from nextoria_hub.billing.finance import get_finance
 from nextoria_hub.billing.invoices import dashboard_totals, mark_paid_manually, void_invoice
 from nextoria_hub.errors import AccessDenied, ValidationError
 from nextoria_hub.models import (
@@ -36,8 +37,10 @@ from nextoria_hub.tenancy import Actor
 from nextoria_hub.webhooks_health import webhook_health
 from stripe_sandbox.testing import SandboxServer, submit_checkout
 from tests.factories import quick_user
+from tests.inbox import drain_inbox, inbox_result
 from tests.payments.conftest import Shop, post_event, sandbox_events
 from tests.payments.test_autopay import at, autopay_invoice, enable, save_card
+from tests.payments.test_bank_debits import ach, pay_by_bank
 
 
 @pytest.fixture(autouse=True)
@@ -60,7 +63,10 @@ def assert_ledger_agrees(shop: Shop, mode: str = "test") -> list[dict]:
     shop.db.expire_all()
     payments = shop.db.exec(
         select(Payment).where(
-            Payment.workspace_id == shop.tenant.id, Payment.kind == "payment", Payment.mode == mode
+            Payment.workspace_id == shop.tenant.id,
+            Payment.kind == "payment",
+            Payment.mode == mode,
+            Payment.status != "processing",  # a bank debit in flight: no succeeded charge yet
         )
     ).all()
     assert {p.payment_intent_id for p in payments} == {c["payment_intent"] for c in charges}
@@ -263,7 +269,9 @@ def test_forged_event_for_an_unknown_payment_intent_settles_nothing(shop: Shop) 
     forged["data"]["object"]["id"] = "pi_NeverCreatedByStripe"
     forged["data"]["object"]["metadata"]["nextoria_invoice_id"] = str(target.id)
     resp = post_event(shop.port, "acme", forged, shop.webhook_secret())
-    assert resp.status_code == 200 and resp.json()["outcome"] == "unmatched"
+    assert resp.status_code == 200 and resp.json()["outcome"] == "received"
+    drain_inbox()
+    assert inbox_result(forged["id"]) == ("applied", "unmatched")
     # a real PaymentIntent re-aimed at another invoice: Stripe's own metadata wins
     reaimed = copy.deepcopy(event)
     reaimed["id"] = event["id"] + "_reaimed"
@@ -271,6 +279,7 @@ def test_forged_event_for_an_unknown_payment_intent_settles_nothing(shop: Shop) 
     reaimed["data"]["object"]["amount_received"] = 1
     resp = post_event(shop.port, "acme", reaimed, shop.webhook_secret())
     assert resp.status_code == 200
+    drain_inbox()
     shop.refresh(target, paid)
     assert target.status == "open" and target.amount_paid == 0
     assert paid.status == "paid" and paid.amount_paid == paid.total
@@ -303,7 +312,9 @@ def test_future_dated_signature_is_refused(shop: Shop) -> None:
     resp = post_event(
         shop.port, "acme", event, shop.webhook_secret(), timestamp=int(time.time()) + 60
     )
-    assert resp.status_code == 200 and resp.json()["outcome"] == "applied"
+    assert resp.status_code == 200 and resp.json()["outcome"] == "received"
+    drain_inbox()
+    assert inbox_result(event["id"]) == ("applied", "applied")
     shop.refresh(invoice)
     assert invoice.status == "paid"
     assert len(assert_ledger_agrees(shop)) == 1
@@ -343,21 +354,24 @@ __all__ = ["Invoice", "assert_ledger_agrees", "succeeded_charges"]
 
 
 def test_pay_now_waits_for_a_processing_bank_debit(shop: Shop) -> None:
-    """A page whose bank debit is processing (its checkout.session.completed said unpaid):
-    Pay Now says why instead of opening a second way to pay; a failed debit frees it."""
+    """A real ACH debit on the hosted page stays processing (the shared sandbox holds bank
+    debits for an hour): Pay Now says why instead of opening a second way to pay, and the
+    autopay job leaves the invoice alone meanwhile."""
+    finance = get_finance(shop.db, shop.tenant.id)
+    finance.payment_methods = "card,us_bank_account"
+    shop.db.add(finance)
+    shop.db.commit()
     invoice = shop.invoice()
-    url = start_checkout(shop.db, shop.portal, invoice.id, base_url=shop.base_url)
-    shop.db.commit()
-    row = shop.db.exec(select(CheckoutSession)).one()
-    row.status, row.payment_intent_id = "processing", "pi_bank_debit"
-    shop.db.add(row)
-    shop.db.commit()
+    pay_by_bank(shop, invoice, "us_bank_account", ach())
+    shop.settle_webhooks()
     with pytest.raises(ValidationError, match="bank payment"):
         start_checkout(shop.db, shop.portal, invoice.id, base_url=shop.base_url)  # type: ignore[arg-type]
     shop.db.rollback()
-    # and the autopay job leaves the invoice alone meanwhile
     from nextoria_hub.clock import utcnow
     from nextoria_hub.payments.payment_paths import checkout_blocks_autopay
 
     assert checkout_blocks_autopay(shop.db, invoice, utcnow() + timedelta(days=30))
-    assert session_status(shop, url) == "open" and assert_ledger_agrees(shop) == []
+    assert assert_ledger_agrees(shop) == []  # processing: no succeeded charge yet
+    from nextoria_hub.payments.reconciliation import reconcile_ledger
+
+    assert reconcile_ledger(shop.tenant.id) == 0  # a pending debit is no "payment without charge"
