@@ -23,6 +23,7 @@ from reflex.state import BaseState, State
 
 import nextoria_hub.app  # noqa: F401  (builds the app, so every state is registered)
 import nextoria_hub.ui.states as states_pkg
+from nextoria_hub.api import session_cookie
 from nextoria_hub.ui.states.session import AppState
 
 # What the browser may legitimately learn about the host it is on, whoever asks.
@@ -78,7 +79,18 @@ def router_data(host: str, route: str, path: str, params: dict[str, str]) -> dic
         "pathname": route,
         "asPath": path,
         "query": dict(params),
+        "sid": SWEEP_SID,
     }
+
+
+SWEEP_SID = "sweep-socket"
+
+
+def with_cookie(token: str) -> None:
+    """Make the sweep's socket look opened with session cookie ``token`` (as the handshake
+    middleware records it; never a state var)."""
+    scope = {"asgi.scope": {session_cookie.SCOPE_KEY: token}}
+    session_cookie.bind(lambda sid: scope if sid == SWEEP_SID else None)
 
 
 def _state_of(root: State, cls: type[BaseState]) -> BaseState:
@@ -121,7 +133,7 @@ def fire(
     root = State(_reflex_internal_init=True)
     root.router = RouterData.from_router_data(router_data(host, route, path, params))
     target = _state_of(root, cls)
-    target.session_token = token
+    with_cookie(token)
     for var, value in (prep or {}).items():  # what the browser could have set with setvar
         setattr(target, var, value)
     root._clean()

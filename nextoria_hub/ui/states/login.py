@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import reflex as rx
 
-from nextoria_hub.accounts.sessions import redeem_sign_in_link
+from nextoria_hub.accounts.sessions import EXPIRED_LINK, grant_for_session, grant_is_live
 from nextoria_hub.accounts.signin import sign_in
 from nextoria_hub.accounts.team import accept_invitation, invitation_for_token
+from nextoria_hub.api.session_routes import safe_path
 from nextoria_hub.db import session_scope
 from nextoria_hub.errors import NotFound, Throttled, ValidationError
 from nextoria_hub.models import Role
 from nextoria_hub.tenancy import workspace_for_host
-from nextoria_hub.ui.states.session import AppState
+from nextoria_hub.ui.states.session import AppState, post_form
 
 
 def _home_for(role: str) -> str:
     return "/portal" if role == Role.client else "/dashboard"
+
+
+def _take_cookie(grant: str, next_path: str):
+    """The page trades the grant for the HttpOnly session cookie, then loads ``next_path``."""
+    return post_form("/api/session", {"grant": grant, "next": next_path})
 
 
 class LoginState(AppState):
@@ -47,13 +53,10 @@ class LoginState(AppState):
                 self.throttle_note = err.message
                 return None
             role = user.role
-        self.session_token = token
+            grant = grant_for_session(db, token)
         self.access = "loading"  # the next page's guard decides; don't show its shell early
-        next_path = self.router.url.query_parameters.get("next", "")
-        safe_next = (
-            next_path if next_path.startswith("/") and not next_path.startswith("//") else ""
-        )
-        return rx.redirect(safe_next or _home_for(role))
+        next_path = safe_path(self.router.url.query_parameters.get("next", ""))
+        return _take_cookie(grant, next_path or _home_for(role))
 
     @rx.event
     def load_login(self):
@@ -81,13 +84,12 @@ class WelcomeState(AppState):
             if workspace is None:
                 self.host_kind = "unknown"
                 return None
-            try:
-                self.session_token = redeem_sign_in_link(db, workspace.id, token)  # type: ignore[arg-type]
-            except NotFound as err:
-                self.problem = err.message
+            if not grant_is_live(db, workspace.id, token):  # type: ignore[arg-type]
+                self.problem = EXPIRED_LINK
                 return None
+        # The one-time link is itself a grant: the route redeems it and sets the cookie.
         self.access = "loading"
-        return rx.redirect("/dashboard")
+        return _take_cookie(token, "/dashboard")
 
 
 class InviteState(AppState):
@@ -138,6 +140,6 @@ class InviteState(AppState):
                 self.problem = err.message
                 return None
             role = user.role
-        self.session_token = token
+            grant = grant_for_session(db, token)
         self.access = "loading"
-        return rx.redirect(_home_for(role))
+        return _take_cookie(grant, _home_for(role))

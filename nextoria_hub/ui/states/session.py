@@ -1,11 +1,14 @@
 """The base state of every page: which workspace the host names, and who is signed in.
 
-Each event handler that reads or changes tenant data calls ``_actor()`` again: the
+Each event handler that reads or changes tenant data resolves the actor again: the
 session token is checked against the database on every event, never cached as trust.
+The token is the HttpOnly cookie of the websocket's handshake (``_session_token``); it is
+never a state var, so it is never pickled, sent to the page or resumed by a client token.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -13,21 +16,34 @@ import reflex as rx
 from sqlmodel import Session
 
 from nextoria_hub.accounts.sessions import end_session
+from nextoria_hub.api import session_cookie
 from nextoria_hub.db import session_scope
 from nextoria_hub.errors import AccessDenied, NotSignedIn
 from nextoria_hub.models import Role
 from nextoria_hub.payments.stripe_connection import uses_test_keys
 from nextoria_hub.tenancy import Actor, is_apex, resolve_actor
 
-SESSION_COOKIE = "nx_session"
-SESSION_MAX_AGE = 14 * 24 * 3600
+SESSION_COOKIE = session_cookie.SESSION_COOKIE
+
+
+def post_form(path: str, fields: dict[str, str]) -> rx.event.EventSpec:
+    """Make the page submit a form to one of our routes on its backend (a full navigation).
+
+    Used to trade a sign-in grant for the HttpOnly cookie (``/api/session``) and to sign
+    out (``/api/session/end``); the new page load opens a socket with the new cookie.
+    """
+    script = (
+        "(() => { const u = new URL(getBackendURL()); u.pathname = PATH; u.search = '';"
+        " const f = document.createElement('form'); f.method = 'post'; f.action = u.toString();"
+        " for (const [k, v] of Object.entries(FIELDS)) { const i = document.createElement('input');"
+        " i.type = 'hidden'; i.name = k; i.value = v; f.appendChild(i); }"
+        " document.body.appendChild(f); f.submit(); })()"
+    )
+    script = script.replace("PATH", json.dumps(path)).replace("FIELDS", json.dumps(fields))
+    return rx.call_script(script)
 
 
 class AppState(rx.State):
-    session_token: str = rx.Cookie(
-        "", name=SESSION_COOKIE, path="/", max_age=SESSION_MAX_AGE, same_site="lax"
-    )
-
     # What the page knows about where it is and who is looking; set by ``guard``.
     host_kind: str = "loading"  # loading | apex | workspace | unknown
     access: str = "loading"  # loading | ok | signin | forbidden
@@ -56,6 +72,10 @@ class AppState(rx.State):
     def _host(self) -> str:
         return self.router.url.hostname or ""
 
+    def _session_token(self) -> str:
+        """The session cookie this tab's socket was opened with ("" when signed out)."""
+        return session_cookie.token_of(self.router.session.session_id)
+
     def _workspace_url(self, slug: str, path: str = "/") -> str:
         """A URL on ``slug``'s subdomain, same scheme and port as the page the browser is on."""
         url = self.router.url
@@ -69,7 +89,7 @@ class AppState(rx.State):
     def _unit(self) -> Iterator[tuple[Session, Actor]]:
         """A DB unit of work with the signed-in actor of this host's workspace."""
         with session_scope() as db:
-            _ws, actor = resolve_actor(db, self._host(), self.session_token)
+            _ws, actor = resolve_actor(db, self._host(), self._session_token())
             if actor is None:
                 raise NotSignedIn()
             yield db, actor
@@ -91,7 +111,7 @@ class AppState(rx.State):
             self._set_identity(None, "", "")
             return None
         with session_scope() as db:
-            workspace, actor = resolve_actor(db, host, self.session_token)
+            workspace, actor = resolve_actor(db, host, self._session_token())
             if workspace is None:
                 self.host_kind = "unknown"
                 self._set_identity(None, "", "")
@@ -125,13 +145,16 @@ class AppState(rx.State):
 
     @rx.event
     def sign_out(self):
-        with session_scope() as db:
-            if self.session_token:
-                end_session(db, self.session_token)
-        self.session_token = ""
-        self._set_identity(None, self.workspace_name, self.workspace_slug)
+        """Forget everything this tab's state knew of the user; the route ends the session
+        and clears the cookie."""
+        token = self._session_token()
+        if token:
+            with session_scope() as db:
+                end_session(db, token)
+        root = self.parent_state or self
+        root.reset()  # every loaded substate too: nothing per-user stays in this tab's state
         self.access = "signin"
-        return rx.redirect("/login")
+        return post_form("/api/session/end", {})
 
     def _denied(self, err: NotSignedIn | AccessDenied):
         """What a handler returns when the actor lost the right to act mid-page."""
