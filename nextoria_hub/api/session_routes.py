@@ -9,7 +9,7 @@ its own grant nor sign them out.
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -73,7 +73,7 @@ async def start(request: Request) -> Response:
     form = await _form(request)
     if form is None:
         return JSONResponse({"error": "body too large"}, 413)
-    grant, next_path = form.get("grant", ""), safe_path(form.get("next", "")) or "/"
+    grant, next_path = form.get("grant", ""), safe_path(form.get("next", ""))
     host = request.headers.get("host", "")
     previous = request_token(request.headers.get("cookie", ""))
 
@@ -93,7 +93,10 @@ async def start(request: Request) -> Response:
         return RedirectResponse(f"{origin}/login", status_code=303)
     if token is None:
         return JSONResponse({"error": "no workspace at this address"}, 404)
-    return _redirect(origin, next_path, cookie_header(token, max_age=_max_age()))
+    # Through the home page, which sends the user on (to ``next`` or their role's home) by
+    # the page's own router: a page loaded directly would end on a trailing-slash URL.
+    landing = f"/?next={quote(next_path, safe='/')}" if next_path else "/"
+    return _redirect(origin, landing, cookie_header(token, max_age=_max_age()))
 
 
 async def end(request: Request) -> Response:
@@ -109,4 +112,4 @@ async def end(request: Request) -> Response:
 
     if token:
         await run_in_threadpool(finish)
-    return _redirect(origin, "/login", cookie_header("", max_age=0))
+    return _redirect(origin, "/", cookie_header("", max_age=0))  # home sends on to /login

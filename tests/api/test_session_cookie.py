@@ -50,7 +50,7 @@ def test_grant_becomes_an_httponly_host_only_cookie(
 ) -> None:
     response = _post(client, "/api/session", {"grant": _grant(db, acme), "next": "/invoices"})
     assert response.status_code == 303
-    assert response.headers["location"] == f"{ORIGIN}/invoices"
+    assert response.headers["location"] == f"{ORIGIN}/?next=/invoices"
     cookie = response.headers["set-cookie"]
     attrs = [part.strip().lower() for part in cookie.split(";")]
     assert "httponly" in attrs and "samesite=lax" in attrs and "path=/" in attrs
@@ -109,7 +109,7 @@ def test_sign_in_rotates_and_sign_out_ends_the_session(
     db.expire_all()
     assert session_user(db, acme.id, old) is None  # the pre-sign-in id is dead (no fixation)
     out = _post(client, "/api/session/end", {}, cookie=f"{session_cookie.SESSION_COOKIE}={new}")
-    assert out.status_code == 303 and out.headers["location"] == f"{ORIGIN}/login"
+    assert out.status_code == 303 and out.headers["location"] == f"{ORIGIN}/"
     assert "max-age=0" in out.headers["set-cookie"].lower()
     db.expire_all()
     assert session_user(db, acme.id, new) is None

@@ -63,6 +63,7 @@ class Outcome:
     error: str = ""
     exception: Exception | None = None
     role: str = ""  # the role AppState resolved from the cookie on this host ("" if none)
+    pickled: bytes = b""  # every state of the tree as the state manager would store it
 
     def visible_text(self) -> str:
         """The delta (minus what the host itself makes public) and the events, as text."""
@@ -104,6 +105,12 @@ def _event_text(item: Any) -> str:
         )
         return f"{item.handler.fn.__qualname__}({args})"
     return repr(item)
+
+
+def _serialized(state: BaseState) -> Iterator[bytes]:
+    yield state._serialize()
+    for sub in state.substates.values():
+        yield from _serialized(sub)
 
 
 def _drain(result: Any) -> Iterator[Any]:
@@ -154,4 +161,5 @@ def fire(
         outcome.error, outcome.exception = f"{type(err).__name__}: {err}", err
     outcome.delta = root.get_delta()
     outcome.role = _state_of(root, AppState).user_role
+    outcome.pickled = b"".join(_serialized(root))
     return outcome

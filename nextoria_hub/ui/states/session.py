@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from nextoria_hub.accounts.sessions import end_session
 from nextoria_hub.api import session_cookie
+from nextoria_hub.api.session_routes import safe_path
 from nextoria_hub.db import session_scope
 from nextoria_hub.errors import AccessDenied, NotSignedIn
 from nextoria_hub.models import Role
@@ -174,4 +175,6 @@ class HomeState(AppState):
             return None
         if actor is None:
             return rx.redirect("/login")
-        return rx.redirect("/portal" if actor.role == Role.client else "/dashboard")
+        # Just signed in (``/api/session`` lands here): on to where the user was going.
+        wanted = safe_path(self.router.url.query_parameters.get("next", ""))
+        return rx.redirect(wanted or ("/portal" if actor.role == Role.client else "/dashboard"))
