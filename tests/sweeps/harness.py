@@ -8,6 +8,7 @@ the state delta and the returned events (toasts, redirects), both as text to sea
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import inspect
 import json
@@ -15,6 +16,7 @@ import pkgutil
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from types import MethodType
 from typing import Any
 
 from reflex.event import EventHandler, EventSpec
@@ -113,7 +115,44 @@ def _serialized(state: BaseState) -> Iterator[bytes]:
         yield from _serialized(sub)
 
 
+class _Inline:
+    """Reflex's background-task ``StateProxy`` in-process: ``async with self`` holds no lock
+    here (one event at a time), reads and writes go to the state itself."""
+
+    def __init__(self, state: BaseState) -> None:
+        object.__setattr__(self, "_state", state)
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._state, name)
+        if isinstance(value, MethodType) and value.__self__ is self._state:
+            return MethodType(value.__func__, self)
+        return value
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._state, name, value)
+
+    async def __aenter__(self) -> _Inline:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> bool:
+        return False
+
+
+def _settle(result: Any) -> Any:
+    """Run an async handler to its end (coroutine or async generator), as the backend would."""
+    if inspect.iscoroutine(result):
+        return asyncio.run(result)
+    if inspect.isasyncgen(result):
+
+        async def collect() -> list[Any]:
+            return [item async for item in result]
+
+        return asyncio.run(collect())
+    return result
+
+
 def _drain(result: Any) -> Iterator[Any]:
+    result = _settle(result)
     if result is None:
         return
     if inspect.isgenerator(result) or isinstance(result, list | tuple):
@@ -151,7 +190,8 @@ def fire(
     try:
         while pending:
             state, handler, call_args = pending.pop(0)
-            for item in _drain(handler.fn(state, *call_args)):
+            runs_on = _Inline(state) if handler.is_background else state
+            for item in _drain(handler.fn(runs_on, *call_args)):
                 if isinstance(item, EventHandler) and item.state is not None:
                     # A chained handler of our app (``return ClientsState.load``): runs next.
                     pending.append((_state_of(root, item.state), item, ()))

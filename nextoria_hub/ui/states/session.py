@@ -8,9 +8,12 @@ never a state var, so it is never pickled, sent to the page or resumed by a clie
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import reflex as rx
 from sqlmodel import Session
@@ -19,12 +22,38 @@ from nextoria_hub.accounts.sessions import end_session
 from nextoria_hub.api import session_cookie
 from nextoria_hub.api.session_routes import safe_path
 from nextoria_hub.db import session_scope
-from nextoria_hub.errors import AccessDenied, NotSignedIn
+from nextoria_hub.errors import AccessDenied, NextoriaError, NotSignedIn
 from nextoria_hub.models import Role
 from nextoria_hub.payments.stripe_connection import uses_test_keys
 from nextoria_hub.tenancy import Actor, is_apex, resolve_actor
 
 SESSION_COOKIE = session_cookie.SESSION_COOKIE
+T = TypeVar("T")
+
+
+@dataclass
+class Done(Generic[T]):
+    """What a service call run off the event loop gave: its value, or why not."""
+
+    value: T | None = None
+    error: NextoriaError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def message(self) -> str:
+        return self.error.message if self.error else ""
+
+    @property
+    def field(self) -> str:
+        return str(getattr(self.error, "field", "") or "")
+
+    @property
+    def denied(self) -> bool:
+        """The actor is signed out or lost the right: the handler returns ``_denied``."""
+        return isinstance(self.error, NotSignedIn | AccessDenied)
 
 
 def post_form(path: str, fields: dict[str, str]) -> rx.event.EventSpec:
@@ -95,6 +124,32 @@ class AppState(rx.State):
                 raise NotSignedIn()
             yield db, actor
 
+    async def _off_loop(
+        self, work: Callable[[Session, Actor | None], T], *, signed_in: bool = True
+    ) -> Done[T]:
+        """Run one service call in a worker thread, never on the event loop.
+
+        Whatever may block (Stripe, argon2, mail, a database lock wait) goes through here:
+        the unit of work and the call both happen in the thread, with the actor of this
+        tab's cookie (``signed_in=False``: ``None`` when nobody is, for sign-in and the
+        like). A ``NextoriaError`` comes back as ``Done.error`` for the handler to show;
+        anything else propagates. Reads of ``self`` happen before the thread starts, so a
+        background event may call it outside ``async with self``.
+        """
+        host, token = self._host(), self._session_token()
+
+        def call() -> T:
+            with session_scope() as db:
+                _ws, actor = resolve_actor(db, host, token)
+                if actor is None and signed_in:
+                    raise NotSignedIn()
+                return work(db, actor)
+
+        try:
+            return Done(value=await asyncio.to_thread(call))
+        except NextoriaError as err:
+            return Done(error=err)
+
     def _set_identity(self, actor: Actor | None, workspace_name: str, slug: str) -> None:
         self.workspace_name = workspace_name
         self.workspace_slug = slug
@@ -157,7 +212,7 @@ class AppState(rx.State):
         self.access = "signin"
         return post_form("/api/session/end", {})
 
-    def _denied(self, err: NotSignedIn | AccessDenied):
+    def _denied(self, err: NotSignedIn | AccessDenied | NextoriaError):
         """What a handler returns when the actor lost the right to act mid-page."""
         if isinstance(err, NotSignedIn):
             self.access = "signin"
