@@ -134,7 +134,9 @@ class AppState(rx.State):
         tab's cookie (``signed_in=False``: ``None`` when nobody is, for sign-in and the
         like). A ``NextoriaError`` comes back as ``Done.error`` for the handler to show;
         anything else propagates. Reads of ``self`` happen before the thread starts, so a
-        background event may call it outside ``async with self``.
+        background event may call it outside ``async with self`` (and its ``work`` must not
+        touch state). A plain async handler holds its tab's state while it awaits, so its
+        ``work`` may set vars: nothing else runs on that state until the handler resumes.
         """
         host, token = self._host(), self._session_token()
 
