@@ -10,6 +10,7 @@ from starlette.routing import Mount
 from starlette.types import ASGIApp
 
 from nextoria_hub.api import session_cookie
+from nextoria_hub.api.body_deadline import BodyDeadline
 from nextoria_hub.api.routes import build_api
 from nextoria_hub.api.security_headers import SecurityHeadersMiddleware
 from nextoria_hub.jobs import scheduler_lifespan
@@ -64,7 +65,7 @@ def _with_api(reflex_asgi: ASGIApp) -> ASGIApp:
     api = build_api()
     # The session cookie leaves the event socket's headers before Reflex copies them to state.
     api.routes.append(Mount("/", app=session_cookie.HandshakeCookie(reflex_asgi)))
-    return SecurityHeadersMiddleware(api, _frontend_dir)
+    return SecurityHeadersMiddleware(BodyDeadline(api), _frontend_dir)
 
 
 # Refuse to start in production without master keys (elsewhere one is generated once).
