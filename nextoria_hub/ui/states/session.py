@@ -9,11 +9,13 @@ never a state var, so it is never pickled, sent to the page or resumed by a clie
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import reflex as rx
 from sqlmodel import Session
@@ -73,7 +75,39 @@ def post_form(path: str, fields: dict[str, str]) -> rx.event.EventSpec:
     return rx.call_script(script)
 
 
+# Handlers that only change what a signed-in page shows (form fields, filters, dialogs).
+SETTER_PREFIXES = ("set_", "add_", "remove_", "toggle_", "open_", "close_")
+# States whose pages a visitor without a session uses: their setters stay open.
+PUBLIC_STATES = frozenset({"AppState", "HomeState", "LoginState", "WelcomeState", "InviteState"})
+
+
+def _signed_in_only(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Refuse a setter event from a tab with no signed-in user: an anonymous visitor cannot
+    grow the per-tab state of pages they cannot see (the event changes nothing)."""
+
+    @functools.wraps(fn)
+    def guarded(self: AppState, *args: Any, **kwargs: Any) -> Any:
+        if not (self.user_role and self._session_token()):
+            return None
+        return fn(self, *args, **kwargs)
+
+    return guarded
+
+
 class AppState(rx.State):
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Wrap the setters of signed-in pages' states before Reflex registers them."""
+        if cls.__name__ not in PUBLIC_STATES and not cls.__name__.startswith("Signup"):
+            for name, fn in list(cls.__dict__.items()):
+                if (
+                    name.startswith(SETTER_PREFIXES)
+                    and inspect.isfunction(fn)
+                    and not inspect.iscoroutinefunction(fn)
+                    and not inspect.isasyncgenfunction(fn)
+                ):
+                    setattr(cls, name, _signed_in_only(fn))
+        super().__init_subclass__(**kwargs)
+
     # What the page knows about where it is and who is looking; set by ``guard``.
     host_kind: str = "loading"  # loading | apex | workspace | unknown
     access: str = "loading"  # loading | ok | signin | forbidden
