@@ -193,7 +193,11 @@ class AppState(rx.State):
         self.user_email = actor.email if actor else ""
         self.user_role = actor.role.value if actor else ""
 
-    def _resolve(self) -> Actor | None:
+    def _resolve(self, db: Session | None = None) -> Actor | None:
+        """Set where the page is and who is looking; ``db``: a unit of work already open."""
+        if db is None:
+            with session_scope() as own:
+                return self._resolve(own)
         host = self._host()
         url = self.router.url
         base = host if is_apex(host) else host.split(".", 1)[-1]
@@ -202,21 +206,25 @@ class AppState(rx.State):
             self.host_kind = "apex"
             self._set_identity(None, "", "")
             return None
-        with session_scope() as db:
-            workspace, actor = resolve_actor(db, host, self._session_token())
-            if workspace is None:
-                self.host_kind = "unknown"
-                self._set_identity(None, "", "")
-                return None
-            self.host_kind = "workspace"
-            self._set_identity(actor, workspace.name, workspace.slug)
-            self.test_mode = actor is not None and uses_test_keys(db, workspace.id)  # type: ignore[arg-type]
-            return actor
+        workspace, actor = resolve_actor(db, host, self._session_token())
+        if workspace is None:
+            self.host_kind = "unknown"
+            self._set_identity(None, "", "")
+            return None
+        self.host_kind = "workspace"
+        self._set_identity(actor, workspace.name, workspace.slug)
+        self.test_mode = actor is not None and uses_test_keys(db, workspace.id)  # type: ignore[arg-type]
+        return actor
+
+    async def _resolve_off_loop(self) -> Actor | None:
+        """``_resolve`` in a worker thread (its session lookup may write and wait on a lock)."""
+        done = await self._off_loop(lambda db, _actor: self._resolve(db), signed_in=False)
+        return done.value if done.ok else None
 
     @rx.event
-    def guard(self, need: str = "any"):
+    async def guard(self, need: str = "any"):
         """Page loader: check who may see this page. ``need``: any, public, staff, admin, client."""
-        actor = self._resolve()
+        actor = await self._resolve_off_loop()
         if self.host_kind != "workspace":
             self.access = "ok" if need == "public" else "forbidden"
             return None
@@ -236,13 +244,12 @@ class AppState(rx.State):
         return None
 
     @rx.event
-    def sign_out(self):
+    async def sign_out(self):
         """Forget everything this tab's state knew of the user; the route ends the session
         and clears the cookie."""
         token = self._session_token()
         if token:
-            with session_scope() as db:
-                end_session(db, token)
+            await self._off_loop(lambda db, _actor: end_session(db, token), signed_in=False)
         root = self.parent_state or self
         root.reset()  # every loaded substate too: nothing per-user stays in this tab's state
         self.access = "signin"
@@ -259,9 +266,9 @@ class AppState(rx.State):
 
 class HomeState(AppState):
     @rx.event
-    def go_home(self):
+    async def go_home(self):
         """``/``: the apex shows sign-up; a workspace sends people to their home page."""
-        actor = self._resolve()
+        actor = await self._resolve_off_loop()
         if self.host_kind != "workspace":
             return None
         if actor is None:
