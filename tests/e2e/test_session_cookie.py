@@ -9,7 +9,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import ROOT, RunningApp
+from tests.e2e.conftest import REDIS_URL, ROOT, RunningApp
 from tests.e2e.helpers import seed_workspace, sign_in, unique_slug
 
 STORAGE = """() => JSON.stringify({
@@ -17,6 +17,23 @@ STORAGE = """() => JSON.stringify({
   local: Object.entries(localStorage),
   session: Object.entries(sessionStorage),
 })"""
+
+
+def _redis_values(app: RunningApp) -> list[bytes]:
+    """Every value Reflex's Redis state manager holds (scaled topology), else nothing."""
+    if app.topology != "scaled":
+        return []
+    import redis
+
+    store = redis.Redis.from_url(REDIS_URL)
+    values: list[bytes] = []
+    for key in store.scan_iter():
+        kind = store.type(key)
+        if kind == b"string":
+            values.append(store.get(key) or b"")
+        elif kind == b"hash":
+            values.extend(store.hvals(key))
+    return values
 
 
 def _state_files_since(start: float) -> list[Path]:
@@ -65,6 +82,7 @@ def test_session_cookie_is_httponly_and_never_reaches_the_page(
     assert not [f for f in frames if token in f]
     for path in _state_files_since(started):
         assert token.encode() not in path.read_bytes(), path
+    assert not [v for v in _redis_values(app_server) if token.encode() in v]
 
     # The client token of the signed-in tab, without the cookie, resumes nothing.
     thief = browser.new_context()
