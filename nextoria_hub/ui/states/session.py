@@ -9,10 +9,12 @@ never a state var, so it is never pickled, sent to the page or resumed by a clie
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import inspect
 import json
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -94,18 +96,62 @@ def _signed_in_only(fn: Callable[..., Any]) -> Callable[..., Any]:
     return guarded
 
 
+# Worker threads for everything handlers do off the event loop (bigger than asyncio's
+# default of CPUs + 4, so a few slow Stripe calls cannot take every thread).
+_POOL = ThreadPoolExecutor(max_workers=32, thread_name_prefix="nx-offloop")
+
+
+async def in_thread(fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` in a worker thread, with this task's context variables."""
+    context = contextvars.copy_context()
+    return await asyncio.get_running_loop().run_in_executor(
+        _POOL, functools.partial(context.run, fn, *args)
+    )
+
+
+_END = object()
+
+
+def _off_the_loop(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A plain ``def`` handler run in a worker thread (a generator one step at a time).
+
+    Safe for foreground handlers: the tab's state is locked to this event until it
+    returns, so nothing else touches it while the thread sets its vars.
+    """
+    if inspect.isgeneratorfunction(fn):
+
+        @functools.wraps(fn)
+        async def stepped(self: AppState, *args: Any, **kwargs: Any) -> Any:
+            steps = fn(self, *args, **kwargs)
+            while (item := await in_thread(next, steps, _END)) is not _END:
+                yield item
+
+        return stepped
+
+    @functools.wraps(fn)
+    async def threaded(self: AppState, *args: Any, **kwargs: Any) -> Any:
+        return await in_thread(functools.partial(fn, self, *args, **kwargs))
+
+    return threaded
+
+
 class AppState(rx.State):
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        """Wrap the setters of signed-in pages' states before Reflex registers them."""
-        if cls.__name__ not in PUBLIC_STATES and not cls.__name__.startswith("Signup"):
-            for name, fn in list(cls.__dict__.items()):
-                if (
-                    name.startswith(SETTER_PREFIXES)
-                    and inspect.isfunction(fn)
-                    and not inspect.iscoroutinefunction(fn)
-                    and not inspect.isasyncgenfunction(fn)
-                ):
-                    setattr(cls, name, _signed_in_only(fn))
+        """Before Reflex registers a subclass's handlers: guard the setters of signed-in
+        pages, and move every plain ``def`` handler off the event loop (each may query the
+        database, which can wait on a lock)."""
+        guarded = cls.__name__ not in PUBLIC_STATES and not cls.__name__.startswith("Signup")
+        for name, fn in list(cls.__dict__.items()):
+            if (
+                name.startswith("_")
+                or not inspect.isfunction(fn)
+                or inspect.iscoroutinefunction(fn)
+                or inspect.isasyncgenfunction(fn)
+            ):
+                continue
+            if guarded and name.startswith(SETTER_PREFIXES):
+                fn = _signed_in_only(fn)
+            setattr(cls, name, _off_the_loop(fn))
         super().__init_subclass__(**kwargs)
 
     # What the page knows about where it is and who is looking; set by ``guard``.
@@ -182,7 +228,7 @@ class AppState(rx.State):
                 return work(db, actor)
 
         try:
-            return Done(value=await asyncio.to_thread(call))
+            return Done(value=await in_thread(call))
         except NextoriaError as err:
             return Done(error=err)
 
