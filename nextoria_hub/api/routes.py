@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from nextoria_hub.api import session_routes
 from nextoria_hub.db import get_engine, session_scope
 from nextoria_hub.payments.webhooks import MAX_BODY_BYTES, delivery_headers, receive_webhook
 from nextoria_hub.stripe_gateway import WEBHOOK_TOLERANCE_SECONDS
@@ -150,5 +151,7 @@ def build_api() -> Starlette:
         routes=[
             Route("/api/health", health, methods=["GET"]),
             Route("/api/webhooks/stripe", stripe_webhook, methods=["POST"]),
+            Route("/api/session", session_routes.start, methods=["POST"]),
+            Route("/api/session/end", session_routes.end, methods=["POST"]),
         ]
     )
