@@ -9,6 +9,8 @@ from reflex.config import get_config
 from starlette.routing import Mount
 from starlette.types import ASGIApp
 
+from nextoria_hub.api import session_cookie
+from nextoria_hub.api.body_deadline import BodyDeadline
 from nextoria_hub.api.routes import build_api
 from nextoria_hub.api.security_headers import SecurityHeadersMiddleware
 from nextoria_hub.jobs import scheduler_lifespan
@@ -53,9 +55,18 @@ def _with_api(reflex_asgi: ASGIApp) -> ASGIApp:
     the security headers to every response (pages included)."""
     if app.sio is not None:
         app.sio.eio.cors_allowed_origins = lambda origin, _environ=None: origin_allowed(origin)
+        sio = app.sio
+        session_cookie.bind(
+            lambda sid: (
+                sio.get_environ(sid, app.event_namespace.namespace)  # type: ignore[union-attr]
+                if app.event_namespace
+                else None
+            )
+        )
     api = build_api()
-    api.routes.append(Mount("/", app=reflex_asgi))
-    return SecurityHeadersMiddleware(api, _frontend_dir)
+    # The session cookie leaves the event socket's headers before Reflex copies them to state.
+    api.routes.append(Mount("/", app=session_cookie.HandshakeCookie(reflex_asgi)))
+    return SecurityHeadersMiddleware(BodyDeadline(api), _frontend_dir)
 
 
 # Refuse to start in production without master keys (elsewhere one is generated once).

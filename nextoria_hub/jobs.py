@@ -68,6 +68,11 @@ JOBS: list[JobSpec] = [
         trigger_args={"minutes": 30},
     ),
     JobSpec(
+        "reconcile_ledger",
+        "nextoria_hub.payments.reconciliation:reconcile_ledger",
+        trigger_args={"hours": 1},
+    ),
+    JobSpec(
         "autopay_charge",
         "nextoria_hub.payments.autopay:charge_due_invoices",
         trigger_args={"minutes": 5},

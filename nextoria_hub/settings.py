@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     login_ip_failures: str = "30/minute;200/hour;1000/day"
     # Workspaces created per client address.
     signup_per_ip: str = "5/hour;20/day"
+    # A request's body must arrive within this many seconds of its first read, or it gets 408
+    # and the connection is dropped (slow-body clients cannot pile up connections).
+    body_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     stripe_api_base: str = "https://api.stripe.com"
     # One try of a Stripe call may take this long (stripe-python's own default is 80 s).
     stripe_timeout_seconds: float = Field(default=20.0, gt=0, le=120)

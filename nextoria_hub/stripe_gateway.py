@@ -642,3 +642,63 @@ def list_events(secret_key: str, *, since: int, types: list[str]) -> Iterator[di
         if not result.has_more or not result.data:
             return
         after = result.data[-1].id
+
+
+# --- One live way to pay ----------------------------------------------------------------------
+
+
+def expire_checkout_session(secret_key: str, session_id: str) -> str:
+    """Close an open Checkout Session so it can no longer take money.
+
+    Returns the session's status afterwards: ``expired``, or ``complete`` when it was paid
+    first (Stripe refuses to expire it; the payment then arrives as an overpayment), or
+    ``missing`` when Stripe doesn't know it.
+    """
+
+    def call() -> str:
+        client = client_for(secret_key)
+        try:
+            return str(client.v1.checkout.sessions.expire(session_id).status)
+        except stripe.InvalidRequestError as err:
+            if err.http_status == 404:
+                return "missing"
+            # Only an open session can be expired: say what it is instead.
+            try:
+                return str(client.v1.checkout.sessions.retrieve(session_id).status)
+            except stripe.InvalidRequestError:
+                raise err from None
+
+    return _rate_limited(call, "close the payment page")
+
+
+def create_refund(
+    secret_key: str,
+    *,
+    payment_intent_id: str,
+    amount: int,
+    metadata: dict[str, str],
+    idempotency_key: str,
+) -> dict[str, Any]:
+    """Refund ``amount`` of a PaymentIntent's charge; the key makes a retry the same refund."""
+    with translated_errors("refund the payment"):
+        refund = client_for(secret_key).v1.refunds.create(
+            {
+                "payment_intent": payment_intent_id,
+                "amount": amount,
+                "metadata": metadata,
+            },
+            {"idempotency_key": idempotency_key},
+        )
+    return refund.to_dict()
+
+
+def list_recent_charges(secret_key: str, since: int, limit: int = 1000) -> list[dict[str, Any]]:
+    """Charges created at or after ``since`` (a Unix time), newest first, up to ``limit``."""
+    out: list[dict[str, Any]] = []
+    with translated_errors("list the charges"):
+        page = client_for(secret_key).v1.charges.list({"created": {"gte": since}, "limit": 100})
+        for charge in page.auto_paging_iter():
+            out.append(charge.to_dict())
+            if len(out) >= limit:
+                break
+    return out

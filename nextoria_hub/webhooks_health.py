@@ -24,6 +24,8 @@ class WebhookHealth:
     failed: int = 0  # events the workers gave up on (kept with their traceback)
     last_failure: str = ""  # the last failed event's error, first line
     last_applied: str = ""
+    # signed events about a payment Stripe says does not exist (forged, or another account's)
+    unknown_to_stripe: int = 0
 
 
 def _when(value) -> str:  # type: ignore[no-untyped-def]
@@ -73,6 +75,15 @@ def webhook_health(db: Session, workspace_id: int) -> WebhookHealth:
         .limit(1)
     ).first()
     last_applied = db.exec(select(func.max(InboxEvent.applied_at)).where(mine)).one()
+    unknown = db.exec(
+        select(func.count())
+        .select_from(StripeEvent)
+        .where(
+            StripeEvent.workspace_id == workspace_id,
+            StripeEvent.result == "unmatched",
+            col(StripeEvent.detail).startswith("Stripe does not know"),
+        )
+    ).one()
     return WebhookHealth(
         last_received=_when(last.received_at) if last else "",
         last_type=last.event_type if last else "",
@@ -84,6 +95,7 @@ def webhook_health(db: Session, workspace_id: int) -> WebhookHealth:
         failed=failed,
         last_failure=(last_failed or "").splitlines()[0][:200] if last_failed else "",
         last_applied=_when(last_applied),
+        unknown_to_stripe=unknown,
     )
 
 

@@ -27,6 +27,7 @@ REGISTERED = {
     "deliver_emails",
     "reconcile_checkouts",
     "follow_bank_debits",
+    "reconcile_ledger",
     "autopay_charge",
     "autopay_notices",
     "retainer_invoices",

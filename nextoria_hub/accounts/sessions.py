@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlmodel import Session, select
+from sqlalchemy import update
+from sqlmodel import Session, col, select
 
-from nextoria_hub.accounts.tokens import new_token, token_hash
+from nextoria_hub.accounts.tokens import claim_once, new_token, token_hash
 from nextoria_hub.accounts.users import may_sign_in
 from nextoria_hub.clock import utcnow
 from nextoria_hub.errors import NotFound
@@ -14,6 +15,9 @@ from nextoria_hub.models import SignInLink, User, UserSession
 from nextoria_hub.settings import get_settings
 
 SIGN_IN_LINK_TTL = timedelta(minutes=2)
+EXPIRED_LINK = "This sign-in link has expired. Sign in with your email and password."
+# A grant travels over the websocket to the page, which posts it to /api/session at once.
+SESSION_GRANT_TTL = timedelta(seconds=60)
 # last_seen_at is written at most this often, so page loads don't each cost a write.
 _TOUCH_EVERY = timedelta(minutes=1)
 
@@ -97,6 +101,79 @@ def create_sign_in_link(db: Session, user: User) -> str:
     return token
 
 
+def issue_session_grant(db: Session, user: User) -> str:
+    """A single-use grant the page exchanges for the session cookie (``POST /api/session``).
+
+    The session token itself never travels over the websocket: it is made by the HTTP
+    route that sets the cookie. Stored hashed, like sign-in links (same table).
+    """
+    grant = new_token()
+    db.add(
+        SignInLink(
+            workspace_id=user.workspace_id,
+            user_id=user.id,  # type: ignore[arg-type]
+            token_hash=token_hash(grant),
+            expires_at=utcnow() + SESSION_GRANT_TTL,
+        )
+    )
+    db.flush()
+    return grant
+
+
+def grant_for_session(db: Session, token: str) -> str:
+    """Swap a session a service just opened for a grant: the session ends, the grant opens
+    a new one where the cookie is set (so the token is never seen by the websocket)."""
+    record = db.exec(select(UserSession).where(UserSession.token_hash == token_hash(token))).one()
+    record.ended_at = utcnow()
+    db.add(record)
+    user = db.get(User, record.user_id)
+    assert user is not None
+    return issue_session_grant(db, user)
+
+
+def grant_is_live(db: Session, workspace_id: int, grant: str) -> bool:
+    """Whether a grant or sign-in link would be redeemed now (it is not used up by asking)."""
+    if not grant:
+        return False
+    link = db.exec(select(SignInLink).where(SignInLink.token_hash == token_hash(grant))).first()
+    return (
+        link is not None
+        and link.workspace_id == workspace_id
+        and link.used_at is None
+        and utcnow() < link.expires_at
+    )
+
+
+def redeem_grant(db: Session, workspace_id: int, grant: str) -> str:
+    """Exchange a grant (or sign-in link) for a new session token; one winner.
+
+    The link is marked used by a conditional update, so two workers redeeming the same
+    grant at once cannot both open a session.
+    """
+    now = utcnow()
+    refused = NotFound(EXPIRED_LINK)
+    if not grant:
+        raise refused
+    link = db.exec(select(SignInLink).where(SignInLink.token_hash == token_hash(grant))).first()
+    if link is None or link.workspace_id != workspace_id:
+        raise refused
+    won = db.execute(
+        update(SignInLink)
+        .where(
+            col(SignInLink.id) == link.id,
+            col(SignInLink.used_at).is_(None),
+            col(SignInLink.expires_at) > now,
+        )
+        .values(used_at=now)
+    )
+    if won.rowcount != 1:  # type: ignore[attr-defined]
+        raise refused
+    user = db.get(User, link.user_id)
+    if user is None or user.workspace_id != workspace_id or not may_sign_in(db, user):
+        raise refused
+    return start_session(db, user)
+
+
 def redeem_sign_in_link(db: Session, workspace_id: int, token: str) -> str:
     """Exchange a sign-in link for a new session token; the link then stops working."""
     link = db.exec(select(SignInLink).where(SignInLink.token_hash == token_hash(token))).first()
@@ -108,8 +185,9 @@ def redeem_sign_in_link(db: Session, workspace_id: int, token: str) -> str:
         or now >= link.expires_at
     ):
         raise NotFound("This sign-in link has expired. Sign in with your email and password.")
-    link.used_at = now
-    db.add(link)
+    if not claim_once(db, SignInLink, link.id, "used_at", now):  # type: ignore[arg-type]
+        raise NotFound("This sign-in link has expired. Sign in with your email and password.")
+    db.refresh(link)
     user = db.get(User, link.user_id)
     if user is None or not user.active:
         raise NotFound("This sign-in link has expired. Sign in with your email and password.")

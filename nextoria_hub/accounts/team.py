@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 
 from nextoria_hub.accounts.passwords import check_password_strength, hash_password
 from nextoria_hub.accounts.sessions import end_all_sessions, start_session
-from nextoria_hub.accounts.tokens import token_hash
+from nextoria_hub.accounts.tokens import claim_once, token_hash
 from nextoria_hub.accounts.users import find_user, normalise_email, parse_role
 from nextoria_hub.audit import record_audit
 from nextoria_hub.clock import utcnow
@@ -256,9 +256,11 @@ def accept_invitation(
     user.client_id = invitation.client_id if invitation.role == Role.client else None
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
+    # One acceptance per invitation, even from two workers at once (a conditional UPDATE).
+    if not claim_once(db, Invitation, invitation.id, "accepted_at", utcnow()):  # type: ignore[arg-type]
+        raise NotFound("This invitation is no longer valid. Ask your admin for a new one.")
+    db.refresh(invitation)
     db.add(user)
-    invitation.accepted_at = utcnow()
-    db.add(invitation)
     db.flush()
     return user, start_session(db, user)
 
@@ -276,6 +278,13 @@ def _member(db: Session, actor: Actor, user_id: int) -> User:
 
 
 def _admin_count(db: Session, workspace_id: int) -> int:
+    """Active admins, counted under the workspace's row lock: two admins demoting or
+    removing each other at once take turns, and the second sees the first's change."""
+    db.execute(
+        Workspace.__table__.update()  # type: ignore[attr-defined]
+        .where(Workspace.__table__.c.id == workspace_id)  # type: ignore[attr-defined]
+        .values(name=Workspace.__table__.c.name)  # type: ignore[attr-defined]
+    )
     return db.exec(
         select(func.count())
         .select_from(User)
@@ -293,14 +302,13 @@ def change_role(db: Session, actor: Actor, *, user_id: int, role: str) -> User:
     if parsed == Role.client:
         raise ValidationError("Team members can be admins or members.", "role")
     user = _member(db, actor, user_id)
-    if (
-        user.role == Role.admin
-        and parsed != Role.admin
-        and _admin_count(db, actor.workspace_id) <= 1
-    ):
-        raise ValidationError(
-            "The workspace needs at least one admin: promote someone first.", "role"
-        )
+    if user.role == Role.admin and parsed != Role.admin:
+        admins = _admin_count(db, actor.workspace_id)  # takes the lock, then re-reads
+        db.refresh(user)
+        if user.role == Role.admin and admins <= 1:
+            raise ValidationError(
+                "The workspace needs at least one admin: promote someone first.", "role"
+            )
     old = user.role
     user.role = parsed
     db.add(user)
@@ -311,8 +319,13 @@ def change_role(db: Session, actor: Actor, *, user_id: int, role: str) -> User:
 def remove_member(db: Session, actor: Actor, *, user_id: int) -> None:
     actor.require_admin()
     user = _member(db, actor, user_id)
-    if user.role == Role.admin and _admin_count(db, actor.workspace_id) <= 1:
-        raise ValidationError("The last admin cannot be removed: promote someone first.", "role")
+    if user.role == Role.admin:
+        admins = _admin_count(db, actor.workspace_id)  # takes the lock, then re-reads
+        db.refresh(user)
+        if user.role == Role.admin and admins <= 1:
+            raise ValidationError(
+                "The last admin cannot be removed: promote someone first.", "role"
+            )
     end_all_sessions(db, user.id)  # type: ignore[arg-type]
     _revoke_pending(db, actor.workspace_id, user.email)  # no way back in through an old invite
     user.removed_at = utcnow()

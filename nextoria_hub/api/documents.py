@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from nextoria_hub.api.session_cookie import request_token
 from nextoria_hub.billing.exports import (
     INVOICE_COLUMNS,
     PAYMENT_COLUMNS,
@@ -24,9 +25,6 @@ from nextoria_hub.clock import utcnow
 from nextoria_hub.db import session_scope
 from nextoria_hub.errors import AccessDenied, NotFound, ValidationError
 from nextoria_hub.tenancy import resolve_actor
-
-# The name of the session cookie the pages set (ui.states.session.SESSION_COOKIE).
-SESSION_COOKIE = "nx_session"
 
 
 def _pdf_for(host: str, token: str, invoice_id: int, receipt: bool) -> tuple[str, bytes] | None:
@@ -48,7 +46,7 @@ async def invoice_document(request: Request) -> Response:
     found = await run_in_threadpool(
         _pdf_for,
         request.headers.get("host", ""),
-        request.cookies.get(SESSION_COOKIE, ""),
+        request_token(request.headers.get("cookie", "")),
         int(raw_id),
         kind == "receipt",
     )
@@ -108,7 +106,7 @@ async def export_csv(request: Request) -> Response:
     data = await run_in_threadpool(
         _export_for,
         request.headers.get("host", ""),
-        request.cookies.get(SESSION_COOKIE, ""),
+        request_token(request.headers.get("cookie", "")),
         kind,
         dict(request.query_params),
     )

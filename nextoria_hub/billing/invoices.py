@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from nextoria_hub.audit import record_audit
 from nextoria_hub.billing.clients import get_client, portal_client, portal_client_id
+from nextoria_hub.billing.finance import get_finance
 from nextoria_hub.billing.money import decimals, format_money, to_minor, validate_currency
 from nextoria_hub.clock import utcnow
 from nextoria_hub.errors import NotFound, ValidationError
@@ -307,8 +308,22 @@ def send_invoice(db: Session, actor: Actor, invoice_id: int) -> Invoice:
     return invoice
 
 
+def _locked_staff_invoice(db: Session, actor: Actor, invoice_id: int) -> Invoice:
+    """The invoice under its row lock, so the checks that follow hold until commit."""
+    from nextoria_hub.billing.locks import lock_invoice
+
+    _staff_invoice(db, actor, invoice_id)
+    invoice = lock_invoice(db, actor.workspace_id, invoice_id)
+    if invoice is None:
+        raise NotFound("This invoice does not exist.")
+    return invoice
+
+
 def void_invoice(db: Session, actor: Actor, invoice_id: int, reason: str = "") -> Invoice:
-    invoice = _staff_invoice(db, actor, invoice_id)
+    """Void an unpaid invoice; every open way to pay it is closed in the same transaction."""
+    from nextoria_hub.payments.payment_paths import close_other_payment_paths
+
+    invoice = _locked_staff_invoice(db, actor, invoice_id)
     if invoice.status == InvoiceStatus.paid:
         raise ValidationError(
             "A paid invoice can't be voided; refund it in Stripe instead.", "status"
@@ -328,15 +343,20 @@ def void_invoice(db: Session, actor: Actor, invoice_id: int, reason: str = "") -
         db, invoice, "voided", f"Voided by {actor.name}" + (f": {reason}" if reason else "")
     )
     record_audit(db, actor, "invoice.void", f"{invoice.number}" + (f": {reason}" if reason else ""))
+    close_other_payment_paths(db, invoice, f"voided by {actor.name}")
     db.flush()
     return invoice
 
 
 def mark_paid_manually(db: Session, actor: Actor, invoice_id: int, note: str) -> Invoice:
-    """Record a payment received outside Stripe (bank transfer, cash) for the amount due."""
+    """Record a payment received outside Stripe (bank transfer, cash) for the amount due.
+
+    Admins only: it says money arrived, and it closes every other way to pay the invoice.
+    """
     from nextoria_hub.payments.settlement import settle_payment
 
-    invoice = _staff_invoice(db, actor, invoice_id)
+    actor.require_admin()
+    invoice = _locked_staff_invoice(db, actor, invoice_id)
     if invoice.status == InvoiceStatus.paid:
         raise ValidationError("This invoice is already paid.", "status")
     if invoice.status == InvoiceStatus.void:
@@ -608,16 +628,17 @@ def dashboard_totals(db: Session, actor: Actor, today: date) -> list[dict[str, A
 
 
 def _received(db: Session, workspace_id: int, since: datetime) -> list[Payment]:
-    return list(
-        db.exec(
-            select(Payment).where(
-                Payment.workspace_id == workspace_id,
-                Payment.kind == "payment",
-                col(Payment.status).not_in(["failed", "processing"]),  # not money (yet)
-                Payment.created_at >= since,
-            )
-        )
+    """Money received since ``since``; test payments count only while the workspace is in
+    test mode (test and live do not share data: test money is never revenue)."""
+    query = select(Payment).where(
+        Payment.workspace_id == workspace_id,
+        Payment.kind == "payment",
+        col(Payment.status).not_in(["failed", "processing"]),  # not money (yet)
+        Payment.created_at >= since,
     )
+    if get_finance(db, workspace_id).stripe_mode == "live":
+        query = query.where(Payment.mode != "test")
+    return list(db.exec(query))
 
 
 def payments_by_day(db: Session, actor: Actor, days: int = 90) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ import logging
 import typer
 
 from nextoria_hub.cli.common import print_json
+from nextoria_hub.jobs import JOBS
 
 email_app = typer.Typer(help="Outgoing email.", no_args_is_help=True)
 
@@ -35,8 +36,7 @@ def scheduler(
         "--run-now",
         metavar="JOB",
         help="Also run this job once right at start, then on its schedule (repeatable), e.g. "
-        "--run-now autopay_charge after an outage. Jobs: deliver_emails, reconcile_checkouts, "
-        "autopay_charge, autopay_notices, fetch_missed_events, retainer_invoices.",
+        "--run-now autopay_charge after an outage. Jobs: " + ", ".join(j.id for j in JOBS) + ".",
     ),
 ) -> None:
     """Run the scheduled jobs in the foreground until Ctrl-C or SIGTERM (one per deployment)."""

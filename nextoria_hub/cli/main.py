@@ -12,6 +12,7 @@ from nextoria_hub.cli import (
     demo,
     export_commands,
     jobs_commands,
+    reconcile_commands,
     secrets_commands,
     stripe_commands,
     users,
@@ -34,6 +35,7 @@ app.add_typer(jobs_commands.email_app, name="email")
 app.command("scheduler")(jobs_commands.scheduler)
 app.command("worker")(worker_commands.worker)
 app.add_typer(worker_commands.webhooks_app, name="webhooks")
+app.command("reconcile")(reconcile_commands.reconcile)
 app.add_typer(billing_commands.client_app, name="client")
 app.add_typer(billing_commands.invoice_app, name="invoice")
 app.add_typer(export_commands.app, name="export")

@@ -22,6 +22,7 @@ from nextoria_hub.models.invoice import (
     InvoiceLine,
     InvoiceStatus,
 )
+from nextoria_hub.models.overpayment import Overpayment, ReconciliationFlag
 from nextoria_hub.models.payment import CheckoutSession, Payment
 from nextoria_hub.models.reminders import (
     ClientReminderSetting,
@@ -56,7 +57,9 @@ __all__ = [
     "LateFee",
     "LoginFailure",
     "OutboxEmail",
+    "Overpayment",
     "Payment",
+    "ReconciliationFlag",
     "ReminderSettings",
     "Retainer",
     "RetainerPeriod",

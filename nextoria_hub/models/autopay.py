@@ -58,7 +58,8 @@ class AutopayAttempt(SQLModel, table=True):
     payment_method_id: str = Field(default="", max_length=255)
     amount: int = 0
     currency: str = Field(default="", max_length=3)
-    # claimed | succeeded | failed | unknown
+    # claimed | succeeded | failed | unknown | abandoned (the invoice was paid or closed
+    # another way before this attempt was sent; the reason is in failure_message)
     status: str = Field(default="claimed", max_length=10, index=True)
     payment_intent_id: str = Field(default="", max_length=255, index=True)
     failure_code: str = Field(default="", max_length=80)

@@ -22,7 +22,10 @@ class CheckoutSession(SQLModel, table=True):
     purpose: str = Field(default="payment", max_length=10)  # payment | setup
     session_id: str = Field(max_length=255)
     url: str = Field(max_length=2000)
-    status: str = Field(default="open", max_length=10, index=True)  # open | complete | expired
+    # creating (a row held while Stripe creates it) | open | processing (a bank debit on its
+    # way) | expiring (closed here, to be expired at Stripe) | complete | expired
+    status: str = Field(default="open", max_length=10, index=True)
+    close_reason: str = ""  # why it was closed before being paid
     payment_intent_id: str = Field(default="", max_length=255)
     amount: int = 0
     currency: str = Field(default="", max_length=3)

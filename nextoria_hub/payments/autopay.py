@@ -34,6 +34,7 @@ from nextoria_hub.audit import record_audit
 from nextoria_hub.billing.clients import get_client, portal_client
 from nextoria_hub.billing.finance import enabled_methods, get_finance, retry_schedule
 from nextoria_hub.billing.invoices import add_activity, portal_link
+from nextoria_hub.billing.locks import lock_invoice as _lock_invoice
 from nextoria_hub.billing.money import format_money
 from nextoria_hub.billing.payment_methods import methods_for_currency
 from nextoria_hub.clock import utcnow
@@ -55,6 +56,7 @@ from nextoria_hub.models import (
 )
 from nextoria_hub.notifications.outbox import email_admins, enqueue_email
 from nextoria_hub.payments.checkout import REUSE_MARGIN, stripe_customer_id
+from nextoria_hub.payments.payment_paths import checkout_blocks_autopay
 from nextoria_hub.payments.settlement import (
     BANK_DEBITS,
     BRANDS,
@@ -749,19 +751,6 @@ def _bucket(workspace_id: int, mode: str) -> TokenBucket:
         return _buckets[key]
 
 
-def _lock_invoice(db: Session, workspace_id: int, invoice_id: int) -> Invoice | None:
-    db.execute(
-        Invoice.__table__.update()  # type: ignore[attr-defined]
-        .where(Invoice.__table__.c.id == invoice_id)  # type: ignore[attr-defined]
-        .where(Invoice.__table__.c.workspace_id == workspace_id)  # type: ignore[attr-defined]
-        .values(status=Invoice.__table__.c.status)  # type: ignore[attr-defined]
-    )
-    invoice = db.get(Invoice, invoice_id)
-    if invoice is not None:
-        db.refresh(invoice)
-    return invoice
-
-
 def _params(
     attempt: AutopayAttempt,
     customer_id: str,
@@ -893,6 +882,8 @@ def _claim_in(
         return None
     if invoice.payment_failed:
         return None
+    if checkout_blocks_autopay(db, invoice, now):
+        return None  # the client has a payment page open: a later run picks it up
     if invoice.client_id not in methods:
         methods[invoice.client_id] = active_method(db, workspace_id, invoice.client_id, mode)
     method = methods[invoice.client_id]
@@ -939,6 +930,8 @@ def _call(workspace_id: int, attempt_id: int) -> tuple[str, dict[str, Any] | Non
     with session_scope() as db:
         attempt = db.get(AutopayAttempt, attempt_id)
         assert attempt is not None and attempt.workspace_id == workspace_id
+        if attempt.status not in ("claimed", "unknown"):
+            return "skipped", None, None  # abandoned since the claim: never sent
         invoice = db.get(Invoice, attempt.invoice_id)
         assert invoice is not None
         secret_key = secret_key_for(db, workspace_id, attempt.mode)
@@ -1254,6 +1247,8 @@ def _tally(counts: ChargeCounts, statuses: list[str]) -> None:
             counts.charged += 1
         elif status == "failed":
             counts.failed += 1
+        elif status == "abandoned":
+            counts.skipped += 1
         else:
             counts.unknown += 1
 

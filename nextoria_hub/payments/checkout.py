@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import secrets
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from nextoria_hub import stripe_gateway as gateway
 from nextoria_hub.billing.finance import checkout_method_params, get_finance
 from nextoria_hub.billing.invoices import add_activity, get_invoice
+from nextoria_hub.billing.locks import require_locked_invoice
 from nextoria_hub.billing.money import format_money
 from nextoria_hub.clock import utcnow
 from nextoria_hub.errors import ValidationError
@@ -23,7 +26,8 @@ from nextoria_hub.models import (
     Payment,
     StripeCustomer,
 )
-from nextoria_hub.payments.settlement import processing_payment, record_processing, settle_payment
+from nextoria_hub.payments.payment_paths import expire_after_commit, pay_now_problem
+from nextoria_hub.payments.settlement import record_processing, settle_payment
 from nextoria_hub.payments.stripe_connection import active_secret_key, secret_key_for
 from nextoria_hub.tenancy import Actor
 
@@ -32,12 +36,6 @@ REUSE_MARGIN = timedelta(minutes=5)  # don't hand out a session about to expire
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-BANK_DEBIT_IN_FLIGHT = (
-    "A bank payment for this invoice is already processing — this usually takes up to 4 "
-    "business days. You can pay again only if the bank declines it; you'll be emailed then."
-)
 
 
 def payable_problem(invoice: Invoice) -> str:
@@ -53,41 +51,73 @@ def payable_problem(invoice: Invoice) -> str:
     return ""
 
 
-def stripe_customer_id(db: Session, secret_key: str, client: Client, mode: str) -> str:
-    """The client's Stripe customer in ``mode``: created once (idempotently) and reused."""
-    row = db.exec(
+def _customer_row(db: Session, client: Client, mode: str) -> StripeCustomer | None:
+    return db.exec(
         select(StripeCustomer).where(
             StripeCustomer.workspace_id == client.workspace_id,
             StripeCustomer.client_id == client.id,
             StripeCustomer.mode == mode,
         )
     ).first()
-    if row is not None:
-        return row.customer_id
+
+
+CUSTOMER_TRIES = 5
+
+
+def _create_customer(secret_key: str, client: Client, mode: str) -> str:
     metadata = {
         "nextoria_workspace_id": str(client.workspace_id),
         "nextoria_client_id": str(client.id),
     }
-    customer_id = gateway.create_customer(
-        secret_key,
-        name=client.name,
-        email=client.billing_email,
-        metadata=metadata,
-        idempotency_key=gateway.idempotency_key(
-            f"customer-{client.workspace_id}-{client.id}-{mode}",
-            {"name": client.name, "email": client.billing_email, **metadata},
-        ),
+    key = gateway.idempotency_key(
+        f"customer-{client.workspace_id}-{client.id}-{mode}",
+        {"name": client.name, "email": client.billing_email, **metadata},
     )
-    db.add(
-        StripeCustomer(
-            workspace_id=client.workspace_id,
-            client_id=client.id,  # type: ignore[arg-type]
-            mode=mode,
-            customer_id=customer_id,
-        )
-    )
-    db.flush()
+    for attempt in range(CUSTOMER_TRIES):
+        try:
+            return gateway.create_customer(
+                secret_key,
+                name=client.name,
+                email=client.billing_email,
+                metadata=metadata,
+                idempotency_key=key,
+            )
+        except gateway.StripeGatewayError as err:
+            # 409: a simultaneous first click sent this same request and Stripe is still on
+            # it; once it finishes, the same key returns the same customer.
+            if err.http_status != 409 or attempt == CUSTOMER_TRIES - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def _save_customer(db: Session, client: Client, mode: str, customer_id: str) -> str:
+    """Remember the client's customer; if a simultaneous first click saved one first (the
+    unique row), use that one instead of failing."""
+    try:
+        with db.begin_nested():
+            db.add(
+                StripeCustomer(
+                    workspace_id=client.workspace_id,
+                    client_id=client.id,  # type: ignore[arg-type]
+                    mode=mode,
+                    customer_id=customer_id,
+                )
+            )
+    except IntegrityError:
+        row = _customer_row(db, client, mode)
+        if row is None:
+            raise
+        return row.customer_id
     return customer_id
+
+
+def stripe_customer_id(db: Session, secret_key: str, client: Client, mode: str) -> str:
+    """The client's Stripe customer in ``mode``: created once (idempotently) and reused."""
+    row = _customer_row(db, client, mode)
+    if row is not None:
+        return row.customer_id
+    return _save_customer(db, client, mode, _create_customer(secret_key, client, mode))
 
 
 def line_items(db: Session, invoice: Invoice) -> list[dict[str, Any]]:
@@ -167,33 +197,49 @@ def _open_session(db: Session, invoice: Invoice, mode: str) -> CheckoutSession |
     return None
 
 
+CREATING_HOLD = timedelta(minutes=10)  # how long a reserved row blocks autopay at most
+
+
 def start_checkout(db: Session, actor: Actor, invoice_id: int, *, base_url: str) -> str:
-    """The Stripe Checkout URL to pay this invoice (an open session is reused)."""
+    """The Stripe Checkout URL to pay this invoice (an open session is reused).
+
+    Refuses while another payment of the invoice is under way. The session's row is
+    reserved (``creating``) and committed under the invoice lock before Stripe is called,
+    so the autopay job sees it; Stripe is called with no transaction open (this commits the
+    caller's unit of work), and a row closed meanwhile (paid, voided) is expired at once.
+    """
     invoice = get_invoice(db, actor, invoice_id)
-    problem = payable_problem(invoice)
-    if problem:
-        raise ValidationError(problem, "invoice")
-    if processing_payment(db, invoice.workspace_id, invoice.id) is not None:  # type: ignore[arg-type]
-        raise ValidationError(BANK_DEBIT_IN_FLIGHT, "invoice")
-    mode, secret_key = active_secret_key(db, invoice.workspace_id)  # StripeNotConnected
-    existing = _open_session(db, invoice, mode)
-    if existing is not None:
-        return existing.url
+    for locked in (False, True):  # a read-only look first: a reused page takes no lock
+        if locked:
+            invoice = require_locked_invoice(db, invoice.workspace_id, invoice.id)  # type: ignore[arg-type]
+        problem = payable_problem(invoice) or pay_now_problem(db, invoice)
+        if problem:
+            raise ValidationError(problem, "invoice")
+        mode, secret_key = active_secret_key(db, invoice.workspace_id)  # StripeNotConnected
+        existing = _open_session(db, invoice, mode)
+        if existing is not None:
+            if locked:
+                db.commit()
+            return existing.url
     client = db.get(Client, invoice.client_id)
     assert client is not None
-    customer_id = stripe_customer_id(db, secret_key, client, mode)
+    customer = _customer_row(db, client, mode)
+    customer_id = customer.customer_id if customer is not None else ""
     amount = invoice.amount_due
-    attempt = (
-        db.exec(
-            select(func.count())
-            .select_from(CheckoutSession)
-            .where(
-                CheckoutSession.workspace_id == invoice.workspace_id,
-                CheckoutSession.invoice_id == invoice.id,
-            )
-        ).one()
-        + 1
+    row = CheckoutSession(
+        workspace_id=invoice.workspace_id,
+        invoice_id=invoice.id,
+        client_id=invoice.client_id,
+        mode=mode,
+        purpose="payment",
+        session_id=f"creating-{secrets.token_hex(12)}",
+        url="",
+        status="creating",
+        amount=amount,
+        currency=invoice.currency,
+        expires_at=utcnow() + CREATING_HOLD,
     )
+    db.add(row)
     metadata = {
         "nextoria_workspace_id": str(invoice.workspace_id),
         "nextoria_invoice_id": str(invoice.id),
@@ -201,56 +247,90 @@ def start_checkout(db: Session, actor: Actor, invoice_id: int, *, base_url: str)
     }
     base = base_url.rstrip("/")
     methods = checkout_method_params(get_finance(db, invoice.workspace_id), invoice.currency)
-    params: dict[str, Any] = {
-        "mode": "payment",
-        "customer": customer_id,
-        "line_items": line_items(db, invoice),
-        **methods,
-        "client_reference_id": f"invoice-{invoice.id}",
-        "metadata": metadata,
-        "payment_intent_data": {
-            "metadata": {**metadata, "nextoria_source": "checkout"},
-            "description": f"Invoice {invoice.number}",
-        },
-        "success_url": f"{base}/portal/invoices/{invoice.id}/return?session_id={{CHECKOUT_SESSION_ID}}",
-        "cancel_url": f"{base}/portal/invoices/{invoice.id}",
-    }
-    session = gateway.create_checkout_session(
-        secret_key,
-        params,
-        idempotency_key=gateway.idempotency_key(
-            f"checkout-{invoice.workspace_id}-{invoice.id}-{amount}-{attempt}", params
-        ),
-    )
-    expires = session.get("expires_at")
-    db.add(
-        CheckoutSession(
-            workspace_id=invoice.workspace_id,
-            invoice_id=invoice.id,
-            client_id=invoice.client_id,
-            mode=mode,
-            purpose="payment",
-            session_id=str(session["id"]),
-            url=str(session["url"]),
-            status="open",
-            amount=amount,
-            currency=invoice.currency,
-            expires_at=(
-                datetime.fromtimestamp(int(expires), UTC)
-                if expires
-                else utcnow() + timedelta(hours=24)
+    items = line_items(db, invoice)
+    number = invoice.number
+    db.commit()  # the reservation, and no transaction open while Stripe works
+    try:
+        if not customer_id:
+            customer_id = _save_customer(
+                db, client, mode, _create_customer(secret_key, client, mode)
+            )
+            db.commit()
+        params: dict[str, Any] = {
+            "mode": "payment",
+            "customer": customer_id,
+            "line_items": items,
+            **methods,
+            "client_reference_id": f"invoice-{invoice.id}",
+            "metadata": metadata,
+            "payment_intent_data": {
+                "metadata": {**metadata, "nextoria_source": "checkout"},
+                "description": f"Invoice {number}",
+            },
+            "success_url": f"{base}/portal/invoices/{invoice.id}/return?session_id={{CHECKOUT_SESSION_ID}}",
+            "cancel_url": f"{base}/portal/invoices/{invoice.id}",
+        }
+        session = gateway.create_checkout_session(
+            secret_key,
+            params,
+            idempotency_key=gateway.idempotency_key(
+                f"checkout-{invoice.workspace_id}-{invoice.id}-{amount}-{row.id}", params
             ),
         )
+    except BaseException:
+        db.rollback()
+        _release(db, row.id)  # type: ignore[arg-type]
+        raise
+    return _record_session(db, actor, row.id, session)  # type: ignore[arg-type]
+
+
+def _release(db: Session, row_id: int) -> None:
+    """Stripe did not create the session: the reserved row stops blocking anything."""
+    reserved = db.get(CheckoutSession, row_id)
+    if reserved is not None:
+        db.refresh(reserved)
+        if reserved.status in ("creating", "expiring"):
+            reserved.status = "expired"
+            reserved.close_reason = "Stripe did not create the payment page"
+            db.add(reserved)
+    db.commit()
+
+
+def _record_session(db: Session, actor: Actor, row_id: int, session: dict[str, Any]) -> str:
+    row = db.get(CheckoutSession, row_id)
+    assert row is not None
+    invoice = require_locked_invoice(db, row.workspace_id, row.invoice_id)  # type: ignore[arg-type]
+    db.refresh(row)
+    expires = session.get("expires_at")
+    row.session_id = str(session["id"])
+    row.url = str(session["url"])
+    row.expires_at = (
+        datetime.fromtimestamp(int(expires), UTC) if expires else utcnow() + timedelta(hours=24)
     )
+    if row.status != "creating":
+        # Closed while Stripe made it (paid another way, voided, mode switched): expire it
+        # at Stripe as soon as this commits, and say why it can't be paid.
+        row.status = "expiring"
+        db.add(row)
+        expire_after_commit(db, row.workspace_id)
+        db.commit()
+        raise ValidationError(
+            payable_problem(invoice)
+            or pay_now_problem(db, invoice)
+            or "This invoice can't be paid right now; please reload the page.",
+            "invoice",
+        )
+    row.status = "open"
+    db.add(row)
     add_activity(
         db,
         invoice,
         "checkout_started",
-        f"{actor.name} opened Stripe Checkout for {format_money(amount, invoice.currency)} "
-        f"({mode} mode; {session['id']})",
+        f"{actor.name} opened Stripe Checkout for {format_money(row.amount, row.currency)} "
+        f"({row.mode} mode; {row.session_id})",
     )
     db.flush()
-    return str(session["url"])
+    return row.url
 
 
 def checkout_return(db: Session, actor: Actor, invoice_id: int, session_id: str) -> str:
@@ -268,6 +348,7 @@ def checkout_return(db: Session, actor: Actor, invoice_id: int, session_id: str)
     if _recorded(db, row) or invoice.status == InvoiceStatus.paid:
         return "paid"
     secret_key = secret_key_for(db, invoice.workspace_id, row.mode)
+    db.commit()  # nothing written yet: no transaction stays open while Stripe answers
     session = gateway.retrieve_checkout_session(secret_key, row.session_id)
     if session is None:
         return "canceled"

@@ -6,6 +6,7 @@ from sqlmodel import Session, col, select
 
 from nextoria_hub.errors import ValidationError
 from nextoria_hub.models import Payment, StripeEvent
+from nextoria_hub.payments.stripe_connection import active_mode
 from nextoria_hub.tenancy import Actor
 
 PAYMENT_STATUSES = (
@@ -37,6 +38,8 @@ def list_payments(
         query = query.where(Payment.status == status)
     if mode:
         query = query.where(Payment.mode == mode)
+    elif active_mode(db, actor.workspace_id) == "live":
+        query = query.where(Payment.mode != "test")  # test payments: shown under "test" only
     return list(db.exec(query.order_by(col(Payment.created_at).desc(), col(Payment.id).desc())))
 
 

@@ -9,24 +9,26 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from sqlalchemy import text
 from sqlmodel import Session, select
 
 from nextoria_hub.audit import record_audit
 from nextoria_hub.billing.finance import get_finance
 from nextoria_hub.billing.invoices import add_activity, portal_link
+from nextoria_hub.billing.locks import require_locked_invoice as _lock_invoice
 from nextoria_hub.billing.money import format_money
 from nextoria_hub.clock import utcnow
-from nextoria_hub.errors import NotFound
 from nextoria_hub.models import (
+    AutopayAttempt,
     CheckoutSession,
     Client,
     Invoice,
     InvoiceStatus,
+    Overpayment,
     Payment,
     Workspace,
 )
 from nextoria_hub.notifications.outbox import email_admins, enqueue_email
+from nextoria_hub.payments.stripe_connection import active_mode
 from nextoria_hub.settings import get_settings
 
 BRANDS = {
@@ -41,20 +43,6 @@ BRANDS = {
 # Bank debits: confirmed as ``processing``, settled (or failed) days later by the bank.
 BANK_DEBITS = {"us_bank_account": "ACH Direct Debit", "sepa_debit": "SEPA Direct Debit"}
 DELAYED_METHODS = frozenset(BANK_DEBITS)
-
-
-def _lock_invoice(db: Session, workspace_id: int, invoice_id: int) -> Invoice:
-    """Take the invoice's row lock (a no-op UPDATE: a row lock on PostgreSQL, the write lock
-    on SQLite) so concurrent deliveries for one invoice are applied one after the other."""
-    db.execute(
-        text("UPDATE invoice SET status = status WHERE id = :id AND workspace_id = :ws"),
-        {"id": invoice_id, "ws": workspace_id},
-    )
-    invoice = db.get(Invoice, invoice_id)
-    if invoice is None or invoice.workspace_id != workspace_id:
-        raise NotFound("This invoice does not exist.")
-    db.refresh(invoice)
-    return invoice
 
 
 def _id(value: Any) -> str:
@@ -133,35 +121,51 @@ def settle_payment(
         note=note,
     )
     db.add(payment)
+    db.flush()  # the overpayment row names it
 
     due_before = invoice.amount_due
     money = format_money(amount, currency)
-    problem = ""
-    if currency != invoice.currency:
-        problem = (
-            f"paid in {currency.upper()} but the invoice is in {invoice.currency.upper()}: "
-            "not counted towards the invoice; review it in Stripe"
-        )
-    else:
-        invoice.amount_paid += amount
-        if invoice.status in (InvoiceStatus.paid, InvoiceStatus.void):
+    reason, problem = _not_counted(db, invoice, mode, currency)
+    counted = 0
+    if not reason:
+        counted = min(amount, due_before)
+        if amount < due_before:
             problem = (
-                f"received while the invoice was already {invoice.status}: refund or review it"
-            )
-        elif amount != due_before:
-            problem = f"the amount due was {format_money(due_before, invoice.currency)}: " + (
+                f"the amount due was {format_money(due_before, invoice.currency)}: "
                 "partial payment, the invoice stays open"
-                if amount < due_before
-                else "overpaid, the invoice stays open for review"
             )
-        if (
-            invoice.status in (InvoiceStatus.open, InvoiceStatus.draft)
-            and invoice.amount_paid == invoice.total
-        ):
-            invoice.status = InvoiceStatus.paid
-            invoice.paid_at = utcnow()
-            invoice.payment_failed = False
+        elif amount > due_before:
+            reason = "over_total"
+            problem = (
+                f"the amount due was {format_money(due_before, invoice.currency)}: "
+                f"{format_money(amount - counted, currency)} overpaid, kept for a refund"
+            )
+    invoice.amount_paid += counted
+    excess = amount - counted
+    became_paid = False
+    if (
+        invoice.status == InvoiceStatus.open
+        and invoice.total
+        and invoice.amount_paid >= invoice.total
+    ):
+        invoice.status = InvoiceStatus.paid
+        invoice.paid_at = utcnow()
+        invoice.payment_failed = False
+        became_paid = True
     db.add(invoice)
+    overpayment = None
+    if excess > 0:
+        overpayment = Overpayment(
+            workspace_id=workspace_id,
+            invoice_id=invoice.id,  # type: ignore[arg-type]
+            payment_id=payment.id,  # type: ignore[arg-type]
+            mode=mode,
+            amount=excess,
+            currency=currency,
+            reason=reason,
+            detail=problem,
+        )
+        db.add(overpayment)
     if session_row is not None:
         session_row.status = "complete"
         session_row.payment_intent_id = pi_id
@@ -187,9 +191,77 @@ def settle_payment(
         f"{invoice.number}: {money} via {source} ({mode}) {pi_id}",
         workspace_id=workspace_id,
     )
+    if became_paid:
+        from nextoria_hub.payments.payment_paths import close_other_payment_paths
+
+        close_other_payment_paths(
+            db,
+            invoice,
+            f"paid by {method_detail or source} ({pi_id})" if mode != "manual" else "marked paid",
+            keep_session_id=payment.checkout_session_id,
+            keep_attempt_id=_attempt_id_of(db, workspace_id, invoice.id, payment_intent),  # type: ignore[arg-type]
+        )
     _payment_emails(db, invoice, payment, problem)
+    if overpayment is not None:
+        _overpayment_email(db, invoice, overpayment)
     db.flush()
     return True
+
+
+def _not_counted(db: Session, invoice: Invoice, mode: str, currency: str) -> tuple[str, str]:
+    """(reason, why) when none of a payment may count towards this invoice, else ("", "")."""
+    if currency != invoice.currency:
+        return "currency", (
+            f"paid in {currency.upper()} but the invoice is in {invoice.currency.upper()}: "
+            "not counted towards the invoice; kept for a refund"
+        )
+    if mode == "test" and active_mode(db, invoice.workspace_id) == "live":
+        return "test_mode", (
+            "a test-mode payment on a workspace that is live: kept as a test payment, "
+            "not counted towards the invoice"
+        )
+    if invoice.status in (InvoiceStatus.paid, InvoiceStatus.void, InvoiceStatus.draft):
+        return str(invoice.status), (
+            f"received while the invoice was {invoice.status}: kept for a refund"
+        )
+    return "", ""
+
+
+def _attempt_id_of(
+    db: Session, workspace_id: int, invoice_id: int, payment_intent: dict[str, Any]
+) -> int | None:
+    raw = str((payment_intent.get("metadata") or {}).get("nextoria_attempt") or "")
+    if not raw.isdigit():
+        return None
+    return db.exec(
+        select(AutopayAttempt.id).where(
+            AutopayAttempt.workspace_id == workspace_id,
+            AutopayAttempt.invoice_id == invoice_id,
+            AutopayAttempt.attempt_no == int(raw),
+        )
+    ).first()
+
+
+def _overpayment_email(db: Session, invoice: Invoice, overpayment: Overpayment) -> None:
+    workspace = db.get(Workspace, invoice.workspace_id)
+    client = db.get(Client, invoice.client_id)
+    assert workspace is not None and client is not None
+    email_admins(
+        db,
+        invoice.workspace_id,
+        kind="overpayment_admin",
+        context={
+            "workspace_name": workspace.name,
+            "client_name": client.name,
+            "amount": format_money(overpayment.amount, overpayment.currency),
+            "number": invoice.number,
+            "reason": overpayment.detail,
+            "mode": overpayment.mode,
+            "link": get_settings().workspace_url(
+                workspace.slug, f"/invoices/{invoice.id}?refund={overpayment.id}"
+            ),
+        },
+    )
 
 
 def _payment_emails(db: Session, invoice: Invoice, payment: Payment, problem: str) -> None:
@@ -379,8 +451,19 @@ def record_refund(db: Session, *, workspace_id: int, mode: str, charge: dict[str
     payment.amount_refunded = refunded
     payment.status = "refunded" if refunded >= payment.amount else "partially_refunded"
     db.add(payment)
-    if payment.currency == invoice.currency:
-        invoice.amount_refunded += delta
+    # A refund first returns the payment's overpayment (money the invoice never counted).
+    over = db.exec(select(Overpayment).where(Overpayment.payment_id == payment.id)).first()
+    counted_refund = delta
+    if over is not None:
+        # Only what goes beyond the overpayment was counted towards the invoice. (A whole
+        # payment kept as an overpayment has over.amount == payment.amount: nothing was.)
+        counted_refund = max(0, refunded - over.amount) - max(0, refunded - delta - over.amount)
+        if refunded >= over.amount and over.status != "refunded":
+            over.status = "refunded"
+            over.resolved_at = utcnow()
+            db.add(over)
+    if payment.currency == invoice.currency and counted_refund > 0:
+        invoice.amount_refunded += counted_refund
         db.add(invoice)
     add_activity(
         db,

@@ -231,7 +231,13 @@ def set_mode(db: Session, actor: Actor, mode: str) -> None:
     _require_keys(db, actor.workspace_id, mode)
     finance = get_finance(db, actor.workspace_id)
     if finance.stripe_mode != mode:
+        from nextoria_hub.payments.payment_paths import close_mode_sessions
+
         record_audit(db, actor, "stripe.mode", f"{finance.stripe_mode} → {mode}")
+        # Test and live do not share data: pages opened in the old mode stop taking money.
+        close_mode_sessions(
+            db, actor.workspace_id, finance.stripe_mode, f"switched to {mode} mode by {actor.name}"
+        )
         finance.stripe_mode = mode
         db.add(finance)
 

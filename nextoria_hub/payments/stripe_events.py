@@ -8,6 +8,7 @@ number of times end in the same state.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from sqlmodel import Session, select
@@ -20,6 +21,7 @@ from nextoria_hub.payments import autopay
 from nextoria_hub.payments.settlement import (
     payment_for_charge,
     record_failed_attempt,
+    record_processing,
     record_refund,
     settle_payment,
 )
@@ -34,6 +36,8 @@ from nextoria_hub.payments.webhook_handlers import (
 log = logging.getLogger(__name__)
 
 OUTSIDE = "payment made outside Nextoria Hub"
+# A PaymentIntent Stripe has given up on: the bank (or card) refused it.
+FAILED = ("requires_payment_method", "canceled")
 
 
 def _invoice_from_metadata(
@@ -59,6 +63,20 @@ def _source(metadata: dict[str, Any] | None) -> str:
     return source if source in ("checkout", "autopay") else "checkout"
 
 
+def _ref_id(value: Any) -> str:
+    if isinstance(value, dict):
+        value = value.get("id")
+    return value if isinstance(value, str) else ""
+
+
+PI_PREFIX = "pi_"
+UNKNOWN = "Stripe does not know"
+
+
+class NotConfirmed(RuntimeError):
+    """Stripe could not be asked about a payment: the worker tries the event again later."""
+
+
 def _expanded_pi(db: Session, ctx: EventContext, pi_id: str) -> dict[str, Any] | None:
     """The PaymentIntent with its charge, asked of Stripe; None if our key can't read it.
 
@@ -74,33 +92,77 @@ def _expanded_pi(db: Session, ctx: EventContext, pi_id: str) -> dict[str, Any] |
         return None
 
 
-def _checkout_payment(
+def confirmed_payment(
     db: Session, ctx: EventContext, pi_id: str
 ) -> tuple[str, dict[str, Any] | None]:
-    """The Checkout Session that took this payment and the PaymentIntent with its charge, in
-    one call (``("", None)`` if Stripe can't say right now; unreachable raises, as above)."""
+    """(the Checkout Session that took it, the PaymentIntent as Stripe returns it now).
+
+    The hub settles from Stripe's answer (status, amount received, currency, metadata), never
+    from the event body: a signed event about a PaymentIntent Stripe never created gives
+    ``("", None)`` and settles nothing. Asked with no transaction open (``ask_stripe``); when
+    Stripe can't be asked, raises so that the worker tries the event again later.
+    """
+    if not pi_id.startswith(PI_PREFIX):
+        return "", None
     try:
         key = secret_key_for(db, ctx.workspace_id, ctx.mode)
-        return ask_stripe(ctx, f"checkout:{pi_id}", lambda: gateway.checkout_payment(key, pi_id))
+        session_id, pi = ask_stripe(
+            ctx, f"checkout:{pi_id}", lambda: gateway.checkout_payment(key, pi_id)
+        )
+        if pi is None:
+            pi = ask_stripe(ctx, f"pi:{pi_id}", lambda: gateway.retrieve_payment_intent(key, pi_id))
     except gateway.StripeUnavailable:
         raise
     except (StripeNotConnected, gateway.StripeGatewayError) as err:
-        log.warning("could not find the session for event %s: %s", ctx.event_id, err.message)
-        return "", None
+        raise NotConfirmed(f"could not confirm {pi_id} with Stripe: {err.message}") from None
+    return session_id, pi
+
+
+def _confirmed_session(db: Session, ctx: EventContext, session_id: str) -> dict[str, Any] | None:
+    """The Checkout Session as Stripe returns it now (PaymentIntent and charge expanded);
+    None if Stripe does not know it. Raises, as above, when Stripe can't be asked."""
+    if not session_id.startswith("cs_"):
+        return None
+    try:
+        key = secret_key_for(db, ctx.workspace_id, ctx.mode)
+        return ask_stripe(
+            ctx,
+            f"session:{session_id}",
+            lambda: gateway.retrieve_checkout_session(key, session_id),
+        )
+    except gateway.StripeUnavailable:
+        raise
+    except (StripeNotConnected, gateway.StripeGatewayError) as err:
+        raise NotConfirmed(f"could not confirm {session_id} with Stripe: {err.message}") from None
 
 
 @handler("payment_intent.succeeded")
 def payment_intent_succeeded(db: Session, ctx: EventContext) -> HandlerResult:
-    pi = ctx.obj
-    invoice, why = _invoice_from_metadata(db, ctx, pi.get("metadata"))
+    pi_id = _ref_id(ctx.obj.get("id"))
+    if not pi_id.startswith(PI_PREFIX):
+        return "unmatched", f"{OUTSIDE} ({pi_id[:60]}): not a PaymentIntent id"
+    invoice, why = _invoice_from_metadata(db, ctx, ctx.obj.get("metadata"))
+    if invoice is None:
+        return "unmatched", f"{OUTSIDE} ({pi_id}): {why}"
+    session_id, pi = confirmed_payment(db, ctx, pi_id)
+    if pi is None:
+        return "unmatched", f"{UNKNOWN} PaymentIntent {pi_id}: nothing settled"
+    return _settle_confirmed(db, ctx, pi, session_id)
+
+
+def _settle_confirmed(
+    db: Session, ctx: EventContext, pi: dict[str, Any], session_id: str
+) -> HandlerResult:
+    """Settle from Stripe's own PaymentIntent: its status, metadata and amount received."""
+    if pi.get("status") != "succeeded":
+        return "ignored", f"Stripe says {pi.get('id')} is {pi.get('status')}: nothing settled"
+    metadata = pi.get("metadata") or {}
+    named = metadata.get("nextoria_workspace_id")
+    if named and str(named) != str(ctx.workspace_id):
+        return "unmatched", f"{OUTSIDE} ({pi.get('id')}): Stripe's metadata names workspace {named}"
+    invoice, why = _invoice_from_metadata(db, ctx, metadata)
     if invoice is None:
         return "unmatched", f"{OUTSIDE} ({pi.get('id')}): {why}"
-    session_id: str | None = None
-    if _source(pi.get("metadata")) == "checkout":
-        session_id, expanded = _checkout_payment(db, ctx, str(pi["id"]))
-        pi = expanded or pi
-    if isinstance(pi.get("latest_charge"), str):
-        pi = _expanded_pi(db, ctx, str(pi["id"])) or pi
     recorded = _record_success(db, ctx, invoice, pi, session_id)
     return "applied", f"{invoice.number}: " + (
         "payment recorded" if recorded else "already recorded"
@@ -112,16 +174,11 @@ def _record_success(
     ctx: EventContext,
     invoice: Invoice,
     pi: dict[str, Any],
-    session_id: str | None = None,
+    session_id: str,
 ) -> bool:
-    """Settle a succeeded PaymentIntent on its invoice (and its autopay attempt); True if new.
-
-    ``session_id`` is the Checkout Session when the caller already knows it; otherwise a
-    Checkout payment's session is asked of Stripe.
-    """
+    """Settle a succeeded PaymentIntent (as Stripe returned it) on its invoice and its
+    autopay attempt; ``session_id`` is the Checkout Session that took it, if any. True if new."""
     source = _source(pi.get("metadata"))
-    if session_id is None:
-        session_id = _checkout_payment(db, ctx, str(pi["id"]))[0] if source == "checkout" else ""
     recorded = settle_payment(
         db,
         workspace_id=ctx.workspace_id,
@@ -146,32 +203,56 @@ def checkout_session_completed(db: Session, ctx: EventContext) -> HandlerResult:
     invoice, why = _invoice_from_metadata(db, ctx, session.get("metadata"))
     if invoice is None:
         return "unmatched", f"{OUTSIDE} (checkout session {session.get('id')}): {why}"
-    if session.get("payment_status") != "paid":
-        from nextoria_hub.payments import bank_debits  # it imports this module
+    actual = _confirmed_session(db, ctx, _ref_id(session.get("id")))
+    if actual is None:
+        return "unmatched", f"{UNKNOWN} checkout session {session.get('id')}: nothing settled"
+    if actual.get("payment_status") != "paid":
+        return checkout_unpaid(db, ctx, invoice, actual)
+    pi = actual.get("payment_intent")
+    if not isinstance(pi, dict):
+        return "ignored", f"{invoice.number}: the session names no PaymentIntent"
+    return _settle_confirmed(db, ctx, pi, str(actual.get("id") or ""))
 
-        return bank_debits.checkout_unpaid(db, ctx, invoice, session)
-    pi_ref = session.get("payment_intent")
-    pi_id = pi_ref.get("id") if isinstance(pi_ref, dict) else str(pi_ref or "")
+
+def follow_payment_intent(
+    db: Session, ctx: EventContext, invoice: Invoice, pi_id: str, session_id: str | None = None
+) -> HandlerResult:
+    """Apply what Stripe says the PaymentIntent is now: processing, succeeded or failed."""
+    pi = _expanded_pi(db, ctx, pi_id)
+    if pi is None:
+        return "ignored", f"{invoice.number}: Stripe could not show {pi_id}"
+    status = str(pi.get("status") or "")
+    if status == "succeeded":
+        return _settle_confirmed(db, ctx, pi, session_id or "")
+    if status == "processing":
+        source = _source(pi.get("metadata"))
+        recorded = record_processing(
+            db,
+            workspace_id=ctx.workspace_id,
+            invoice_id=invoice.id,  # type: ignore[arg-type]
+            mode=ctx.mode,
+            payment_intent=pi,
+            source=source,
+            checkout_session_id=session_id or "",
+        )
+        if source == "autopay":
+            autopay.mark_processing(db, ctx.workspace_id, invoice.id, pi)  # type: ignore[arg-type]
+        return "applied", f"{invoice.number}: " + (
+            "bank payment processing" if recorded else "nothing to change"
+        )
+    if status in FAILED and pi.get("last_payment_error"):
+        return payment_intent_failed(db, replace(ctx, obj=pi))
+    return "ignored", f"{invoice.number}: {pi_id} is {status or 'unknown'}"
+
+
+def checkout_unpaid(
+    db: Session, ctx: EventContext, invoice: Invoice, session: dict[str, Any]
+) -> HandlerResult:
+    """A Checkout Session complete but not paid yet: a bank debit started (or its answer)."""
+    pi_id = _ref_id(session.get("payment_intent"))
     if not pi_id:
         return "ignored", f"{invoice.number}: the session names no PaymentIntent"
-    pi = _expanded_pi(db, ctx, pi_id) or {
-        "id": pi_id,
-        "amount": session.get("amount_total"),
-        "currency": session.get("currency"),
-        "metadata": session.get("metadata") or {},
-    }
-    recorded = settle_payment(
-        db,
-        workspace_id=ctx.workspace_id,
-        invoice_id=invoice.id,  # type: ignore[arg-type]
-        mode=ctx.mode,
-        payment_intent=pi,
-        source=_source(pi.get("metadata")),
-        checkout_session_id=str(session.get("id") or ""),
-    )
-    return "applied", f"{invoice.number}: " + (
-        "payment recorded" if recorded else "already recorded"
-    )
+    return follow_payment_intent(db, ctx, invoice, pi_id, str(session.get("id") or ""))
 
 
 @handler("payment_intent.payment_failed")
@@ -236,10 +317,12 @@ def stripe_invoice_paid(db: Session, ctx: EventContext) -> HandlerResult:
         if retainer is None or not stripe_id:
             return "unmatched", f"Stripe invoice {stripe_id} was not created by Nextoria Hub"
         invoice = retainers.mirror_stripe_invoice(db, retainer, obj)
-    pi_ref = obj.get("payment_intent")
-    pi_id = pi_ref.get("id") if isinstance(pi_ref, dict) else str(pi_ref or "")
-    pi = (_expanded_pi(db, ctx, pi_id) if pi_id else None) or {
-        "id": pi_id or f"stripe_invoice_{stripe_id}",
+    pi_id = _ref_id(obj.get("payment_intent"))
+    pi = confirmed_payment(db, ctx, pi_id)[1] if pi_id else None
+    if pi_id and pi is None:
+        return "unmatched", f"{UNKNOWN} PaymentIntent {pi_id} of Stripe invoice {stripe_id}"
+    pi = pi or {
+        "id": f"stripe_invoice_{stripe_id}",
         "amount": obj.get("amount_paid"),
         "currency": obj.get("currency"),
     }
@@ -302,18 +385,17 @@ def current_charge(db: Session, ctx: EventContext, charge_id: str) -> dict[str, 
 def _settle_charge(db: Session, ctx: EventContext, charge: dict[str, Any]) -> bool:
     """A refund that arrives before its payment's event: record the payment first (as
     ``payment_intent.succeeded`` will), or the refund would be lost. True if recorded."""
-    pi_ref = charge.get("payment_intent")
-    pi_id = pi_ref.get("id") if isinstance(pi_ref, dict) else str(pi_ref or "")
+    pi_id = _ref_id(charge.get("payment_intent"))
     if not pi_id:
         return False
-    pi = _expanded_pi(db, ctx, pi_id)
+    _session_id, pi = confirmed_payment(db, ctx, pi_id)
     if pi is None or pi.get("status") != "succeeded":
         return False
     invoice, _why = _invoice_from_metadata(db, ctx, pi.get("metadata"))
     named = (pi.get("metadata") or {}).get("nextoria_workspace_id")
     if invoice is None or (named and str(named) != str(ctx.workspace_id)):
         return False
-    _record_success(db, ctx, invoice, pi)
+    _record_success(db, ctx, invoice, pi, "")
     return payment_for_charge(db, ctx.workspace_id, charge) is not None
 
 

@@ -3,8 +3,9 @@
 A handler runs inside the transaction that records the event, so its effect and the
 record commit together. It never calls Stripe in that transaction: it asks through
 ``ask_stripe``, which raises ``NeedsStripe`` the first time; the worker rolls back, makes
-the call with no transaction open, and runs the handler again with the answer. It returns ``applied``, ``unmatched`` (about an object the hub
-did not create) or ``ignored``, and must be monotonic: a late or repeated event changes
+the call with no transaction open, and runs the handler again with the answer
+(``run_asking_stripe`` does the same for jobs). It returns ``applied``, ``unmatched``
+(about an object the hub did not create) or ``ignored``, and must be monotonic: a late or repeated event changes
 nothing that a later state already settled.
 """
 
@@ -12,9 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlmodel import Session
+
+from nextoria_hub.db import session_scope
+
+T = TypeVar("T")
+MAX_STRIPE_QUESTIONS = 8  # per run: more means a handler that keeps asking
 
 HandlerResult = tuple[str, str]  # (result, detail)
 
@@ -47,6 +53,21 @@ def ask_stripe(ctx: EventContext, key: str, call: Callable[[], Any]) -> Any:
     if isinstance(answer, BaseException):
         raise answer
     return answer
+
+
+def run_asking_stripe(ctx: EventContext, fn: Callable[[Session, EventContext], T]) -> T:
+    """Run ``fn`` in a transaction of its own, answering its Stripe questions (``ask_stripe``)
+    with no transaction open: what the worker does for events, for jobs that follow up."""
+    for _ in range(MAX_STRIPE_QUESTIONS + 1):
+        try:
+            with session_scope() as db:
+                return fn(db, ctx)
+        except NeedsStripe as need:  # rolled back: ask with nothing open
+            try:
+                ctx.answers[need.key] = need.call()
+            except Exception as err:  # the handler decides what Stripe's error means
+                ctx.answers[need.key] = err
+    raise RuntimeError("the handler kept asking Stripe")
 
 
 Handler = Callable[[Session, EventContext], HandlerResult]

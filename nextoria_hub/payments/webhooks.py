@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import update
@@ -54,9 +55,16 @@ def receive_webhook(
     headers = headers or {}
     with session_scope() as db:
         secrets = webhook_secrets(db, workspace_id)
-    mode = gateway.verify_webhook(payload, signature_header, secrets) if secrets else None
+    future = _future_timestamp(signature_header)
+    mode = (
+        gateway.verify_webhook(payload, signature_header, secrets)
+        if secrets and not future
+        else None
+    )
     if mode is None:
         detail = "no webhook secret is set" if not secrets else "signature did not match"
+        if secrets and future:
+            detail = "signature timestamp is more than 300 s in the future"
         _log_delivery(workspace_id, "bad_signature", detail=detail)
         return WebhookOutcome(400, "bad_signature", detail)
     try:
@@ -126,6 +134,23 @@ def _record(
             _duplicate(db, workspace_id, row, extra)
         return "duplicate", "already received"
     return "received", "queued for the workers"
+
+
+def _future_timestamp(signature_header: str) -> bool:
+    """True if the header's timestamp is beyond the tolerance in the future.
+
+    stripe-python refuses only timestamps too far in the past; a signature dated ahead
+    would otherwise stay replayable for as long as it is in the future.
+    """
+    now = time.time()
+    for part in (signature_header or "").split(","):
+        key, _, value = part.strip().partition("=")
+        if key == "t":
+            try:
+                return int(value) > now + gateway.WEBHOOK_TOLERANCE_SECONDS
+            except ValueError:
+                return False
+    return False
 
 
 def _queued(db: Session, workspace_id: int, event_id: str) -> bool:

@@ -226,8 +226,8 @@ def test_export_route_is_for_staff_of_this_workspace_with_the_filters(
     from starlette.testclient import TestClient
 
     from nextoria_hub.accounts.sessions import start_session
-    from nextoria_hub.api.documents import SESSION_COOKIE
     from nextoria_hub.api.routes import build_api
+    from nextoria_hub.api.session_cookie import SESSION_COOKIE
 
     initech = _client(db, admin, "+Initech")
     hooli = _client(db, admin, "Hooli")

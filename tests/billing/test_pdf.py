@@ -15,8 +15,8 @@ from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from nextoria_hub.accounts.sessions import start_session
-from nextoria_hub.api.documents import SESSION_COOKIE
 from nextoria_hub.api.routes import build_api
+from nextoria_hub.api.session_cookie import SESSION_COOKIE
 from nextoria_hub.billing import invoices as inv
 from nextoria_hub.billing.clients import create_client
 from nextoria_hub.billing.invoices import LineInput

@@ -14,7 +14,7 @@ from nextoria_hub.billing.invoices import (
     void_invoice,
 )
 from nextoria_hub.errors import NotFound
-from nextoria_hub.models import AuditEntry, Invoice, OutboxEmail, Payment
+from nextoria_hub.models import AuditEntry, Invoice, OutboxEmail, Overpayment, Payment
 from nextoria_hub.payments.settlement import record_failed_attempt, record_refund, settle_payment
 from nextoria_hub.tenancy import Actor
 
@@ -114,9 +114,12 @@ def test_paid_and_void_invoices_never_reopen(db: Session, admin: Actor, invoice:
         )
         is False
     )
-    assert _settle(db, invoice, _pi("pi_2", 120000))  # a second payment: recorded, flagged
-    assert invoice.status == "paid" and invoice.amount_paid == 240000
+    assert _settle(db, invoice, _pi("pi_2", 120000))  # a second payment: kept as overpayment
+    assert invoice.status == "paid" and invoice.amount_paid == 120000
     assert "Attention" in get_invoice_view(db, admin, invoice.id).activity[-1].detail
+    over = db.exec(select(Overpayment)).one()
+    assert (over.amount, over.reason, over.status) == (120000, "paid", "open")
+    assert db.exec(select(OutboxEmail).where(OutboxEmail.kind == "overpayment_admin")).all()
 
     other = create_invoice(
         db, admin, client_id=invoice.client_id, lines=[LineInput("X", "1", "10")]
@@ -124,7 +127,25 @@ def test_paid_and_void_invoices_never_reopen(db: Session, admin: Actor, invoice:
     send_invoice(db, admin, other.id)
     void_invoice(db, admin, other.id)
     assert _settle(db, other, _pi("pi_3", 1200))
-    assert other.status == "void"
+    assert other.status == "void" and other.amount_paid == 0
+    assert db.exec(select(Overpayment).where(Overpayment.invoice_id == other.id)).one().reason == (
+        "void"
+    )
+
+
+def test_money_above_the_total_is_an_overpayment(db: Session, invoice: Invoice) -> None:
+    assert _settle(db, invoice, _pi("pi_big", 150000))
+    assert invoice.status == "paid" and invoice.amount_paid == 120000
+    over = db.exec(select(Overpayment)).one()
+    assert (over.amount, over.reason) == (30000, "over_total")
+    # a refund of the excess returns the overpayment; the invoice's own money is untouched
+    charge = {"id": "ch_pi_big", "payment_intent": "pi_big", "amount_refunded": 30000}
+    assert record_refund(db, workspace_id=invoice.workspace_id, mode="test", charge=charge)
+    db.refresh(over)
+    assert over.status == "refunded" and invoice.amount_refunded == 0
+    charge["amount_refunded"] = 50000
+    assert record_refund(db, workspace_id=invoice.workspace_id, mode="test", charge=charge)
+    assert invoice.amount_refunded == 20000
 
 
 def test_failed_attempts_are_recorded_once_each(db: Session, invoice: Invoice) -> None:

@@ -393,7 +393,13 @@ def test_signed_malformed_bodies_never_5xx(fuzz_shop: Shop) -> None:
         event("charge.refunded", {"id": "ch_1"}, "e" * 256),  # an id longer than Stripe's
         event("invoice.paid", {"id": "in_1"}, "evt_\x00"),  # NUL: PostgreSQL text refuses it
         event("charge.refunded", {"metadata": {"nextoria_invoice_id": "\x00"}}, "evt_nul"),
+        # a PaymentIntent Stripe never created: asked of Stripe, unmatched, nothing settled
         event("payment_intent.succeeded", {"id": "pi_fuzz", "amount": 1, "metadata": ours}),
+        event(  # a decline needs no confirmation: applied as a failed attempt
+            "payment_intent.payment_failed",
+            {"id": "pi_fuzz_declined", "amount": 1, "currency": "usd", "metadata": ours},
+            "evt_declined",
+        ),
     ]
 
     with asgi_client(build_api()) as request:
@@ -443,8 +449,12 @@ def test_signed_malformed_bodies_never_5xx(fuzz_shop: Shop) -> None:
     assert {"ignored", "received", "bad_signature"} <= outcomes, outcomes
     db.expire_all()
     applied = {(r.status, r.result) for r in db.exec(select(InboxEvent))}
-    assert {("failed", "error"), ("applied", "applied")} <= applied, applied
+    assert {("failed", "error"), ("applied", "applied"), ("applied", "unmatched")} <= applied, (
+        applied
+    )
     assert {status for status, _ in applied} <= {"applied", "failed"}
+    # the forged pi_fuzz was asked of Stripe and settled nothing
+    assert not db.exec(select(Payment).where(Payment.status == "succeeded")).all()
 
 
 # ---- a few over real HTTP ------------------------------------------------------------------

@@ -575,7 +575,9 @@ def test_a_claimed_attempt_of_an_invoice_paid_meanwhile_is_not_replayed(shop: Sh
     shop.db.commit()
     autopay.charge_due_invoices(at(due))
     assert ledger(shop) == []
-    assert attempts(shop, invoice)[0].status == "claimed"
+    # not left "claimed" forever: visibly abandoned, with the reason
+    [attempt] = attempts(shop, invoice)
+    assert attempt.status == "abandoned" and "marked paid" in attempt.failure_message
 
 
 def test_rate_limited_calls_are_retried_with_backoff(shop: Shop) -> None:

@@ -18,6 +18,7 @@ from nextoria_hub.payments import stripe_connection as conn
 from nextoria_hub.payments.checkout import start_checkout
 from nextoria_hub.payments.webhook_handlers import handled_types
 from stripe_sandbox.testing import SandboxServer
+from tests.inbox import drain_inbox, inbox_result
 from tests.payments.conftest import Shop, post_event, sandbox_events
 
 DISPUTED = "4000000000000259"
@@ -219,8 +220,9 @@ def test_events_the_product_does_not_use_are_acknowledged_and_ignored(shop: Shop
         "data": {"object": {"id": "dp_123", "object": "dispute", "amount": 100}},
     }
     resp = post_event(shop.port, "acme", json.loads(json.dumps(event)), shop.webhook_secret())
-    assert resp.status_code == 200
-    assert resp.json()["outcome"] == "ignored"
+    assert resp.status_code == 200 and resp.json()["outcome"] == "received"
+    drain_inbox()
+    assert inbox_result("evt_funds_withdrawn_1") == ("applied", "ignored")
 
 
 def test_a_dispute_stripe_does_not_know_changes_nothing(shop: Shop) -> None:
@@ -246,7 +248,9 @@ def test_a_dispute_stripe_does_not_know_changes_nothing(shop: Shop) -> None:
         },
     }
     resp = post_event(shop.port, "acme", event, shop.webhook_secret())
-    assert resp.status_code == 200 and resp.json()["outcome"] == "unmatched"
+    assert resp.status_code == 200 and resp.json()["outcome"] == "received"
+    drain_inbox()
+    assert inbox_result("evt_forged_dispute") == ("applied", "unmatched")
     shop.refresh(invoice)
     assert invoice.amount_disputed == 0 and label(invoice) == "Paid"
     assert shop.db.exec(select(Dispute)).all() == []

@@ -74,3 +74,76 @@ def test_reconciliation_settles_held_back_payments(shop: Shop, stripe_sandbox) -
     assert paid.status == "paid" and paid.amount_paid == 300000
     assert fresh.status == "paid"
     assert len(shop.db.exec(select(Payment).where(Payment.invoice_id == paid.id)).all()) == 1
+
+
+# ---- the ledger at Stripe against ours: doubles, charges with no payment, ghosts ----
+
+
+def test_ledger_reconciliation_flags_doubles_and_strays(shop: Shop) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from nextoria_hub.cli.main import app
+    from nextoria_hub.payments.reconciliation import open_flags, reconcile_ledger
+
+    invoice = shop.invoice()
+    url = _start(shop, invoice)
+    shop.pay(url)
+    shop.settle_webhooks()
+    assert reconcile_ledger(shop.tenant.id) == 0  # one charge, one payment: nothing to flag
+
+    # a second charge for the same invoice whose webhook never arrived (made at Stripe)
+    shop.sandbox.control("POST", "webhooks/pause")
+    try:
+        extra = shop.stripe.v1.payment_intents.create(
+            {
+                "amount": invoice.total,
+                "currency": "usd",
+                "payment_method": "pm_card_visa",
+                "confirm": True,
+                "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
+                "metadata": {
+                    "nextoria_workspace_id": str(shop.tenant.id),
+                    "nextoria_invoice_id": str(invoice.id),
+                },
+            }
+        )
+    finally:
+        shop.sandbox.control("POST", "webhooks/release", {"discard": True})
+    assert extra.status == "succeeded"
+    # and a payment recorded here that Stripe has no charge for
+    shop.db.add(
+        Payment(
+            workspace_id=shop.tenant.id,
+            invoice_id=invoice.id,  # type: ignore[arg-type]
+            client_id=invoice.client_id,
+            status="succeeded",
+            source="checkout",
+            mode="test",
+            amount=100,
+            currency="usd",
+            payment_intent_id="pi_ghost",
+        )
+    )
+    shop.db.commit()
+
+    assert reconcile_ledger(shop.tenant.id) == 3
+    kinds = {f.kind: f for f in open_flags(shop.db, shop.tenant.id)}
+    assert set(kinds) == {"double_charge", "charge_without_payment", "payment_without_charge"}
+    assert kinds["double_charge"].invoice == invoice.number
+    assert str(extra.latest_charge) in kinds["charge_without_payment"].detail
+
+    result = CliRunner().invoke(app, ["reconcile", "--report", "--workspace", "acme", "--json"])
+    assert result.exit_code == 0, result.output
+    flags = json.loads(result.output)["flags"]
+    assert sorted(f["kind"] for f in flags) == sorted(kinds)
+    text = CliRunner().invoke(app, ["reconcile", "--report", "--workspace", "acme"])
+    assert "double_charge" in text.output and invoice.number in text.output
+
+    # refunding the extra charge resolves the double and the stray; the ghost stays flagged
+    shop.stripe.v1.refunds.create({"payment_intent": extra.id})
+    shop.settle_webhooks()  # its charge.refunded records the payment, as an overpayment
+    assert reconcile_ledger(shop.tenant.id) == 1
+    shop.db.expire_all()
+    assert [f.kind for f in open_flags(shop.db, shop.tenant.id)] == ["payment_without_charge"]

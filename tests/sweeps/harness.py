@@ -8,6 +8,7 @@ the state delta and the returned events (toasts, redirects), both as text to sea
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import inspect
 import json
@@ -15,6 +16,7 @@ import pkgutil
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from types import MethodType
 from typing import Any
 
 from reflex.event import EventHandler, EventSpec
@@ -23,6 +25,7 @@ from reflex.state import BaseState, State
 
 import nextoria_hub.app  # noqa: F401  (builds the app, so every state is registered)
 import nextoria_hub.ui.states as states_pkg
+from nextoria_hub.api import session_cookie
 from nextoria_hub.ui.states.session import AppState
 
 # What the browser may legitimately learn about the host it is on, whoever asks.
@@ -62,6 +65,7 @@ class Outcome:
     error: str = ""
     exception: Exception | None = None
     role: str = ""  # the role AppState resolved from the cookie on this host ("" if none)
+    pickled: bytes = b""  # every state of the tree as the state manager would store it
 
     def visible_text(self) -> str:
         """The delta (minus what the host itself makes public) and the events, as text."""
@@ -78,7 +82,18 @@ def router_data(host: str, route: str, path: str, params: dict[str, str]) -> dic
         "pathname": route,
         "asPath": path,
         "query": dict(params),
+        "sid": SWEEP_SID,
     }
+
+
+SWEEP_SID = "sweep-socket"
+
+
+def with_cookie(token: str) -> None:
+    """Make the sweep's socket look opened with session cookie ``token`` (as the handshake
+    middleware records it; never a state var)."""
+    scope = {"asgi.scope": {session_cookie.SCOPE_KEY: token}}
+    session_cookie.bind(lambda sid: scope if sid == SWEEP_SID else None)
 
 
 def _state_of(root: State, cls: type[BaseState]) -> BaseState:
@@ -94,7 +109,50 @@ def _event_text(item: Any) -> str:
     return repr(item)
 
 
+def _serialized(state: BaseState) -> Iterator[bytes]:
+    yield state._serialize()
+    for sub in state.substates.values():
+        yield from _serialized(sub)
+
+
+class _Inline:
+    """Reflex's background-task ``StateProxy`` in-process: ``async with self`` holds no lock
+    here (one event at a time), reads and writes go to the state itself."""
+
+    def __init__(self, state: BaseState) -> None:
+        object.__setattr__(self, "_state", state)
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._state, name)
+        if isinstance(value, MethodType) and value.__self__ is self._state:
+            return MethodType(value.__func__, self)
+        return value
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._state, name, value)
+
+    async def __aenter__(self) -> _Inline:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> bool:
+        return False
+
+
+def _settle(result: Any) -> Any:
+    """Run an async handler to its end (coroutine or async generator), as the backend would."""
+    if inspect.iscoroutine(result):
+        return asyncio.run(result)
+    if inspect.isasyncgen(result):
+
+        async def collect() -> list[Any]:
+            return [item async for item in result]
+
+        return asyncio.run(collect())
+    return result
+
+
 def _drain(result: Any) -> Iterator[Any]:
+    result = _settle(result)
     if result is None:
         return
     if inspect.isgenerator(result) or isinstance(result, list | tuple):
@@ -121,7 +179,7 @@ def fire(
     root = State(_reflex_internal_init=True)
     root.router = RouterData.from_router_data(router_data(host, route, path, params))
     target = _state_of(root, cls)
-    target.session_token = token
+    with_cookie(token)
     for var, value in (prep or {}).items():  # what the browser could have set with setvar
         setattr(target, var, value)
     root._clean()
@@ -132,7 +190,8 @@ def fire(
     try:
         while pending:
             state, handler, call_args = pending.pop(0)
-            for item in _drain(handler.fn(state, *call_args)):
+            runs_on = _Inline(state) if handler.is_background else state
+            for item in _drain(handler.fn(runs_on, *call_args)):
                 if isinstance(item, EventHandler) and item.state is not None:
                     # A chained handler of our app (``return ClientsState.load``): runs next.
                     pending.append((_state_of(root, item.state), item, ()))
@@ -142,4 +201,5 @@ def fire(
         outcome.error, outcome.exception = f"{type(err).__name__}: {err}", err
     outcome.delta = root.get_delta()
     outcome.role = _state_of(root, AppState).user_role
+    outcome.pickled = b"".join(_serialized(root))
     return outcome

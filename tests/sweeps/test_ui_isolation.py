@@ -260,6 +260,9 @@ CASES: dict[str, Case] = {
     "InvoiceDetailState.mark_paid": Case(
         INVOICE_PAGE, params=_invoice, args=lambda s: ({"note": "Cash"},)
     ),
+    "InvoiceDetailState.refund_overpayment": Case(
+        INVOICE_PAGE, params=_invoice, args=lambda s: ("1",)
+    ),
     "PaymentsState.load": Case("/payments"),
     "PaymentsState.set_client_filter": Case("/payments", args=lambda s: (str(s.b.client.id),)),
     "PaymentsState.set_status_filter": Case("/payments", args=lambda s: ("succeeded",)),

@@ -286,6 +286,10 @@ def _health() -> rx.Component:
         _row("Failed after every retry", S.health.get("failed", "0")),
         _row("Last failure", S.health.get("last_failure", "—")),
         _row("Last event applied", S.health.get("last_applied", "Never")),
+        _row(
+            "Signed events about payments Stripe doesn't know",
+            S.health.get("unknown_to_stripe", "0"),
+        ),
         rx.cond(
             S.is_admin,
             rx.button(

@@ -259,7 +259,7 @@ def _actions() -> rx.Component:
     return rx.hstack(
         rx.cond(status == "draft", rx.button(rx.icon("send", size=14), "Send", on_click=D.send)),
         rx.cond(
-            (status == "open") & (D.invoice["processing"] == ""),
+            (status == "open") & (D.invoice["processing"] == "") & D.is_admin,
             rx.dialog.root(
                 rx.dialog.trigger(rx.button("Mark paid manually", variant="soft")),
                 rx.dialog.content(
@@ -416,6 +416,43 @@ def _notices() -> rx.Component:
     )
 
 
+def _overpayment_row(o: dict) -> rx.Component:
+    return rx.hstack(
+        rx.vstack(
+            rx.text(o["amount"], " (", o["mode"], " mode) · ", o["status"], weight="bold"),
+            rx.text(o["reason"], size="2", color="var(--gray-11)"),
+            rx.cond(o["error"] != "", rx.text(o["error"], size="1", color="var(--red-11)")),
+            spacing="0",
+        ),
+        rx.spacer(),
+        rx.cond(
+            (o["status"] == "open") & D.is_admin,
+            rx.button(
+                "Refund",
+                color_scheme="red",
+                variant="soft",
+                on_click=D.refund_overpayment(o["id"]),
+                class_name="refund-overpayment",
+            ),
+        ),
+        width="100%",
+        align="center",
+    )
+
+
+def _overpayments() -> rx.Component:
+    """Money kept off this invoice (paid twice, after voiding, test money on live…)."""
+    return rx.cond(
+        D.overpayments.length() > 0,
+        rx.box(
+            rx.heading("Overpayments", size="3", margin_bottom="0.5rem"),
+            rx.vstack(rx.foreach(D.overpayments, _overpayment_row), spacing="3", width="100%"),
+            style=CARD_STYLE,
+            border="1px solid var(--red-6)",
+        ),
+    )
+
+
 def invoice_detail_page() -> rx.Component:
     inv = D.invoice
     body = rx.vstack(
@@ -489,6 +526,7 @@ def invoice_detail_page() -> rx.Component:
             spacing="4",
             width="100%",
         ),
+        _overpayments(),
         _payments_table(),
         spacing="4",
         width="100%",

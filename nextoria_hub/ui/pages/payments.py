@@ -207,6 +207,29 @@ def dashboard() -> rx.Component:
                     id="disputes-at-risk",
                 ),
             ),
+            rx.cond(
+                D.attention.length() > 0,
+                rx.box(
+                    rx.heading("Needs attention", size="3", margin_bottom="0.5rem"),
+                    rx.vstack(
+                        rx.foreach(
+                            D.attention,
+                            lambda a: rx.link(
+                                rx.vstack(
+                                    rx.text(a["title"], weight="bold", size="2"),
+                                    rx.text(a["detail"], size="1", color="var(--gray-11)"),
+                                    spacing="0",
+                                ),
+                                href=a["href"],
+                            ),
+                        ),
+                        spacing="2",
+                    ),
+                    style=CARD_STYLE,
+                    border="1px solid var(--red-6)",
+                    class_name="needs-attention",
+                ),
+            ),
             rx.box(
                 rx.heading("Payments over the last 90 days", size="3"),
                 rx.cond(

@@ -151,29 +151,27 @@ class ClientDetailState(AppState):
     def set_tab(self, value: str | list[str]) -> None:
         self.tab = value if isinstance(value, str) else value[0]
 
-    def _act(self, action, message: str):  # type: ignore[no-untyped-def]
-        try:
-            with self._unit() as (db, actor):
-                action(db, actor)
-                self._refresh(db, actor)
-        except (ValidationError, NotFound, StripeNotConnected, StripeGatewayError) as err:
-            return rx.toast.error(err.message)
-        except (NotSignedIn, AccessDenied) as err:
-            return self._denied(err)
+    async def _act(self, action, message: str):  # type: ignore[no-untyped-def]
+        """Run ``action`` (it may call Stripe) and refresh the page, off the event loop."""
+        done = await self._off_loop(lambda db, actor: (action(db, actor), self._refresh(db, actor)))
+        if done.denied:
+            return self._denied(done.error)  # type: ignore[arg-type]
+        if not done.ok:
+            return rx.toast.error(done.message)
         return rx.toast.success(message)
 
     @rx.event
-    def enable_autopay(self):
+    async def enable_autopay(self):
         cid = self._client_id()
-        return self._act(
+        return await self._act(
             lambda db, actor: autopay.enable_autopay(db, actor, cid),
             "Autopay enabled. The client was emailed a link to save a card.",
         )
 
     @rx.event
-    def disable_autopay(self):
+    async def disable_autopay(self):
         cid = self._client_id()
-        return self._act(
+        return await self._act(
             lambda db, actor: autopay.disable_autopay(db, actor, cid), "Autopay disabled."
         )
 
@@ -243,8 +241,8 @@ class ClientDetailState(AppState):
         return rx.toast.success("Retainer created.")
 
     @rx.event
-    def end_retainer(self, retainer_id: str):
-        return self._act(
+    async def end_retainer(self, retainer_id: str):
+        return await self._act(
             lambda db, actor: retainer_svc.end_retainer(db, actor, int(retainer_id)),
             "Retainer ended.",
         )
@@ -271,46 +269,56 @@ class PaymentMethodsState(AppState):
         self.banks = autopay.offers_bank_accounts(db, actor)
 
     @rx.event
-    def load(self):
+    async def load(self):
         self.error, self.busy = "", False
         session_id = self.router.url.query_parameters.get("session_id", "")
-        try:
-            with self._unit() as (db, actor):
-                if session_id:
-                    autopay.complete_setup(db, actor, session_id)
-                self._refresh(db, actor)
-        except (ValidationError, NotFound, StripeGatewayError) as err:
-            self.error = err.message
-        except (NotSignedIn, AccessDenied) as err:
-            return self._denied(err)
+
+        def work(db, actor) -> None:  # type: ignore[no-untyped-def]
+            if session_id:  # back from the setup page: asks Stripe, so off the event loop
+                autopay.complete_setup(db, actor, session_id)
+            self._refresh(db, actor)
+
+        done = await self._off_loop(work)
+        if done.denied:
+            return self._denied(done.error)  # type: ignore[arg-type]
+        self.error = done.message
         if session_id and self.methods:
             return rx.toast.success("Saved for Autopay.")
         return None
 
-    @rx.event
-    def save_card(self):
-        self.error, self.busy = "", True
-        yield
-        try:
-            with self._unit() as (db, actor):
-                url = autopay.start_setup_checkout(db, actor, base_url=self.router.url.origin)
-        except (ValidationError, NotFound, StripeNotConnected, StripeGatewayError) as err:
-            self.error, self.busy = err.message, False
-            return
-        except (NotSignedIn, AccessDenied) as err:
-            self.busy = False
-            yield self._denied(err)
-            return
-        yield rx.redirect(url)
+    @rx.event(background=True)
+    async def save_card(self):
+        """Create the setup Checkout Session off the event loop (Stripe may be slow)."""
+        async with self:
+            if self.busy:
+                return
+            self.error, self.busy = "", True
+            origin = self.router.url.origin
+        done = await self._off_loop(
+            lambda db, actor: autopay.start_setup_checkout(db, actor, base_url=origin)
+        )
+        async with self:
+            if done.ok:
+                event = rx.redirect(str(done.value))
+            elif done.denied:
+                self.busy, event = False, self._denied(done.error)  # type: ignore[arg-type]
+            else:
+                self.error, self.busy, event = done.message, False, None
+        if event is not None:
+            yield event
 
     @rx.event
-    def remove(self, method_id: str):
-        try:
-            with self._unit() as (db, actor):
-                autopay.remove_payment_method(db, actor, int(method_id))
-                self._refresh(db, actor)
-        except (ValidationError, NotFound) as err:
-            return rx.toast.error(err.message)
-        except (NotSignedIn, AccessDenied) as err:
-            return self._denied(err)
+    async def remove(self, method_id: str):
+        """Detach the method at Stripe and forget it, off the event loop."""
+        mid = int(method_id) if method_id.isdigit() else 0
+
+        def work(db, actor) -> None:  # type: ignore[no-untyped-def]
+            autopay.remove_payment_method(db, actor, mid)
+            self._refresh(db, actor)
+
+        done = await self._off_loop(work)
+        if done.denied:
+            return self._denied(done.error)  # type: ignore[arg-type]
+        if not done.ok:
+            return rx.toast.error(done.message)
         return rx.toast.success("Card removed. Autopay is paused until you save another card.")

@@ -6,9 +6,7 @@ import reflex as rx
 
 from nextoria_hub.errors import (
     AccessDenied,
-    NotFound,
     NotSignedIn,
-    StripeNotConnected,
     ValidationError,
 )
 from nextoria_hub.models import Workspace
@@ -87,6 +85,7 @@ class IntegrationsState(AppState):
             "failed": str(health.failed),
             "last_failure": health.last_failure or "—",
             "last_applied": health.last_applied or "Never",
+            "unknown_to_stripe": str(health.unknown_to_stripe),
         }
         self.test_mode = conn.uses_test_keys(db, actor.workspace_id)
 
@@ -106,25 +105,22 @@ class IntegrationsState(AppState):
         self.form_mode = mode if isinstance(mode, str) else mode[0]
         self.errors = {}
 
-    def _act(self, action, success: str, *, field_for: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
-        """Run ``action(db, actor)``; show field errors (renamed by ``field_for``) or a toast."""
+    async def _act(self, action, success: str, *, field_for: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+        """Run ``action(db, actor)`` off the event loop (it calls Stripe); show field errors
+        (renamed by ``field_for``) or a toast."""
         self.errors = {}
-        try:
-            with self._unit() as (db, actor):
-                action(db, actor)
-                self._refresh(db, actor)
-        except ValidationError as err:
-            name = err.field or "form"
-            self.errors = {(field_for or {}).get(name, name): err.message}
-            return rx.toast.error(err.message)
-        except (StripeNotConnected, NotFound) as err:
-            return rx.toast.error(err.message)
-        except (NotSignedIn, AccessDenied) as err:
-            return self._denied(err)
+        done = await self._off_loop(lambda db, actor: (action(db, actor), self._refresh(db, actor)))
+        if done.denied:
+            return self._denied(done.error)  # type: ignore[arg-type]
+        if isinstance(done.error, ValidationError):
+            name = done.field or "form"
+            self.errors = {(field_for or {}).get(name, name): done.message}
+        if not done.ok:
+            return rx.toast.error(done.message)
         return rx.toast.success(success)
 
     @rx.event
-    def save_keys(self, form: dict):
+    async def save_keys(self, form: dict):
         self.saving = True
         yield
         data = conn.ConnectInput(
@@ -133,52 +129,56 @@ class IntegrationsState(AppState):
             (form.get("webhook_secret") or ""),
             self.form_mode,
         )
-        result = self._act(
+        result = await self._act(
             lambda db, actor: conn.connect(db, actor, data), f"Stripe {self.form_mode} keys saved."
         )
         self.saving = False
         yield result
 
     @rx.event
-    def save_webhook_secret(self, form: dict):
+    async def save_webhook_secret(self, form: dict):
         secret = form.get("signing_secret") or ""
         mode = self.form_mode
-        return self._act(
+        return await self._act(
             lambda db, actor: conn.set_webhook_secret(db, actor, mode, secret),
             "Webhook secret saved.",
             field_for={"webhook_secret": "signing_secret"},
         )
 
     @rx.event
-    def register_webhook(self):
+    async def register_webhook(self):
         mode = self.form_mode
-        return self._act(
+        return await self._act(
             lambda db, actor: conn.register_webhook(db, actor, mode),
             f"Webhook registered in Stripe ({mode} mode).",
         )
 
     @rx.event
-    def use_mode(self, mode: str):
-        return self._act(
+    async def use_mode(self, mode: str):
+        return await self._act(
             lambda db, actor: conn.set_mode(db, actor, mode), f"Now using {mode} mode."
         )
 
     @rx.event
-    def disconnect(self):
+    async def disconnect(self):
         mode = self.form_mode
-        return self._act(
+        return await self._act(
             lambda db, actor: conn.disconnect(db, actor, mode),
             f"Stripe {mode} keys removed. Payments history stays.",
         )
 
     @rx.event
-    def check(self):
+    async def check(self):
         self.problems, self.checked = [], False
-        try:
-            with self._unit() as (db, actor):
-                self.problems = conn.check_connection(db, actor)
-                self._refresh(db, actor)
-        except (NotSignedIn, AccessDenied) as err:
-            return self._denied(err)
+
+        def work(db, actor) -> None:  # type: ignore[no-untyped-def]
+            self.problems = conn.check_connection(db, actor)  # asks Stripe: off the loop
+            self._refresh(db, actor)
+
+        done = await self._off_loop(work)
+        if done.denied:
+            return self._denied(done.error)  # type: ignore[arg-type]
+        if not done.ok:
+            return rx.toast.error(done.message)
         self.checked = True
         return None

@@ -213,6 +213,7 @@ class InvoiceDetailState(AppState):
     activity: list[dict[str, str]] = []
     payments: list[dict[str, str]] = []
     notes_failed_refunds: list[str] = []
+    overpayments: list[dict[str, str]] = []
     manual_open: bool = False
 
     def _invoice_id(self) -> int:
@@ -278,6 +279,21 @@ class InvoiceDetailState(AppState):
             for p in view.payments
         ]
 
+    def _show_overpayments(self, db, actor) -> None:  # type: ignore[no-untyped-def]
+        from nextoria_hub.payments.overpayments import list_overpayments
+
+        self.overpayments = [
+            {
+                "id": str(o.id),
+                "amount": o.amount,
+                "mode": o.mode,
+                "reason": o.reason,
+                "status": o.status,
+                "error": o.refund_error,
+            }
+            for o in list_overpayments(db, actor, invoice_id=self._invoice_id())
+        ]
+
     @rx.event
     def load(self):
         self.found = False
@@ -289,6 +305,7 @@ class InvoiceDetailState(AppState):
                     # their own invoice: the page's guard hides it, this keeps it off the wire.
                     return rx.redirect(f"/portal/invoices/{self._invoice_id()}")
                 self._show(svc.get_invoice_view(db, actor, self._invoice_id()))
+                self._show_overpayments(db, actor)
         except NotFound:
             return None
         except (NotSignedIn, AccessDenied) as err:
@@ -302,6 +319,7 @@ class InvoiceDetailState(AppState):
                 actor.require_staff()
                 action(db, actor, self._invoice_id())
                 self._show(svc.get_invoice_view(db, actor, self._invoice_id()))
+                self._show_overpayments(db, actor)
         except (ValidationError, NotFound) as err:
             return rx.toast.error(err.message)
         except (NotSignedIn, AccessDenied) as err:
@@ -330,3 +348,20 @@ class InvoiceDetailState(AppState):
             lambda db, actor, i: svc.mark_paid_manually(db, actor, i, note),
             "Invoice marked as paid.",
         )
+
+    @rx.event
+    def refund_overpayment(self, overpayment_id: str):
+        """One click: refund money kept off this invoice; it lands through the webhook."""
+        from nextoria_hub.payments.overpayments import refund_overpayment
+
+        if not str(overpayment_id).isdigit():
+            return rx.toast.error("Unknown overpayment.")
+        try:
+            with self._unit() as (_db, actor):
+                pass  # who is asking (a session, in this workspace)
+            refund_overpayment(actor, int(overpayment_id))
+        except (ValidationError, NotFound) as err:
+            return rx.toast.error(err.message)
+        except (NotSignedIn, AccessDenied) as err:
+            return self._denied(err)
+        return [rx.toast.success("Refund sent to Stripe."), InvoiceDetailState.load]

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import reflex as rx
 
-from nextoria_hub.accounts.sessions import redeem_sign_in_link
+from nextoria_hub.accounts.sessions import EXPIRED_LINK, grant_for_session, grant_is_live
 from nextoria_hub.accounts.signin import sign_in
 from nextoria_hub.accounts.team import accept_invitation, invitation_for_token
+from nextoria_hub.api.session_routes import safe_path
 from nextoria_hub.db import session_scope
-from nextoria_hub.errors import NotFound, Throttled, ValidationError
+from nextoria_hub.errors import NotFound, Throttled
 from nextoria_hub.models import Role
 from nextoria_hub.tenancy import workspace_for_host
-from nextoria_hub.ui.states.session import AppState
+from nextoria_hub.ui.states.session import AppState, post_form
 
 
 def _home_for(role: str) -> str:
     return "/portal" if role == Role.client else "/dashboard"
+
+
+def _take_cookie(grant: str, next_path: str):
+    """The page trades the grant for the HttpOnly session cookie, then loads ``next_path``."""
+    return post_form("/api/session", {"grant": grant, "next": next_path})
 
 
 class LoginState(AppState):
@@ -24,36 +30,40 @@ class LoginState(AppState):
     throttle_note: str = ""
 
     @rx.event
-    def submit(self, form: dict):
+    async def submit(self, form: dict):
+        """Check the password off the event loop (argon2), then trade the session for a grant."""
         self.error = ""
         self.throttle_note = ""
-        with session_scope() as db:
-            workspace = workspace_for_host(db, self._host())
+        host, client_ip = self._host(), self.router.session.client_ip
+        email, password = (form.get("email") or ""), (form.get("password") or "")
+
+        def work(db, _actor) -> tuple[str, str] | None:  # type: ignore[no-untyped-def]
+            workspace = workspace_for_host(db, host)
             if workspace is None:
-                self.host_kind = "unknown"
                 return None
-            try:
-                user, token = sign_in(
-                    db,
-                    workspace_id=workspace.id,  # type: ignore[arg-type]
-                    email=(form.get("email") or ""),
-                    password=(form.get("password") or ""),
-                    client_ip=self.router.session.client_ip,
-                )
-            except ValidationError as err:
-                self.error = err.message
-                return None
-            except Throttled as err:
-                self.throttle_note = err.message
-                return None
-            role = user.role
-        self.session_token = token
+            user, token = sign_in(
+                db,
+                workspace_id=workspace.id,  # type: ignore[arg-type]
+                email=email,
+                password=password,
+                client_ip=client_ip,
+            )
+            return user.role, grant_for_session(db, token)
+
+        done = await self._off_loop(work, signed_in=False)
+        if isinstance(done.error, Throttled):
+            self.throttle_note = done.message
+            return None
+        if not done.ok:
+            self.error = done.message
+            return None
+        if done.value is None:
+            self.host_kind = "unknown"
+            return None
+        role, grant = done.value
         self.access = "loading"  # the next page's guard decides; don't show its shell early
-        next_path = self.router.url.query_parameters.get("next", "")
-        safe_next = (
-            next_path if next_path.startswith("/") and not next_path.startswith("//") else ""
-        )
-        return rx.redirect(safe_next or _home_for(role))
+        next_path = safe_path(self.router.url.query_parameters.get("next", ""))
+        return _take_cookie(grant, next_path or _home_for(role))
 
     @rx.event
     def load_login(self):
@@ -81,13 +91,12 @@ class WelcomeState(AppState):
             if workspace is None:
                 self.host_kind = "unknown"
                 return None
-            try:
-                self.session_token = redeem_sign_in_link(db, workspace.id, token)  # type: ignore[arg-type]
-            except NotFound as err:
-                self.problem = err.message
+            if not grant_is_live(db, workspace.id, token):  # type: ignore[arg-type]
+                self.problem = EXPIRED_LINK
                 return None
+        # The one-time link is itself a grant: the route redeems it and sets the cookie.
         self.access = "loading"
-        return rx.redirect("/dashboard")
+        return _take_cookie(token, "/dashboard")
 
 
 class InviteState(AppState):
@@ -117,27 +126,34 @@ class InviteState(AppState):
         return None
 
     @rx.event
-    def accept(self, form: dict):
+    async def accept(self, form: dict):
+        """Create the account (argon2, off the event loop) and sign the new user in."""
         self.errors = {}
-        with session_scope() as db:
-            workspace = workspace_for_host(db, self._host())
+        host, token = self._host(), self._token()
+        name, password = (form.get("name") or ""), (form.get("password") or "")
+
+        def work(db, _actor) -> tuple[str, str] | None:  # type: ignore[no-untyped-def]
+            workspace = workspace_for_host(db, host)
             if workspace is None:
                 return None
-            try:
-                user, token = accept_invitation(
-                    db,
-                    workspace_id=workspace.id,  # type: ignore[arg-type]
-                    token=self._token(),
-                    name=(form.get("name") or ""),
-                    password=(form.get("password") or ""),
-                )
-            except ValidationError as err:
-                self.errors = {err.field or "form": err.message}
-                return None
-            except NotFound as err:
-                self.problem = err.message
-                return None
-            role = user.role
-        self.session_token = token
+            user, session = accept_invitation(
+                db,
+                workspace_id=workspace.id,  # type: ignore[arg-type]
+                token=token,
+                name=name,
+                password=password,
+            )
+            return user.role, grant_for_session(db, session)
+
+        done = await self._off_loop(work, signed_in=False)
+        if isinstance(done.error, NotFound):
+            self.problem = done.message
+            return None
+        if not done.ok:
+            self.errors = {done.field or "form": done.message}
+            return None
+        if done.value is None:
+            return None
+        role, grant = done.value
         self.access = "loading"
-        return rx.redirect(_home_for(role))
+        return _take_cookie(grant, _home_for(role))

@@ -88,6 +88,8 @@ class DashboardState(AppState):
     disputed: list[str] = []  # amount at risk in open disputes, one per currency
     chart: list[dict] = []
     chart_currency: str = ""
+    # Money kept off invoices until refunded, and what reconciliation found at Stripe.
+    attention: list[dict[str, str]] = []
 
     @rx.event
     def load(self):
@@ -95,6 +97,7 @@ class DashboardState(AppState):
             with self._unit() as (db, actor):
                 totals = invoice_svc.dashboard_totals(db, actor, today())
                 days = invoice_svc.payments_by_day(db, actor, 90)
+                self.attention = _attention(db, actor)
         except (NotSignedIn, AccessDenied) as err:
             return self._denied(err)
         self.totals = [
@@ -120,3 +123,28 @@ class DashboardState(AppState):
             if d["currency"] == self.chart_currency
         ]
         return None
+
+
+def _attention(db, actor) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
+    """Unresolved overpayments and reconciliation flags, each linking to its invoice."""
+    from nextoria_hub.payments.overpayments import list_overpayments
+    from nextoria_hub.payments.reconciliation import open_flags
+
+    rows = [
+        {
+            "title": f"Overpayment of {o.amount} on {o.number} ({o.mode} mode)",
+            "detail": o.reason,
+            "href": f"/invoices/{o.invoice_id}",
+        }
+        for o in list_overpayments(db, actor, unresolved=True)
+    ]
+    rows += [
+        {
+            "title": f"Reconciliation: {f.kind.replace('_', ' ')}"
+            + (f" on {f.invoice}" if f.invoice else ""),
+            "detail": f.detail,
+            "href": "/payments",
+        }
+        for f in open_flags(db, actor.workspace_id)
+    ]
+    return rows

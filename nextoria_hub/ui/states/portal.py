@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import reflex as rx
 
 from nextoria_hub.billing import invoices as svc
 from nextoria_hub.billing.finance import get_finance
 from nextoria_hub.billing.money import format_money
+from nextoria_hub.db import session_scope
 from nextoria_hub.errors import (
     AccessDenied,
     NotFound,
     NotSignedIn,
-    StripeNotConnected,
-    ValidationError,
 )
-from nextoria_hub.payments import checkout
+from nextoria_hub.payments import checkout, return_watch
 from nextoria_hub.stripe_gateway import StripeGatewayError
+from nextoria_hub.tenancy import resolve_actor
 from nextoria_hub.ui.states.invoices import STATUS_COLORS, invoice_row, today
 from nextoria_hub.ui.states.session import AppState
 
@@ -109,48 +107,75 @@ class PortalInvoiceState(AppState):
         self.found = True
         return None
 
-    @rx.event
-    def pay_now(self):
-        self.pay_error, self.paying = "", True
-        yield
-        try:
-            with self._unit() as (db, actor):
-                url = checkout.start_checkout(
-                    db, actor, self._invoice_id(), base_url=self.router.url.origin
-                )
-        except (ValidationError, StripeNotConnected, NotFound, StripeGatewayError) as err:
-            self.pay_error, self.paying = err.message, False
-            return
-        except (NotSignedIn, AccessDenied) as err:
-            self.paying = False
-            yield self._denied(err)
-            return
-        yield rx.redirect(url)
+    @rx.event(background=True)
+    async def pay_now(self):
+        """Create the Checkout Session off the event loop (Stripe may be slow)."""
+        async with self:
+            if self.paying:
+                return
+            self.pay_error, self.paying = "", True
+            invoice_id, origin = self._invoice_id(), self.router.url.origin
+        done = await self._off_loop(
+            lambda db, actor: checkout.start_checkout(db, actor, invoice_id, base_url=origin)
+        )
+        async with self:
+            if done.ok:
+                event = rx.redirect(str(done.value))
+            elif done.denied:
+                self.paying, event = False, self._denied(done.error)  # type: ignore[arg-type]
+            else:
+                self.paying, self.pay_error, event = False, done.message, None
+        if event is not None:
+            yield event
 
     @rx.event(background=True)
     async def watch_return(self):
-        """Poll until the payment is recorded (asks Stripe itself if the webhook is late)."""
+        """Wait until the payment is recorded (asks Stripe itself if the webhook is late).
+
+        One poll per Checkout return, shared by the tabs showing it, with backoff and a cap
+        (``payments.return_watch``); each try runs off the event loop.
+        """
         async with self:
             session_id = self.router.url.query_parameters.get("session_id", "")
             invoice_id = self._invoice_id()
             self.outcome = "processing"
             self.back_href = f"/portal/invoices/{invoice_id}"
-        for attempt in range(40):
+        who = await self._off_loop(lambda _db, actor: (actor.workspace_id, actor.user_id))
+        if not who.ok:
             async with self:
-                try:
-                    with self._unit() as (db, actor):
-                        outcome = checkout.checkout_return(db, actor, invoice_id, session_id)
-                        if outcome in ("paid", "bank_processing"):
-                            self._show(svc.get_invoice_view(db, actor, invoice_id))
-                            self.found = True
-                            finance = get_finance(db, actor.workspace_id)
-                            self.receipt_by_email = finance.receipts_enabled
-                except (NotSignedIn, AccessDenied, NotFound):
-                    self.outcome = "canceled"
-                    return
-                except StripeGatewayError:
-                    outcome = "processing"
-                self.outcome = outcome
-            if outcome != "processing":
-                return
-            await asyncio.sleep(1.0 if attempt < 10 else 3.0)
+                self.outcome = "canceled"
+            return
+
+        host, token = self._host(), self._session_token()
+        try:
+            outcome = await return_watch.wait_for_outcome(
+                (*who.value, invoice_id, session_id),  # type: ignore[misc]
+                lambda: _check_return(host, token, invoice_id, session_id),
+            )
+        except (NotSignedIn, AccessDenied, NotFound):
+            outcome = "canceled"
+        except StripeGatewayError:
+            outcome = "processing"
+        if outcome in ("paid", "bank_processing"):
+            shown = await self._off_loop(
+                lambda db, actor: (
+                    svc.get_invoice_view(db, actor, invoice_id),
+                    get_finance(db, actor.workspace_id).receipts_enabled,
+                )
+            )
+            async with self:
+                if shown.ok:
+                    view, receipts = shown.value  # type: ignore[misc]
+                    self._show(view)
+                    self.found, self.receipt_by_email = True, receipts
+        async with self:
+            self.outcome = outcome
+
+
+def _check_return(host: str, token: str, invoice_id: int, session_id: str) -> str:
+    """One try of the return page's wait: its own unit of work (called in a thread)."""
+    with session_scope() as db:
+        _ws, actor = resolve_actor(db, host, token)
+        if actor is None:
+            raise NotSignedIn()
+        return checkout.checkout_return(db, actor, invoice_id, session_id)

@@ -1,32 +1,158 @@
 """The base state of every page: which workspace the host names, and who is signed in.
 
-Each event handler that reads or changes tenant data calls ``_actor()`` again: the
+Each event handler that reads or changes tenant data resolves the actor again: the
 session token is checked against the database on every event, never cached as trust.
+The token is the HttpOnly cookie of the websocket's handshake (``_session_token``); it is
+never a state var, so it is never pickled, sent to the page or resumed by a client token.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import contextvars
+import functools
+import inspect
+import json
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 import reflex as rx
 from sqlmodel import Session
 
 from nextoria_hub.accounts.sessions import end_session
+from nextoria_hub.api import session_cookie
+from nextoria_hub.api.session_routes import safe_path
 from nextoria_hub.db import session_scope
-from nextoria_hub.errors import AccessDenied, NotSignedIn
+from nextoria_hub.errors import AccessDenied, NextoriaError, NotSignedIn
 from nextoria_hub.models import Role
 from nextoria_hub.payments.stripe_connection import uses_test_keys
 from nextoria_hub.tenancy import Actor, is_apex, resolve_actor
 
-SESSION_COOKIE = "nx_session"
-SESSION_MAX_AGE = 14 * 24 * 3600
+SESSION_COOKIE = session_cookie.SESSION_COOKIE
+T = TypeVar("T")
+
+
+@dataclass
+class Done(Generic[T]):
+    """What a service call run off the event loop gave: its value, or why not."""
+
+    value: T | None = None
+    error: NextoriaError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def message(self) -> str:
+        return self.error.message if self.error else ""
+
+    @property
+    def field(self) -> str:
+        return str(getattr(self.error, "field", "") or "")
+
+    @property
+    def denied(self) -> bool:
+        """The actor is signed out or lost the right: the handler returns ``_denied``."""
+        return isinstance(self.error, NotSignedIn | AccessDenied)
+
+
+def post_form(path: str, fields: dict[str, str]) -> rx.event.EventSpec:
+    """Make the page submit a form to one of our routes on its backend (a full navigation).
+
+    Used to trade a sign-in grant for the HttpOnly cookie (``/api/session``) and to sign
+    out (``/api/session/end``); the new page load opens a socket with the new cookie.
+    """
+    script = (
+        "(() => { const u = new URL(getBackendURL()); u.pathname = PATH; u.search = '';"
+        " const f = document.createElement('form'); f.method = 'post'; f.action = u.toString();"
+        " for (const [k, v] of Object.entries(FIELDS)) { const i = document.createElement('input');"
+        " i.type = 'hidden'; i.name = k; i.value = v; f.appendChild(i); }"
+        " document.body.appendChild(f); f.submit(); })()"
+    )
+    script = script.replace("PATH", json.dumps(path)).replace("FIELDS", json.dumps(fields))
+    return rx.call_script(script)
+
+
+# Handlers that only change what a signed-in page shows (form fields, filters, dialogs).
+SETTER_PREFIXES = ("set_", "add_", "remove_", "toggle_", "open_", "close_")
+# States whose pages a visitor without a session uses: their setters stay open.
+PUBLIC_STATES = frozenset({"AppState", "HomeState", "LoginState", "WelcomeState", "InviteState"})
+
+
+def _signed_in_only(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Refuse a setter event from a tab with no signed-in user: an anonymous visitor cannot
+    grow the per-tab state of pages they cannot see (the event changes nothing)."""
+
+    @functools.wraps(fn)
+    def guarded(self: AppState, *args: Any, **kwargs: Any) -> Any:
+        if not (self.user_role and self._session_token()):
+            return None
+        return fn(self, *args, **kwargs)
+
+    return guarded
+
+
+# Worker threads for everything handlers do off the event loop (bigger than asyncio's
+# default of CPUs + 4, so a few slow Stripe calls cannot take every thread).
+_POOL = ThreadPoolExecutor(max_workers=32, thread_name_prefix="nx-offloop")
+
+
+async def in_thread(fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` in a worker thread, with this task's context variables."""
+    context = contextvars.copy_context()
+    return await asyncio.get_running_loop().run_in_executor(
+        _POOL, functools.partial(context.run, fn, *args)
+    )
+
+
+_END = object()
+
+
+def _off_the_loop(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A plain ``def`` handler run in a worker thread (a generator one step at a time).
+
+    Safe for foreground handlers: the tab's state is locked to this event until it
+    returns, so nothing else touches it while the thread sets its vars.
+    """
+    if inspect.isgeneratorfunction(fn):
+
+        @functools.wraps(fn)
+        async def stepped(self: AppState, *args: Any, **kwargs: Any) -> Any:
+            steps = fn(self, *args, **kwargs)
+            while (item := await in_thread(next, steps, _END)) is not _END:
+                yield item
+
+        return stepped
+
+    @functools.wraps(fn)
+    async def threaded(self: AppState, *args: Any, **kwargs: Any) -> Any:
+        return await in_thread(functools.partial(fn, self, *args, **kwargs))
+
+    return threaded
 
 
 class AppState(rx.State):
-    session_token: str = rx.Cookie(
-        "", name=SESSION_COOKIE, path="/", max_age=SESSION_MAX_AGE, same_site="lax"
-    )
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Before Reflex registers a subclass's handlers: guard the setters of signed-in
+        pages, and move every plain ``def`` handler off the event loop (each may query the
+        database, which can wait on a lock)."""
+        guarded = cls.__name__ not in PUBLIC_STATES and not cls.__name__.startswith("Signup")
+        for name, fn in list(cls.__dict__.items()):
+            if (
+                name.startswith("_")
+                or not inspect.isfunction(fn)
+                or inspect.iscoroutinefunction(fn)
+                or inspect.isasyncgenfunction(fn)
+            ):
+                continue
+            if guarded and name.startswith(SETTER_PREFIXES):
+                fn = _signed_in_only(fn)
+            setattr(cls, name, _off_the_loop(fn))
+        super().__init_subclass__(**kwargs)
 
     # What the page knows about where it is and who is looking; set by ``guard``.
     host_kind: str = "loading"  # loading | apex | workspace | unknown
@@ -56,6 +182,10 @@ class AppState(rx.State):
     def _host(self) -> str:
         return self.router.url.hostname or ""
 
+    def _session_token(self) -> str:
+        """The session cookie this tab's socket was opened with ("" when signed out)."""
+        return session_cookie.token_of(self.router.session.session_id)
+
     def _workspace_url(self, slug: str, path: str = "/") -> str:
         """A URL on ``slug``'s subdomain, same scheme and port as the page the browser is on."""
         url = self.router.url
@@ -69,10 +199,38 @@ class AppState(rx.State):
     def _unit(self) -> Iterator[tuple[Session, Actor]]:
         """A DB unit of work with the signed-in actor of this host's workspace."""
         with session_scope() as db:
-            _ws, actor = resolve_actor(db, self._host(), self.session_token)
+            _ws, actor = resolve_actor(db, self._host(), self._session_token())
             if actor is None:
                 raise NotSignedIn()
             yield db, actor
+
+    async def _off_loop(
+        self, work: Callable[[Session, Actor | None], T], *, signed_in: bool = True
+    ) -> Done[T]:
+        """Run one service call in a worker thread, never on the event loop.
+
+        Whatever may block (Stripe, argon2, mail, a database lock wait) goes through here:
+        the unit of work and the call both happen in the thread, with the actor of this
+        tab's cookie (``signed_in=False``: ``None`` when nobody is, for sign-in and the
+        like). A ``NextoriaError`` comes back as ``Done.error`` for the handler to show;
+        anything else propagates. Reads of ``self`` happen before the thread starts, so a
+        background event may call it outside ``async with self`` (and its ``work`` must not
+        touch state). A plain async handler holds its tab's state while it awaits, so its
+        ``work`` may set vars: nothing else runs on that state until the handler resumes.
+        """
+        host, token = self._host(), self._session_token()
+
+        def call() -> T:
+            with session_scope() as db:
+                _ws, actor = resolve_actor(db, host, token)
+                if actor is None and signed_in:
+                    raise NotSignedIn()
+                return work(db, actor)
+
+        try:
+            return Done(value=await in_thread(call))
+        except NextoriaError as err:
+            return Done(error=err)
 
     def _set_identity(self, actor: Actor | None, workspace_name: str, slug: str) -> None:
         self.workspace_name = workspace_name
@@ -81,7 +239,11 @@ class AppState(rx.State):
         self.user_email = actor.email if actor else ""
         self.user_role = actor.role.value if actor else ""
 
-    def _resolve(self) -> Actor | None:
+    def _resolve(self, db: Session | None = None) -> Actor | None:
+        """Set where the page is and who is looking; ``db``: a unit of work already open."""
+        if db is None:
+            with session_scope() as own:
+                return self._resolve(own)
         host = self._host()
         url = self.router.url
         base = host if is_apex(host) else host.split(".", 1)[-1]
@@ -90,21 +252,25 @@ class AppState(rx.State):
             self.host_kind = "apex"
             self._set_identity(None, "", "")
             return None
-        with session_scope() as db:
-            workspace, actor = resolve_actor(db, host, self.session_token)
-            if workspace is None:
-                self.host_kind = "unknown"
-                self._set_identity(None, "", "")
-                return None
-            self.host_kind = "workspace"
-            self._set_identity(actor, workspace.name, workspace.slug)
-            self.test_mode = actor is not None and uses_test_keys(db, workspace.id)  # type: ignore[arg-type]
-            return actor
+        workspace, actor = resolve_actor(db, host, self._session_token())
+        if workspace is None:
+            self.host_kind = "unknown"
+            self._set_identity(None, "", "")
+            return None
+        self.host_kind = "workspace"
+        self._set_identity(actor, workspace.name, workspace.slug)
+        self.test_mode = actor is not None and uses_test_keys(db, workspace.id)  # type: ignore[arg-type]
+        return actor
+
+    async def _resolve_off_loop(self) -> Actor | None:
+        """``_resolve`` in a worker thread (its session lookup may write and wait on a lock)."""
+        done = await self._off_loop(lambda db, _actor: self._resolve(db), signed_in=False)
+        return done.value if done.ok else None
 
     @rx.event
-    def guard(self, need: str = "any"):
+    async def guard(self, need: str = "any"):
         """Page loader: check who may see this page. ``need``: any, public, staff, admin, client."""
-        actor = self._resolve()
+        actor = await self._resolve_off_loop()
         if self.host_kind != "workspace":
             self.access = "ok" if need == "public" else "forbidden"
             return None
@@ -124,16 +290,18 @@ class AppState(rx.State):
         return None
 
     @rx.event
-    def sign_out(self):
-        with session_scope() as db:
-            if self.session_token:
-                end_session(db, self.session_token)
-        self.session_token = ""
-        self._set_identity(None, self.workspace_name, self.workspace_slug)
+    async def sign_out(self):
+        """Forget everything this tab's state knew of the user; the route ends the session
+        and clears the cookie."""
+        token = self._session_token()
+        if token:
+            await self._off_loop(lambda db, _actor: end_session(db, token), signed_in=False)
+        root = self.parent_state or self
+        root.reset()  # every loaded substate too: nothing per-user stays in this tab's state
         self.access = "signin"
-        return rx.redirect("/login")
+        return post_form("/api/session/end", {})
 
-    def _denied(self, err: NotSignedIn | AccessDenied):
+    def _denied(self, err: NotSignedIn | AccessDenied | NextoriaError):
         """What a handler returns when the actor lost the right to act mid-page."""
         if isinstance(err, NotSignedIn):
             self.access = "signin"
@@ -144,11 +312,13 @@ class AppState(rx.State):
 
 class HomeState(AppState):
     @rx.event
-    def go_home(self):
+    async def go_home(self):
         """``/``: the apex shows sign-up; a workspace sends people to their home page."""
-        actor = self._resolve()
+        actor = await self._resolve_off_loop()
         if self.host_kind != "workspace":
             return None
         if actor is None:
             return rx.redirect("/login")
-        return rx.redirect("/portal" if actor.role == Role.client else "/dashboard")
+        # Just signed in (``/api/session`` lands here): on to where the user was going.
+        wanted = safe_path(self.router.url.query_parameters.get("next", ""))
+        return rx.redirect(wanted or ("/portal" if actor.role == Role.client else "/dashboard"))

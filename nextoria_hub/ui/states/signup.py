@@ -11,7 +11,6 @@ from nextoria_hub.accounts.workspaces import (
     record_signup,
     suggest_slug,
 )
-from nextoria_hub.db import session_scope
 from nextoria_hub.errors import Throttled, ValidationError
 from nextoria_hub.settings import get_settings
 from nextoria_hub.ui.states.session import AppState
@@ -44,30 +43,32 @@ class SignupState(AppState):
         self.slug = value.strip().lower()
 
     @rx.event
-    def submit(self, form: dict):
+    async def submit(self, form: dict):
+        """Create the workspace; argon2 and the inserts run off the event loop."""
         self.errors = {}
         if not self._resolve_is_apex():
             return rx.toast.error("Workspaces are created on the main Nextoria Hub address.")
-        address = self.router.session.client_ip
-        try:
+        address, wanted_slug = self.router.session.client_ip, self.slug
+
+        def work(db, _actor) -> tuple[str, str]:  # type: ignore[no-untyped-def]
             check_signup_allowed(address)
-            with session_scope() as db:
-                created = create_workspace(
-                    db,
-                    slug=self.slug,
-                    name=(form.get("name") or ""),
-                    admin_name=(form.get("admin_name") or ""),
-                    admin_email=(form.get("email") or ""),
-                    admin_password=(form.get("password") or ""),
-                )
-                token = create_sign_in_link(db, created.admin)
-                slug = created.workspace.slug
-        except ValidationError as err:
-            self.errors = {err.field or "form": err.message}
+            created = create_workspace(
+                db,
+                slug=wanted_slug,
+                name=(form.get("name") or ""),
+                admin_name=(form.get("admin_name") or ""),
+                admin_email=(form.get("email") or ""),
+                admin_password=(form.get("password") or ""),
+            )
+            return create_sign_in_link(db, created.admin), created.workspace.slug
+
+        done = await self._off_loop(work, signed_in=False)
+        if isinstance(done.error, ValidationError | Throttled):
+            self.errors = {(done.field or "form"): done.message}
             return None
-        except Throttled as err:
-            self.errors = {"form": err.message}
-            return None
+        if not done.ok:
+            raise done.error  # type: ignore[misc]
+        token, slug = done.value  # type: ignore[misc]
         record_signup(address)
         return rx.redirect(self._workspace_url(slug, f"/welcome?token={token}"))
 

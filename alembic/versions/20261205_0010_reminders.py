@@ -1,7 +1,7 @@
 """reminders and late fees: workspace rules, per-client opt-out, sent steps, fees (unique keys)
 
-Revision ID: 0009_reminders
-Revises: 0008_webhook_inbox
+Revision ID: 0010_reminders
+Revises: 0009_one_way_to_pay
 Create Date: 2026-12-05 15:00:00
 """
 
@@ -12,8 +12,8 @@ import sqlmodel
 
 from alembic import op
 
-revision: str = "0009_reminders"
-down_revision: str | None = "0008_webhook_inbox"
+revision: str = "0010_reminders"
+down_revision: str | None = "0009_one_way_to_pay"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
