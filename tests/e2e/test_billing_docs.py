@@ -138,7 +138,9 @@ def test_admin_and_client_documents_reports_and_reminders(
     expect(page.locator("#days_before")).to_have_value("3")
     page.locator("#days_after").fill("4")
     reminders.get_by_role("button", name="Save reminders").click()
-    expect(page.get_by_text("Reminders and late fees saved.")).to_be_visible()
+    expect(page.get_by_text("Reminders and late fees saved.")).to_be_visible(timeout=15_000)
+    page.reload()
+    expect(page.locator("#days_after")).to_have_value("4")  # saved, read back on a fresh load
     reminders.scroll_into_view_if_needed()
     screenshot(page, "settings-reminders")
 
