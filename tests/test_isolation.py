@@ -28,6 +28,8 @@ from nextoria_hub import audit, webhooks_health
 from nextoria_hub.accounts import passwords, sessions, signin, team, tokens, users, workspaces
 from nextoria_hub.accounts.sessions import (
     create_sign_in_link,
+    grant_is_live,
+    redeem_grant,
     redeem_sign_in_link,
     session_user,
     start_session,
@@ -412,6 +414,18 @@ def _session_user(db: Session, w: World) -> None:
 def _redeem_sign_in_link(db: Session, w: World) -> None:
     with pytest.raises(NotFound):
         redeem_sign_in_link(db, w.a.id, w.b_link)
+
+
+def _grant_is_live(db: Session, w: World) -> None:
+    # B's live link is no grant on A's host, and asking does not use it up on B
+    assert grant_is_live(db, w.a.id, w.b_link) is False
+    assert grant_is_live(db, w.b.id, w.b_link) is True
+
+
+def _redeem_grant(db: Session, w: World) -> None:
+    with pytest.raises(NotFound):
+        redeem_grant(db, w.a.id, w.b_link)
+    assert grant_is_live(db, w.b.id, w.b_link) is True  # still B's to use
 
 
 def _invitation_for_token(db: Session, w: World) -> None:
@@ -966,6 +980,8 @@ CASES: dict[str, Callable[[Session, World], None]] = {
     "list_audit": _list_audit,
     "session_user": _session_user,
     "redeem_sign_in_link": _redeem_sign_in_link,
+    "grant_is_live": _grant_is_live,
+    "redeem_grant": _redeem_grant,
     "invitation_for_token": _invitation_for_token,
     "accept_invitation": _accept_invitation,
     "sign_in": _sign_in,

@@ -32,6 +32,7 @@ from nextoria_hub.tenancy import Actor
 from stripe_sandbox.sandbox import RAK_NAMES
 from stripe_sandbox.testing import SandboxServer, submit_checkout
 from tests.factories import build_tenant, quick_portal_user
+from tests.inbox import drain_inbox
 from tests.payments.conftest import VISA, api_server, public_port  # noqa: F401  (fixtures)
 from tests.sweeps.harness import Outcome, fire
 from tests.sweeps.secret_scan import database_text, scan
@@ -179,6 +180,7 @@ def test_no_secret_leaks_after_connecting_and_paying(
     assert checkout_url, pay.events
     _pay(checkout_url[1])
     assert stripe_sandbox.wait_for_deliveries(20)
+    drain_inbox()  # the route only records; a worker applies (and logs: swept below too)
     db.expire_all()
     assert db.get(Invoice, invoice.id).status == "paid"  # type: ignore[union-attr]
     ui("PortalInvoiceState.load", route="/portal/invoices/[invoice_id]", params=page,
