@@ -257,6 +257,31 @@ def upsert_webhook_endpoint(
         return created.id, created.secret
 
 
+def replace_webhook_endpoint(
+    secret_key: str, *, url: str, events: list[str], endpoint_id: str = ""
+) -> tuple[str, str]:
+    """Create a fresh endpoint for ``url`` and delete the old one(s); returns (id, secret).
+
+    Stripe never shows an existing endpoint's signing secret again, so when the stored secret
+    is not the endpoint's the only way to make deliveries verify is a new endpoint.
+    """
+    client = client_for(secret_key)
+    with translated_errors("register the webhook"):
+        old_ids = {
+            candidate.id
+            for candidate in client.v1.webhook_endpoints.list({"limit": 100}).auto_paging_iter()
+            if candidate.url == url or candidate.id == endpoint_id
+        }
+        created = client.v1.webhook_endpoints.create(
+            {"url": url, "enabled_events": events, "description": "Nextoria Hub"}  # type: ignore[typeddict-item]
+        )
+        for old_id in sorted(old_ids):
+            with suppress(stripe.InvalidRequestError):  # already gone
+                client.v1.webhook_endpoints.delete(old_id)
+    assert created.secret
+    return created.id, created.secret
+
+
 def retrieve_webhook_endpoint(secret_key: str, endpoint_id: str) -> dict[str, Any] | None:
     with translated_errors("check the webhook"):
         try:

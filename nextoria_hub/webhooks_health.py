@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from nextoria_hub.models import StripeEvent, WebhookDelivery
+from nextoria_hub.models import AuditEntry, StripeEvent, WebhookDelivery
 
 
 @dataclass
@@ -17,6 +17,9 @@ class WebhookHealth:
     last_signature_failure: str = ""
     signature_failures: int = 0
     not_applied: int = 0  # verified events we could not apply (errors, unmatched objects)
+    last_success: str = ""
+    # The newest delivery failed its signature check: Stripe's deliveries are being refused.
+    refused: bool = False
 
 
 def _when(value) -> str:  # type: ignore[no-untyped-def]
@@ -59,10 +62,105 @@ def webhook_health(db: Session, workspace_id: int) -> WebhookHealth:
             )
         )
     ).one()
+    refused = deliveries_refused(db, workspace_id)
+    last_ok = _last_verified(db, workspace_id)
     return WebhookHealth(
+        last_success=_when(last_ok.received_at) if last_ok else "",
+        refused=refused,
         last_received=_when(last.received_at) if last else "",
         last_type=last.event_type if last else "",
         last_signature_failure=_when(last_bad),
         signature_failures=bad_count,
         not_applied=unmatched + errors,
     )
+
+
+# Deliveries whose signature verified, whatever became of the event afterwards.
+VERIFIED_OUTCOMES = ("applied", "duplicate", "unmatched", "ignored", "wrong_mode", "error")
+
+
+def _last_verified(db: Session, workspace_id: int) -> WebhookDelivery | None:
+    return db.exec(
+        select(WebhookDelivery)
+        .where(
+            WebhookDelivery.workspace_id == workspace_id,
+            col(WebhookDelivery.outcome).in_(VERIFIED_OUTCOMES),
+        )
+        .order_by(col(WebhookDelivery.id).desc())
+        .limit(1)
+    ).first()
+
+
+# Audit actions after which the stored secret is a new one: older refusals say nothing of it.
+SECRET_CHANGES = ("stripe.connect", "stripe.webhook_secret", "stripe.webhook_register")
+
+
+def deliveries_refused(db: Session, workspace_id: int) -> bool:
+    """True when the last signature failure is newer than the last verified delivery and
+    than the last change of the stored secret (which may have fixed it)."""
+    last_bad = db.exec(
+        select(WebhookDelivery)
+        .where(
+            WebhookDelivery.workspace_id == workspace_id,
+            WebhookDelivery.outcome == "bad_signature",
+        )
+        .order_by(col(WebhookDelivery.id).desc())
+        .limit(1)
+    ).first()
+    if last_bad is None:
+        return False
+    last_ok = _last_verified(db, workspace_id)
+    if last_ok is not None and (last_ok.id or 0) > (last_bad.id or 0):
+        return False
+    changed = db.exec(
+        select(func.max(AuditEntry.at)).where(
+            AuditEntry.workspace_id == workspace_id, col(AuditEntry.action).in_(SECRET_CHANGES)
+        )
+    ).one()
+    return changed is None or changed < last_bad.received_at
+
+
+@dataclass
+class NotAppliedEvent:
+    event_id: str
+    type: str
+    outcome: str  # unmatched | error
+    detail: str
+    received: str
+
+
+def not_applied_events(db: Session, workspace_id: int, limit: int = 100) -> list[NotAppliedEvent]:
+    """The events behind the "received but not applied" count, newest first, with why."""
+    unmatched = db.exec(
+        select(StripeEvent)
+        .where(StripeEvent.workspace_id == workspace_id, StripeEvent.result == "unmatched")
+        .order_by(col(StripeEvent.id).desc())
+        .limit(limit)
+    ).all()
+    dated = [
+        (
+            e.received_at,
+            NotAppliedEvent(e.event_id, e.type, "unmatched", e.detail, _when(e.received_at)),
+        )
+        for e in unmatched
+    ]
+    errors = db.exec(
+        select(WebhookDelivery)
+        .where(WebhookDelivery.workspace_id == workspace_id, WebhookDelivery.outcome == "error")
+        .where(
+            col(WebhookDelivery.event_id).not_in(
+                select(StripeEvent.event_id).where(StripeEvent.workspace_id == workspace_id)
+            )
+        )
+        .order_by(col(WebhookDelivery.id).desc())
+        .limit(limit)
+    ).all()
+    seen: set[str] = set()
+    for d in errors:
+        if d.event_id in seen:
+            continue
+        seen.add(d.event_id)
+        row = NotAppliedEvent(d.event_id, d.event_type, "error", d.detail, _when(d.received_at))
+        dated.append((d.received_at, row))
+    dated.sort(key=lambda pair: pair[0], reverse=True)
+    return [row for _when_at, row in dated[:limit]]

@@ -21,6 +21,7 @@ from nextoria_hub.models import StripeKeys, Workspace
 from nextoria_hub.secret_box import mask, seal, unseal
 from nextoria_hub.settings import get_settings
 from nextoria_hub.tenancy import Actor
+from nextoria_hub.webhooks_health import deliveries_refused
 
 MODES = ("test", "live")
 SEED_EVENTS = (
@@ -40,6 +41,27 @@ ASYNC_EVENTS = (
     "charge.refund.updated",
 )
 WEBHOOK_EVENTS = SEED_EVENTS + PRODUCT_EVENTS + ASYNC_EVENTS
+# Why each event is on the endpoint, one line each, shown next to the list on the page.
+WEBHOOK_EVENT_REASONS: dict[str, str] = {
+    "payment_intent.succeeded": "A card payment or Autopay charge went through: the invoice is paid.",
+    "payment_intent.payment_failed": "A payment was declined: the invoice stays open and you are told.",
+    "invoice.paid": "A retainer (subscription) period was paid.",
+    "customer.subscription.deleted": "A retainer ended or was cancelled in Stripe.",
+    "checkout.session.completed": "The client finished Checkout: links the payment to the invoice.",
+    "setup_intent.succeeded": "The client saved a card or bank account for Autopay.",
+    "charge.refunded": "A refund was made, here or in the Stripe Dashboard.",
+    "payment_intent.processing": "A bank debit started; it settles days later.",
+    "checkout.session.async_payment_succeeded": "A bank debit paid through Checkout settled.",
+    "checkout.session.async_payment_failed": "A bank debit paid through Checkout failed.",
+    "charge.dispute.created": "The client disputed a payment with their bank.",
+    "charge.dispute.closed": "A dispute was decided.",
+    "charge.refund.updated": "A refund failed after it was made: the money is back with you.",
+}
+assert set(WEBHOOK_EVENT_REASONS) == set(WEBHOOK_EVENTS)
+REFUSED_DELIVERIES = (
+    "Stripe's deliveries are being refused: the webhook secret does not match the endpoint's. "
+    "Click Register webhook automatically to replace the endpoint and store its new secret."
+)
 
 
 def key_mode(key: str) -> str | None:
@@ -196,31 +218,52 @@ def webhook_url(workspace: Workspace) -> str:
 
 
 def register_webhook(db: Session, actor: Actor, mode: str) -> StripeKeys:
-    """Create (or update, never duplicate) our endpoint in Stripe and store its secret."""
+    """Create (or update, never duplicate) our endpoint in Stripe and store its secret.
+
+    When no secret is stored, or Stripe's deliveries are being refused (the stored secret is
+    not the endpoint's), the endpoint is replaced: Stripe never reveals an existing endpoint's
+    secret, so only a new endpoint's secret is known to be right.
+    """
     actor.require_admin()
     row = _require_keys(db, actor.workspace_id, mode)
     workspace = db.get(Workspace, actor.workspace_id)
     assert workspace is not None
+    secret_key = unseal(row.secret_key_sealed)
+    replace = bool(row.webhook_secret_sealed) and deliveries_refused(db, actor.workspace_id)
     try:
-        endpoint_id, secret = gateway.upsert_webhook_endpoint(
-            unseal(row.secret_key_sealed),
-            url=webhook_url(workspace),
-            events=list(WEBHOOK_EVENTS),
-            endpoint_id=row.webhook_endpoint_id,
-        )
+        if replace:
+            endpoint_id, secret = gateway.replace_webhook_endpoint(
+                secret_key,
+                url=webhook_url(workspace),
+                events=list(WEBHOOK_EVENTS),
+                endpoint_id=row.webhook_endpoint_id,
+            )
+        else:
+            endpoint_id, secret = gateway.upsert_webhook_endpoint(
+                secret_key,
+                url=webhook_url(workspace),
+                events=list(WEBHOOK_EVENTS),
+                endpoint_id=row.webhook_endpoint_id,
+            )
+            if not secret and not row.webhook_secret_sealed:
+                replace = True
+                endpoint_id, secret = gateway.replace_webhook_endpoint(
+                    secret_key,
+                    url=webhook_url(workspace),
+                    events=list(WEBHOOK_EVENTS),
+                    endpoint_id=endpoint_id,
+                )
     except gateway.StripeGatewayError as err:
         raise ValidationError(err.message, "webhook") from None
+    before = row.webhook_endpoint_id or "none"
     row.webhook_endpoint_id = endpoint_id
     if secret:
         row.webhook_secret_sealed, row.webhook_secret_mask = seal(secret), mask(secret)
-    elif not row.webhook_secret_sealed:
-        raise ValidationError(
-            "The endpoint already exists in Stripe but its signing secret is not stored here. "
-            "Copy it from Developers → Webhooks and paste it in Webhook secret.",
-            "webhook_secret",
-        )
     db.add(row)
-    record_audit(db, actor, "stripe.webhook_register", f"{mode}: endpoint {endpoint_id}")
+    detail = f"{mode}: endpoint {endpoint_id}"
+    if replace:
+        detail = f"{mode}: endpoint {before} replaced by {endpoint_id}"
+    record_audit(db, actor, "stripe.webhook_register", detail)
     return row
 
 
@@ -355,8 +398,13 @@ def check_connection(db: Session, actor: Actor) -> list[str]:
             "No webhook signing secret: click Register webhook automatically, or add the endpoint in "
             "Stripe and paste its secret."
         )
-    elif row.webhook_endpoint_id:
-        problems += _webhook_problems(db, actor.workspace_id, secret_key, row.webhook_endpoint_id)
+    else:
+        if deliveries_refused(db, actor.workspace_id):
+            problems.append(REFUSED_DELIVERIES)
+        if row.webhook_endpoint_id:
+            problems += _webhook_problems(
+                db, actor.workspace_id, secret_key, row.webhook_endpoint_id
+            )
     return problems
 
 

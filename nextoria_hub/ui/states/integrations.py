@@ -15,7 +15,7 @@ from nextoria_hub.models import Workspace
 from nextoria_hub.payments import stripe_connection as conn
 from nextoria_hub.stripe_gateway import RESTRICTED_KEY_PERMISSIONS
 from nextoria_hub.ui.states.session import AppState
-from nextoria_hub.webhooks_health import webhook_health
+from nextoria_hub.webhooks_health import not_applied_events, webhook_health
 
 PERMISSION_LINES = [
     f"{resource}: {access}" for resource, access, _m, _p in RESTRICTED_KEY_PERMISSIONS
@@ -27,13 +27,28 @@ def _shorten(key: str) -> str:
     return key if len(key) <= 24 else f"{key[:14]}…{key[-6:]}"
 
 
+# Errors shown next to a field on this page; any other error is a toast (never both).
+_INLINE_FIELDS = (
+    "publishable_key",
+    "secret_key",
+    "signing_secret",
+    "webhook_secret",
+    "form",
+    "webhook",
+)
+
+
 class IntegrationsState(AppState):
     active_mode: str = "test"
     form_mode: str = "test"
     modes: list[dict[str, str]] = []
     errors: dict[str, str] = {}
     webhook_endpoint_url: str = ""
-    webhook_events: list[str] = list(conn.WEBHOOK_EVENTS)
+    webhook_events: list[dict[str, str]] = [
+        {"event": e, "reason": conn.WEBHOOK_EVENT_REASONS[e]} for e in conn.WEBHOOK_EVENTS
+    ]
+    not_applied: list[dict[str, str]] = []
+    show_not_applied: bool = False
     required_permissions: list[str] = PERMISSION_LINES
     health: dict[str, str] = {}
     problems: list[str] = []
@@ -80,7 +95,11 @@ class IntegrationsState(AppState):
             "last_type": health.last_type,
             "last_signature_failure": health.last_signature_failure or "Never",
             "not_applied": str(health.not_applied),
+            "last_success": health.last_success or "Never",
+            "refused": "yes" if health.refused else "",
         }
+        if self.show_not_applied:
+            self._load_not_applied(db, actor)
         self.test_mode = conn.uses_test_keys(db, actor.workspace_id)
 
     @rx.event
@@ -92,6 +111,31 @@ class IntegrationsState(AppState):
         except (NotSignedIn, AccessDenied) as err:
             return self._denied(err)
         self.form_mode = self.active_mode
+        return None
+
+    def _load_not_applied(self, db, actor) -> None:  # type: ignore[no-untyped-def]
+        self.not_applied = [
+            {
+                "event_id": e.event_id,
+                "type": e.type,
+                "outcome": e.outcome,
+                "detail": e.detail,
+                "received": e.received,
+            }
+            for e in not_applied_events(db, actor.workspace_id)
+        ]
+
+    @rx.event
+    def toggle_not_applied(self):
+        self.show_not_applied = not self.show_not_applied
+        if not self.show_not_applied:
+            return None
+        try:
+            with self._unit() as (db, actor):
+                actor.require_staff()
+                self._load_not_applied(db, actor)
+        except (NotSignedIn, AccessDenied) as err:
+            return self._denied(err)
         return None
 
     @rx.event
@@ -108,8 +152,11 @@ class IntegrationsState(AppState):
                 self._refresh(db, actor)
         except ValidationError as err:
             name = err.field or "form"
-            self.errors = {(field_for or {}).get(name, name): err.message}
-            return rx.toast.error(err.message)
+            name = (field_for or {}).get(name, name)
+            if name not in _INLINE_FIELDS:
+                return rx.toast.error(err.message)
+            self.errors = {name: err.message}
+            return None  # shown once, inline next to its field
         except (StripeNotConnected, NotFound) as err:
             return rx.toast.error(err.message)
         except (NotSignedIn, AccessDenied) as err:
@@ -123,7 +170,7 @@ class IntegrationsState(AppState):
         data = conn.ConnectInput(
             (form.get("publishable_key") or ""),
             (form.get("secret_key") or ""),
-            (form.get("webhook_secret") or ""),
+            "",  # the webhook secret has one field: the Webhook card's
             self.form_mode,
         )
         result = self._act(
