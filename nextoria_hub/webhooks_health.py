@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -117,7 +118,12 @@ def deliveries_refused(db: Session, workspace_id: int) -> bool:
             AuditEntry.workspace_id == workspace_id, col(AuditEntry.action).in_(SECRET_CHANGES)
         )
     ).one()
-    return changed is None or changed < last_bad.received_at
+    return changed is None or _utc(changed) < _utc(last_bad.received_at)
+
+
+def _utc(value: datetime) -> datetime:
+    """Aware UTC, whether the database gave back an aware or a naive (UTC) datetime."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 @dataclass

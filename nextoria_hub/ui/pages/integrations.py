@@ -315,7 +315,7 @@ def _health() -> rx.Component:
         _row("Last verified delivery", S.health.get("last_success", "Never")),
         _row("Last signature failure", S.health.get("last_signature_failure", "Never")),
         rx.cond(
-            S.health.get("refused", "") != "",
+            (S.health.get("refused", "") != "") & ~S.checked,  # once checked, Problems says it
             rx.callout(
                 "Stripe's deliveries are being refused: the webhook secret does not match the "
                 "endpoint's. Click Register webhook automatically.",
