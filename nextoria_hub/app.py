@@ -60,7 +60,9 @@ def _with_api(reflex_asgi: ASGIApp) -> ASGIApp:
 # Refuse to start in production without master keys (elsewhere one is generated once).
 get_settings().master_keys()
 
-app = rx.App(api_transformer=_with_api, toaster=rx.toast.provider(position="top-right"))
+app = rx.App(
+    api_transformer=_with_api, toaster=rx.toast.provider(position="bottom-right", close_button=True)
+)
 # The scheduled jobs run in this process unless NEXTORIA_SCHEDULER=off (set it on web workers
 # when several serve, and run one `nextoria scheduler` process instead).
 app.register_lifespan_task(scheduler_lifespan)
