@@ -267,16 +267,31 @@ def register_webhook(db: Session, actor: Actor, mode: str) -> StripeKeys:
     return row
 
 
-def set_mode(db: Session, actor: Actor, mode: str) -> None:
+def set_mode(db: Session, actor: Actor, mode: str) -> list[str]:
+    """Switch the mode in use; returns warnings about the new mode (none when all is set)."""
     actor.require_admin()
     if mode not in MODES:
         raise ValidationError("Mode must be test or live.", "mode")
-    _require_keys(db, actor.workspace_id, mode)
+    row = _require_keys(db, actor.workspace_id, mode)
     finance = get_finance(db, actor.workspace_id)
     if finance.stripe_mode != mode:
         record_audit(db, actor, "stripe.mode", f"{finance.stripe_mode} → {mode}")
         finance.stripe_mode = mode
         db.add(finance)
+    if not row.webhook_secret_sealed:
+        return [NO_WEBHOOK_SECRET.format(mode=mode, Mode=mode.capitalize())]
+    return []
+
+
+NO_WEBHOOK_SECRET = (
+    "{Mode} mode has no webhook secret: Stripe's {mode} events will be refused and payments "
+    "will not be marked paid. Choose {mode} keys and click Register webhook automatically."
+)
+
+
+def uses_live_keys(db: Session, workspace_id: int) -> bool:
+    """True while the mode in use is live and live keys are connected (the "Live mode" marker)."""
+    return active_mode(db, workspace_id) == "live" and _keys(db, workspace_id, "live") is not None
 
 
 def disconnect(db: Session, actor: Actor, mode: str) -> None:

@@ -55,6 +55,19 @@ def test_mode_badge() -> rx.Component:
             ),
             content="Stripe test keys are in use: no real money moves.",
         ),
+        rx.cond(
+            AppState.live_mode & AppState.is_staff,
+            rx.tooltip(
+                rx.badge(
+                    rx.icon("zap", size=12),
+                    "Live mode",
+                    color_scheme="green",
+                    variant="soft",
+                    class_name="live-mode-badge",
+                ),
+                content="Stripe live keys are in use: payments move real money.",
+            ),
+        ),
     )
 
 

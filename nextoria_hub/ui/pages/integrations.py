@@ -388,6 +388,16 @@ def _mode_in_use() -> rx.Component:
             size="2",
         ),
         rx.cond(
+            S.mode_warning != "",
+            rx.callout(
+                S.mode_warning,
+                icon="triangle_alert",
+                color_scheme="red",
+                width="100%",
+                id="mode-warning",
+            ),
+        ),
+        rx.cond(
             S.is_admin,
             rx.hstack(
                 rx.button(

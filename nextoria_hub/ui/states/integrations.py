@@ -49,6 +49,7 @@ class IntegrationsState(AppState):
     ]
     not_applied: list[dict[str, str]] = []
     show_not_applied: bool = False
+    mode_warning: str = ""
     required_permissions: list[str] = PERMISSION_LINES
     health: dict[str, str] = {}
     problems: list[str] = []
@@ -101,6 +102,13 @@ class IntegrationsState(AppState):
         if self.show_not_applied:
             self._load_not_applied(db, actor)
         self.test_mode = conn.uses_test_keys(db, actor.workspace_id)
+        self.live_mode = conn.uses_live_keys(db, actor.workspace_id)
+        live = next(m for m in self.modes if m["mode"] == "live")
+        self.mode_warning = (
+            conn.NO_WEBHOOK_SECRET.format(mode="live", Mode="Live")
+            if self.live_mode and not live["webhook_secret_mask"]
+            else ""
+        )
 
     @rx.event
     def load(self):
@@ -199,9 +207,15 @@ class IntegrationsState(AppState):
 
     @rx.event
     def use_mode(self, mode: str):
-        return self._act(
-            lambda db, actor: conn.set_mode(db, actor, mode), f"Now using {mode} mode."
+        self.problems, self.checked = [], False  # a check of the other mode says nothing now
+        warnings: list[str] = []
+        result = self._act(
+            lambda db, actor: warnings.extend(conn.set_mode(db, actor, mode)),
+            f"Now using {mode} mode.",
         )
+        if warnings:
+            return rx.toast.warning(warnings[0])
+        return result
 
     @rx.event
     def disconnect(self):
