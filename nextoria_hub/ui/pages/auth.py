@@ -157,7 +157,13 @@ def invite() -> rx.Component:
         ),
         rx.form(
             rx.vstack(
-                field("Your name", "name", error=_err(InviteState, "name")),
+                field(
+                    "Your name",
+                    "name",
+                    error=_err(InviteState, "name"),
+                    default_value=InviteState.invite_name,
+                    key=InviteState.invite_name,  # filled in once the invitation has loaded
+                ),
                 field(
                     "Password",
                     "password",
