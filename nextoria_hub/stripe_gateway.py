@@ -282,6 +282,36 @@ def replace_webhook_endpoint(
     return created.id, created.secret
 
 
+def keys_of_one_account(publishable_key: str, secret_key: str) -> bool | None:
+    """Whether both keys belong to one Stripe account (and mode).
+
+    The publishable key makes a PII token (as Stripe.js does) and the secret key retrieves it:
+    a token is visible only to its own account, so "No such token" means two accounts.
+    None when it cannot be told (a restricted key without the Tokens permission).
+    A rejected publishable key raises StripeKeyRejected.
+    """
+    try:
+        token = client_for(publishable_key).v1.tokens.create({"pii": {"id_number": "000000000"}})
+    except stripe.AuthenticationError:
+        raise StripeKeyRejected(
+            "Stripe rejected this publishable key: it is mistyped or was rolled. Copy it again "
+            "from the Stripe Dashboard (Developers → API keys).",
+            http_status=401,
+        ) from None
+    except stripe.StripeError:
+        return None
+    with translated_errors("check the keys"):
+        try:
+            client_for(secret_key).v1.tokens.retrieve(token.id)
+        except stripe.InvalidRequestError as err:
+            if err.code == "resource_missing":
+                return False
+            raise
+        except stripe.PermissionError:
+            return None
+    return True
+
+
 def retrieve_webhook_endpoint(secret_key: str, endpoint_id: str) -> dict[str, Any] | None:
     with translated_errors("check the webhook"):
         try:

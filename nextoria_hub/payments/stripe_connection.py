@@ -144,6 +144,19 @@ def connect(db: Session, actor: Actor, data: ConnectInput) -> StripeKeys:
         raise ValidationError(err.message, "secret_key") from None
     except gateway.StripeGatewayError as err:
         raise ValidationError(err.message, "form") from None
+    try:
+        same_account = gateway.keys_of_one_account(data.publishable_key.strip(), secret_key)
+    except gateway.StripeKeyRejected as err:
+        raise ValidationError(err.message, "publishable_key") from None
+    except gateway.StripeGatewayError as err:
+        raise ValidationError(err.message, "form") from None
+    if same_account is False:
+        raise ValidationError(
+            "These keys belong to two different Stripe accounts: the publishable key is not "
+            f"from the account of this secret key ({account.name or account.id}). Copy both "
+            "from the same account in Developers → API keys.",
+            "publishable_key",
+        )
     if missing:
         raise ValidationError(
             "This restricted key is missing permissions Nextoria Hub needs: "

@@ -265,3 +265,18 @@ def test_switching_to_live_without_a_live_webhook_secret_warns(db, admin, stripe
     assert len(warnings) == 1 and "Live mode has no webhook secret" in warnings[0]
     conn.register_webhook(db, admin, "live")
     assert conn.set_mode(db, admin, "live") == []
+
+
+def test_keys_of_two_different_accounts_are_refused_together(
+    db, admin, stripe_account, stripe_sandbox
+) -> None:
+    other = stripe_sandbox.create_account("Someone Else Ltd")
+    mixed = ConnectInput(other["test"]["publishable_key"], stripe_account["test"]["secret_key"])
+    with pytest.raises(ValidationError, match="two different Stripe accounts") as err:
+        conn.connect(db, admin, mixed)
+    assert err.value.field == "publishable_key"
+    assert db.exec(select(StripeKeys)).all() == []
+    rolled = ConnectInput("pk_test_" + "x" * 30, stripe_account["test"]["secret_key"])
+    with pytest.raises(ValidationError, match="rejected this publishable key"):
+        conn.connect(db, admin, rolled)
+    conn.connect(db, admin, _test_keys(stripe_account))  # one account's pair still connects
