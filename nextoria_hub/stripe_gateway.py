@@ -205,6 +205,11 @@ class AccountInfo:
 def retrieve_account(secret_key: str) -> AccountInfo:
     with translated_errors("read your Stripe account"):
         account = client_for(secret_key).v1.accounts.retrieve_current().to_dict()
+    return account_info(account, "live" if "_live_" in secret_key else "test")
+
+
+def account_info(account: dict[str, Any], mode: str) -> AccountInfo:
+    """An Account object (from the API or an ``account.updated`` event) as the hub keeps it."""
     settings_obj = account.get("settings") or {}
     dashboard = (settings_obj.get("dashboard") or {}) if settings_obj else {}
     profile = account.get("business_profile") or {}
@@ -221,7 +226,7 @@ def retrieve_account(secret_key: str) -> AccountInfo:
         charges_enabled=bool(account.get("charges_enabled")),
         details_submitted=bool(account.get("details_submitted")),
         requirements_due=tuple(requirements.get("currently_due") or ()),
-        livemode_hint="live" if "_live_" in secret_key else "test",
+        livemode_hint=mode,
     )
 
 

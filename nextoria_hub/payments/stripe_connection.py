@@ -9,13 +9,16 @@ which callers use at the moment of a Stripe call or a signature check.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, select
 
 from nextoria_hub import stripe_gateway as gateway
 from nextoria_hub.audit import record_audit
 from nextoria_hub.billing.finance import get_finance
+from nextoria_hub.billing.payment_methods import PAYMENT_METHODS
 from nextoria_hub.clock import utcnow
+from nextoria_hub.db import session_scope
 from nextoria_hub.errors import StripeNotConnected, ValidationError
 from nextoria_hub.models import StripeKeys, Workspace
 from nextoria_hub.secret_box import mask, seal, unseal
@@ -40,7 +43,9 @@ ASYNC_EVENTS = (
     "charge.dispute.closed",
     "charge.refund.updated",
 )
-WEBHOOK_EVENTS = SEED_EVENTS + PRODUCT_EVENTS + ASYNC_EVENTS
+# Stripe enabling or disabling charges on the account: readiness stays true without a click.
+ACCOUNT_EVENTS = ("account.updated",)
+WEBHOOK_EVENTS = SEED_EVENTS + PRODUCT_EVENTS + ASYNC_EVENTS + ACCOUNT_EVENTS
 # Why each event is on the endpoint, one line each, shown next to the list on the page.
 WEBHOOK_EVENT_REASONS: dict[str, str] = {
     "payment_intent.succeeded": "A card payment or Autopay charge went through: the invoice is paid.",
@@ -56,6 +61,7 @@ WEBHOOK_EVENT_REASONS: dict[str, str] = {
     "charge.dispute.created": "The client disputed a payment with their bank.",
     "charge.dispute.closed": "A dispute was decided.",
     "charge.refund.updated": "A refund failed after it was made: the money is back with you.",
+    "account.updated": "Stripe enabled or disabled payments on your account: readiness updates.",
 }
 assert set(WEBHOOK_EVENT_REASONS) == set(WEBHOOK_EVENTS)
 REFUSED_DELIVERIES = (
@@ -467,3 +473,78 @@ def secret_key_for(db: Session, workspace_id: int, mode: str) -> str:
     """The secret key of ``mode`` (not necessarily the active one), for following up on
     payments made in that mode; raises StripeNotConnected. Use at once, never log."""
     return unseal(_require_keys(db, workspace_id, mode).secret_key_sealed)
+
+
+READINESS_MAX_AGE = timedelta(minutes=5)
+
+
+def refresh_stale_readiness(workspace_id: int, max_age: timedelta = READINESS_MAX_AGE) -> bool:
+    """Ask Stripe again about every connected mode last checked more than ``max_age`` ago.
+
+    Blocking (a Stripe call per stale mode): run it off the event loop. Returns whether
+    anything was refreshed. A failing call leaves the row as it was (Check connection says why).
+    """
+    cutoff = utcnow() - max_age
+    with session_scope() as db:
+        rows = db.exec(select(StripeKeys).where(StripeKeys.workspace_id == workspace_id)).all()
+        stale = [
+            (r.mode, unseal(r.secret_key_sealed))
+            for r in rows
+            if r.secret_key_sealed and _aware(r.checked_at) < cutoff
+        ]
+    fresh: dict[str, gateway.AccountInfo] = {}
+    for mode, secret_key in stale:
+        try:
+            fresh[mode] = gateway.retrieve_account(secret_key)
+        except gateway.StripeGatewayError:
+            continue
+    if not fresh:
+        return False
+    with session_scope() as db:
+        for mode, account in fresh.items():
+            row = _keys(db, workspace_id, mode)
+            if row is not None and row.account_id == account.id:
+                _apply_account(row, account)
+                db.add(row)
+    return True
+
+
+def apply_account_update(db: Session, workspace_id: int, mode: str, account: dict) -> bool:
+    """An ``account.updated`` event: the readiness of that mode's account, as Stripe says."""
+    row = _keys(db, workspace_id, mode)
+    if row is None or row.account_id != account.get("id"):
+        return False
+    _apply_account(row, gateway.account_info(account, mode))
+    db.add(row)
+    return True
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+# Methods that need Stripe to have verified the business before it lets the account use them.
+_VERIFIED_BUSINESS_METHODS = ("us_bank_account", "sepa_debit")
+
+
+def method_warnings(db: Session, workspace_id: int) -> dict[str, str]:
+    """Payment method key → why the account in use cannot take it yet (from stored readiness)."""
+    mode = active_mode(db, workspace_id)
+    row = _keys(db, workspace_id, mode)
+    if row is None:
+        return {}
+    if not row.charges_enabled:
+        reason = "Not usable yet: Stripe can't take payments on this account yet."
+        return {m.key: reason for m in PAYMENT_METHODS if not m.retired}
+    if row.details_submitted and not row.requirements_due:
+        return {}
+    reason = (
+        "Not usable yet: this needs a verified business in Stripe"
+        + (
+            f" (Stripe asks for: {row.requirements_due.replace(',', ', ')})"
+            if row.requirements_due
+            else ""
+        )
+        + ". Finish it in the Stripe Dashboard (Settings → Business details)."
+    )
+    return {key: reason for key in _VERIFIED_BUSINESS_METHODS}

@@ -18,6 +18,7 @@ from nextoria_hub import stripe_gateway as gateway
 from nextoria_hub.db import session_scope
 from nextoria_hub.models import StripeEvent, WebhookDelivery
 from nextoria_hub.payments import (  # noqa: F401  (importing them registers the handlers)
+    account_events,
     bank_debits,
     disputes,
     refund_failures,

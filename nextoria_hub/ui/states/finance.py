@@ -15,6 +15,7 @@ from nextoria_hub.billing.finance import (
 from nextoria_hub.billing.money import SUPPORTED_CURRENCIES, currency_label
 from nextoria_hub.billing.payment_methods import PAYMENT_METHODS
 from nextoria_hub.errors import AccessDenied, NotSignedIn, ValidationError
+from nextoria_hub.payments.stripe_connection import method_warnings as readiness_warnings
 from nextoria_hub.ui.states.session import AppState
 
 CURRENCY_OPTIONS = [{"code": c, "label": currency_label(c)} for c in SUPPORTED_CURRENCIES]
@@ -42,6 +43,8 @@ class FinanceState(AppState):
     notice_days: str = "3"
     errors: dict[str, str] = {}
     warnings: list[str] = []
+    # Method key → why the Stripe account cannot use it yet (shown next to the method).
+    method_warnings: dict[str, str] = {}
 
     def _show(self, settings) -> None:  # type: ignore[no-untyped-def]
         self.currency = settings.default_currency
@@ -57,6 +60,7 @@ class FinanceState(AppState):
         try:
             with self._unit() as (db, actor):
                 self._show(read_finance(db, actor))
+                self.method_warnings = readiness_warnings(db, actor.workspace_id)
         except (NotSignedIn, AccessDenied) as err:
             return self._denied(err)
         return None

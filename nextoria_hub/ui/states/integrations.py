@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import reflex as rx
 
 from nextoria_hub.errors import (
@@ -50,6 +52,7 @@ class IntegrationsState(AppState):
     not_applied: list[dict[str, str]] = []
     show_not_applied: bool = False
     mode_warning: str = ""
+    _readiness_workspace: int = 0
     required_permissions: list[str] = PERMISSION_LINES
     health: dict[str, str] = {}
     problems: list[str] = []
@@ -116,10 +119,29 @@ class IntegrationsState(AppState):
         try:
             with self._unit() as (db, actor):
                 self._refresh(db, actor)
+                self._readiness_workspace = actor.workspace_id
         except (NotSignedIn, AccessDenied) as err:
             return self._denied(err)
         self.form_mode = self.active_mode
-        return None
+        return IntegrationsState.refresh_readiness
+
+    @rx.event(background=True)
+    async def refresh_readiness(self):
+        """Readiness older than a few minutes is asked of Stripe again, off the event loop."""
+        async with self:
+            workspace_id = self._readiness_workspace
+        if not workspace_id:
+            return
+        changed = await asyncio.to_thread(conn.refresh_stale_readiness, workspace_id)
+        if not changed:
+            return
+        async with self:
+            try:
+                with self._unit() as (db, actor):
+                    if actor.workspace_id == workspace_id:
+                        self._refresh(db, actor)
+            except (NotSignedIn, AccessDenied):
+                return
 
     def _load_not_applied(self, db, actor) -> None:  # type: ignore[no-untyped-def]
         self.not_applied = [
