@@ -108,3 +108,21 @@ def test_finance_warns_next_to_methods_the_account_cannot_use_yet(
     conn.check_connection(db, admin)
     warnings = conn.method_warnings(db, tenant.id)
     assert "card" in warnings and "sofort" not in warnings
+
+
+def test_invoice_version_changes_with_a_payment_and_hides_from_others(shop: Shop) -> None:
+    from nextoria_hub.billing.live import invoice_version, invoice_version_for
+
+    invoice = shop.invoice()
+    before = invoice_version(shop.db, shop.admin, invoice.id)  # type: ignore[arg-type]
+    assert before and before == invoice_version(shop.db, shop.portal, invoice.id)  # type: ignore[arg-type]
+    url = start_checkout(shop.db, shop.portal, invoice.id, base_url=shop.base_url)
+    shop.db.commit()
+    shop.pay(url)
+    shop.settle_webhooks()
+    shop.db.expire_all()
+    after = invoice_version_for(shop.tenant.id, shop.portal_user.id, invoice.id)  # type: ignore[arg-type]
+    assert after and after != before
+    other = build_tenant(shop.db, "globex", "Globex")
+    assert invoice_version(shop.db, Actor.of(other.admin), invoice.id) == ""  # type: ignore[arg-type]
+    assert invoice_version_for(other.id, other.admin.id, invoice.id) == ""  # type: ignore[arg-type]
