@@ -31,6 +31,10 @@ METHOD_OPTIONS = [
 ]
 
 
+# Sections of the Finance page with a place for their own error (shown there, not twice).
+_INLINE_FIELDS = ("default_currency", "payment_methods", "retry_days", "autopay_notice_days")
+
+
 class FinanceState(AppState):
     currency: str = "usd"
     currencies: list[dict[str, str]] = CURRENCY_OPTIONS
@@ -119,8 +123,12 @@ class FinanceState(AppState):
                 settings, warnings = update_finance(db, actor, update)
                 self._show(settings)
         except ValidationError as err:
-            self.errors = {err.field or "form": err.message}
-            return rx.toast.error("Not saved: " + err.message)
+            name = err.field or "form"
+            if name not in _INLINE_FIELDS:
+                return rx.toast.error("Not saved: " + err.message)
+            # The reason is shown once, inline in its section; the toast only says where.
+            self.errors = {name: err.message}
+            return rx.toast.error("Not saved: see the note in red below.")
         except (NotSignedIn, AccessDenied) as err:
             return self._denied(err)
         self.warnings = warnings
