@@ -9,6 +9,7 @@ from reflex.config import get_config
 from starlette.routing import Mount
 from starlette.types import ASGIApp
 
+from nextoria_hub.api.moved import MovedAddressMiddleware
 from nextoria_hub.api.routes import build_api
 from nextoria_hub.api.security_headers import SecurityHeadersMiddleware
 from nextoria_hub.jobs import scheduler_lifespan
@@ -54,7 +55,7 @@ def _with_api(reflex_asgi: ASGIApp) -> ASGIApp:
         app.sio.eio.cors_allowed_origins = lambda origin, _environ=None: origin_allowed(origin)
     api = build_api()
     api.routes.append(Mount("/", app=reflex_asgi))
-    return SecurityHeadersMiddleware(api, _frontend_dir)
+    return SecurityHeadersMiddleware(MovedAddressMiddleware(api), _frontend_dir)
 
 
 # Refuse to start in production without master keys (elsewhere one is generated once).

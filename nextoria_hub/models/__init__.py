@@ -26,6 +26,7 @@ from nextoria_hub.models.stripe_keys import StripeKeys
 from nextoria_hub.models.user import Role, User
 from nextoria_hub.models.webhook import StripeEvent, WebhookDelivery
 from nextoria_hub.models.workspace import Workspace
+from nextoria_hub.models.workspace_alias import WorkspaceAlias
 
 __all__ = [
     "AuditEntry",
@@ -58,4 +59,5 @@ __all__ = [
     "UserSession",
     "WebhookDelivery",
     "Workspace",
+    "WorkspaceAlias",
 ]

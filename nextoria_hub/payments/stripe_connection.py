@@ -548,3 +548,38 @@ def method_warnings(db: Session, workspace_id: int) -> dict[str, str]:
         + ". Finish it in the Stripe Dashboard (Settings → Business details)."
     )
     return {key: reason for key in _VERIFIED_BUSINESS_METHODS}
+
+
+def move_webhooks(db: Session, actor: Actor) -> list[str]:
+    """After an address change: point every registered endpoint at the new webhook URL.
+
+    The endpoint keeps its id and signing secret. Returns problems (in plain words) for modes
+    whose endpoint could not be updated; the old URL keeps working for 30 days meanwhile.
+    """
+    actor.require_admin()
+    workspace = db.get(Workspace, actor.workspace_id)
+    assert workspace is not None
+    problems: list[str] = []
+    rows = db.exec(select(StripeKeys).where(StripeKeys.workspace_id == actor.workspace_id)).all()
+    for row in rows:
+        if not row.webhook_endpoint_id:
+            continue
+        try:
+            endpoint_id, _secret = gateway.upsert_webhook_endpoint(
+                unseal(row.secret_key_sealed),
+                url=webhook_url(workspace),
+                events=list(WEBHOOK_EVENTS),
+                endpoint_id=row.webhook_endpoint_id,
+            )
+        except gateway.StripeGatewayError as err:
+            problems.append(
+                f"The {row.mode} webhook still points at the old address: {err.message}"
+            )
+            continue
+        record_audit(
+            db,
+            actor,
+            "stripe.webhook_moved",
+            f"{row.mode}: endpoint {endpoint_id} → {webhook_url(workspace)}",
+        )
+    return problems
