@@ -26,6 +26,7 @@ from nextoria_hub.ui.pages import (
     payments,
     portal,
     team,
+    workspace,
 )
 from nextoria_hub.ui.states.client_detail import ClientDetailState, PaymentMethodsState
 from nextoria_hub.ui.states.clients import ClientsState
@@ -38,6 +39,7 @@ from nextoria_hub.ui.states.payments import DashboardState, PaymentsState
 from nextoria_hub.ui.states.portal import PortalInvoiceState, PortalState
 from nextoria_hub.ui.states.session import AppState, HomeState
 from nextoria_hub.ui.states.team import TeamState
+from nextoria_hub.ui.states.workspace import WorkspaceState
 
 
 def _frontend_dir() -> Path:
@@ -118,6 +120,12 @@ _PAGES = [
         finance.finance_page,
         "Finance",
         [AppState.guard("admin"), FinanceState.load],
+    ),
+    (
+        "/settings/workspace",
+        workspace.workspace_page,
+        "Workspace",
+        [AppState.guard("admin"), WorkspaceState.load],
     ),
     (
         "/settings/audit",

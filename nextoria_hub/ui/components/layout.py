@@ -19,6 +19,7 @@ SETTINGS_NAV = [
     ("Integrations", "/settings/integrations", "plug", False),
     ("Finance", "/settings/finance", "landmark", True),
     ("Team", "/settings/team", "user-cog", False),
+    ("Workspace", "/settings/workspace", "globe", True),
     ("Audit log", "/settings/audit", "history", True),
 ]
 PORTAL_NAV = [
