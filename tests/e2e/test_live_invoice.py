@@ -71,5 +71,15 @@ def test_admin_and_client_pages_turn_paid_without_a_reload(
 
     expect(page.locator(".invoice-status").first).to_have_text("Paid", timeout=30_000)
     expect(portal.locator("#amount-due")).to_have_text("$0.00", timeout=30_000)
+    with session_scope() as db:
+        from nextoria_hub.models import Payment
+
+        pi = db.exec(
+            select(Payment.payment_intent_id).where(Payment.invoice_id == invoice_id)
+        ).one()
+    # The Stripe id is shown short, whole on hover, with a copy button.
+    short = page.locator(f'code[title="{pi}"]')
+    expect(short).to_have_text(pi[:10] + "…" + pi[-5:])
+    expect(page.get_by_role("button", name=f"Copy {pi}")).to_be_visible()
     screenshot(page, "invoice-paid-live")
     context.close()

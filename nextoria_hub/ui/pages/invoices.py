@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from nextoria_hub.ui.components.ids import stripe_id
 from nextoria_hub.ui.components.inputs import SELECT_STYLE, labelled
 from nextoria_hub.ui.components.layout import empty_state, guarded, page_header
 from nextoria_hub.ui.components.status import status_badge, timeline
@@ -358,7 +359,7 @@ def _payments_table() -> rx.Component:
                             rx.table.cell(p["amount"]),
                             rx.table.cell(p["method"]),
                             rx.table.cell(p["mode"]),
-                            rx.table.cell(rx.code(p["reference"], size="1")),
+                            rx.table.cell(stripe_id(p["reference"])),
                         ),
                     )
                 ),
