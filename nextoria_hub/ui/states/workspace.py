@@ -6,6 +6,7 @@ import reflex as rx
 
 from nextoria_hub.accounts.sessions import create_sign_in_link
 from nextoria_hub.accounts.workspaces import ALIAS_DAYS, change_address
+from nextoria_hub.api.moved import forget_aliases
 from nextoria_hub.errors import AccessDenied, NotSignedIn, ValidationError
 from nextoria_hub.models import User, Workspace
 from nextoria_hub.payments.stripe_connection import move_webhooks
@@ -58,6 +59,7 @@ class WorkspaceState(AppState):
             return None
         except (NotSignedIn, AccessDenied) as err:
             return self._denied(err)
+        forget_aliases()  # this worker redirects the old address at once
         events = [rx.redirect(self._workspace_url(slug, f"/welcome?token={token}"))]
         if problems:
             events.insert(0, rx.toast.warning(" ".join(problems)))
