@@ -11,6 +11,7 @@ from starlette.types import ASGIApp
 
 from nextoria_hub.api import session_cookie
 from nextoria_hub.api.body_deadline import BodyDeadline
+from nextoria_hub.api.moved import MovedAddressMiddleware
 from nextoria_hub.api.routes import build_api
 from nextoria_hub.api.security_headers import SecurityHeadersMiddleware
 from nextoria_hub.jobs import scheduler_lifespan
@@ -27,6 +28,7 @@ from nextoria_hub.ui.pages import (
     payments,
     portal,
     team,
+    workspace,
 )
 from nextoria_hub.ui.states.client_detail import ClientDetailState, PaymentMethodsState
 from nextoria_hub.ui.states.clients import ClientsState
@@ -39,6 +41,7 @@ from nextoria_hub.ui.states.payments import DashboardState, PaymentsState
 from nextoria_hub.ui.states.portal import PortalInvoiceState, PortalState
 from nextoria_hub.ui.states.session import AppState, HomeState
 from nextoria_hub.ui.states.team import TeamState
+from nextoria_hub.ui.states.workspace import WorkspaceState
 from nextoria_hub.workers import worker_lifespan
 
 
@@ -66,13 +69,15 @@ def _with_api(reflex_asgi: ASGIApp) -> ASGIApp:
     api = build_api()
     # The session cookie leaves the event socket's headers before Reflex copies them to state.
     api.routes.append(Mount("/", app=session_cookie.HandshakeCookie(reflex_asgi)))
-    return SecurityHeadersMiddleware(BodyDeadline(api), _frontend_dir)
+    return SecurityHeadersMiddleware(MovedAddressMiddleware(BodyDeadline(api)), _frontend_dir)
 
 
 # Refuse to start in production without master keys (elsewhere one is generated once).
 get_settings().master_keys()
 
-app = rx.App(api_transformer=_with_api, toaster=rx.toast.provider(position="top-right"))
+app = rx.App(
+    api_transformer=_with_api, toaster=rx.toast.provider(position="bottom-right", close_button=True)
+)
 # The scheduled jobs run in this process unless NEXTORIA_SCHEDULER=off (set it on web workers
 # when several serve, and run one `nextoria scheduler` process instead).
 app.register_lifespan_task(scheduler_lifespan)
@@ -130,6 +135,12 @@ _PAGES = [
         finance.finance_page,
         "Finance",
         [AppState.guard("admin"), FinanceState.load],
+    ),
+    (
+        "/settings/workspace",
+        workspace.workspace_page,
+        "Workspace",
+        [AppState.guard("admin"), WorkspaceState.load],
     ),
     (
         "/settings/audit",

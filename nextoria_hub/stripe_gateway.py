@@ -205,6 +205,11 @@ class AccountInfo:
 def retrieve_account(secret_key: str) -> AccountInfo:
     with translated_errors("read your Stripe account"):
         account = client_for(secret_key).v1.accounts.retrieve_current().to_dict()
+    return account_info(account, "live" if "_live_" in secret_key else "test")
+
+
+def account_info(account: dict[str, Any], mode: str) -> AccountInfo:
+    """An Account object (from the API or an ``account.updated`` event) as the hub keeps it."""
     settings_obj = account.get("settings") or {}
     dashboard = (settings_obj.get("dashboard") or {}) if settings_obj else {}
     profile = account.get("business_profile") or {}
@@ -221,7 +226,7 @@ def retrieve_account(secret_key: str) -> AccountInfo:
         charges_enabled=bool(account.get("charges_enabled")),
         details_submitted=bool(account.get("details_submitted")),
         requirements_due=tuple(requirements.get("currently_due") or ()),
-        livemode_hint="live" if "_live_" in secret_key else "test",
+        livemode_hint=mode,
     )
 
 
@@ -255,6 +260,61 @@ def upsert_webhook_endpoint(
             {"url": url, "enabled_events": events, "description": "Nextoria Hub"}  # type: ignore[typeddict-item]
         )
         return created.id, created.secret
+
+
+def replace_webhook_endpoint(
+    secret_key: str, *, url: str, events: list[str], endpoint_id: str = ""
+) -> tuple[str, str]:
+    """Create a fresh endpoint for ``url`` and delete the old one(s); returns (id, secret).
+
+    Stripe never shows an existing endpoint's signing secret again, so when the stored secret
+    is not the endpoint's the only way to make deliveries verify is a new endpoint.
+    """
+    client = client_for(secret_key)
+    with translated_errors("register the webhook"):
+        old_ids = {
+            candidate.id
+            for candidate in client.v1.webhook_endpoints.list({"limit": 100}).auto_paging_iter()
+            if candidate.url == url or candidate.id == endpoint_id
+        }
+        created = client.v1.webhook_endpoints.create(
+            {"url": url, "enabled_events": events, "description": "Nextoria Hub"}  # type: ignore[typeddict-item]
+        )
+        for old_id in sorted(old_ids):
+            with suppress(stripe.InvalidRequestError):  # already gone
+                client.v1.webhook_endpoints.delete(old_id)
+    assert created.secret
+    return created.id, created.secret
+
+
+def keys_of_one_account(publishable_key: str, secret_key: str) -> bool | None:
+    """Whether both keys belong to one Stripe account (and mode).
+
+    The publishable key makes a PII token (as Stripe.js does) and the secret key retrieves it:
+    a token is visible only to its own account, so "No such token" means two accounts.
+    None when it cannot be told (a restricted key without the Tokens permission).
+    A rejected publishable key raises StripeKeyRejected.
+    """
+    try:
+        token = client_for(publishable_key).v1.tokens.create({"pii": {"id_number": "000000000"}})
+    except stripe.AuthenticationError:
+        raise StripeKeyRejected(
+            "Stripe rejected this publishable key: it is mistyped or was rolled. Copy it again "
+            "from the Stripe Dashboard (Developers → API keys).",
+            http_status=401,
+        ) from None
+    except stripe.StripeError:
+        return None
+    with translated_errors("check the keys"):
+        try:
+            client_for(secret_key).v1.tokens.retrieve(token.id)
+        except stripe.InvalidRequestError as err:
+            if err.code == "resource_missing":
+                return False
+            raise
+        except stripe.PermissionError:
+            return None
+    return True
 
 
 def retrieve_webhook_endpoint(secret_key: str, endpoint_id: str) -> dict[str, Any] | None:

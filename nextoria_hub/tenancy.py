@@ -7,12 +7,14 @@ bound to one workspace and user: a token of workspace A presented on B is worthl
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC
 
 from sqlmodel import Session, select
 
 from nextoria_hub.accounts.sessions import session_user
+from nextoria_hub.clock import utcnow
 from nextoria_hub.errors import AccessDenied, NotSignedIn
-from nextoria_hub.models import Role, User, Workspace
+from nextoria_hub.models import Role, User, Workspace, WorkspaceAlias
 from nextoria_hub.settings import get_settings
 
 
@@ -41,11 +43,27 @@ def is_apex(host: str, base_domain: str | None = None) -> bool:
     return host.rsplit(":", 1)[0] == base
 
 
-def workspace_for_host(db: Session, host: str) -> Workspace | None:
+def workspace_for_host(db: Session, host: str, *, former: bool = False) -> Workspace | None:
+    """The workspace at ``host``; with ``former``, also one that left this address less than
+    30 days ago (its webhook route keeps accepting deliveries there)."""
     slug = slug_from_host(host)
     if slug is None:
         return None
-    return db.exec(select(Workspace).where(Workspace.slug == slug)).first()
+    workspace = db.exec(select(Workspace).where(Workspace.slug == slug)).first()
+    if workspace is None and former:
+        workspace = moved_workspace(db, slug)
+    return workspace
+
+
+def moved_workspace(db: Session, slug: str) -> Workspace | None:
+    """The workspace whose former address ``slug`` still redirects, if any."""
+    alias = db.exec(select(WorkspaceAlias).where(WorkspaceAlias.slug == slug)).first()
+    if alias is None:
+        return None
+    expires = alias.expires_at
+    if (expires.replace(tzinfo=UTC) if expires.tzinfo is None else expires) <= utcnow():
+        return None
+    return db.get(Workspace, alias.workspace_id)
 
 
 def origin_allowed(origin: str) -> bool:

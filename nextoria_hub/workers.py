@@ -37,6 +37,7 @@ from nextoria_hub.db import get_engine, session_scope
 from nextoria_hub.models import InboxEvent, StripeEvent, WorkerHeartbeat
 from nextoria_hub.notifications.outbox import render_stored, rendering_deferred
 from nextoria_hub.payments import (  # noqa: F401  (importing the handler modules registers them)
+    account_events,
     bank_debits,
     disputes,
     inbox,

@@ -35,6 +35,7 @@ RAK_NAMES: dict[str, str] = {
     "invoices": "invoice",
     "balance": "balance",
     "account": "account",
+    "tokens": "token",
 }
 
 
@@ -249,7 +250,8 @@ class Sandbox:
     def authorize(self, record: dict[str, Any], permission: str, write: bool) -> None:
         """Enforce publishable and restricted keys' limits with Stripe's 403."""
         if record["kind"] == "publishable":
-            if permission == "payment_methods" and write:
+            # Stripe.js creates payment methods and tokens with the publishable key.
+            if permission in ("payment_methods", "tokens") and write:
                 return
             raise StripeError(
                 403,

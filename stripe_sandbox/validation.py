@@ -102,6 +102,8 @@ SPECS: dict[tuple[str, str], str] = {
     ("POST", "/v1/webhook_endpoints"): "webhook_endpoint_create",
     ("POST", "/v1/webhook_endpoints/{id}"): "webhook_endpoint_update",
     ("DELETE", "/v1/webhook_endpoints/{id}"): "webhook_endpoint_delete",
+    ("POST", "/v1/tokens"): "token_create",
+    ("GET", "/v1/tokens/{id}"): "token_retrieve",
 }
 
 # Changelog 2026-09-30.endive: "Removes the payment method types parameter from Payment

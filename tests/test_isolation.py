@@ -47,6 +47,7 @@ from nextoria_hub.accounts.team import (
     remove_member,
 )
 from nextoria_hub.accounts.users import create_user, find_user
+from nextoria_hub.accounts.workspaces import change_address
 from nextoria_hub.audit import list_audit
 from nextoria_hub.billing import clients, exports, finance, invoices, pdf, reminders
 from nextoria_hub.billing.clients import (
@@ -88,6 +89,7 @@ from nextoria_hub.models import (
     Payment,
     ReminderSettings,
     StripeEvent,
+    StripeKeys,
     User,
     WebhookDelivery,
 )
@@ -95,7 +97,7 @@ from nextoria_hub.notifications import outbox
 from nextoria_hub.notifications.outbox import list_emails
 from nextoria_hub.payments import checkout, disputes, queries, settlement, stripe_connection
 from nextoria_hub.payments.checkout import checkout_return, start_checkout
-from nextoria_hub.payments.queries import list_payments, unmatched_events
+from nextoria_hub.payments.queries import invoice_numbers, list_payments, unmatched_events
 from nextoria_hub.payments.settlement import (
     payment_for_charge,
     processing_payment,
@@ -109,19 +111,24 @@ from nextoria_hub.payments.stripe_connection import (
     ConnectInput,
     active_mode,
     active_secret_key,
+    apply_account_update,
     check_connection,
     connect,
     connection_status,
     disconnect,
+    method_warnings,
+    move_webhooks,
+    refresh_stale_readiness,
     register_webhook,
     secret_key_for,
     set_mode,
     set_webhook_secret,
+    uses_live_keys,
     uses_test_keys,
     webhook_secrets,
 )
-from nextoria_hub.tenancy import Actor
-from nextoria_hub.webhooks_health import webhook_health
+from nextoria_hub.tenancy import Actor, moved_workspace
+from nextoria_hub.webhooks_health import deliveries_refused, not_applied_events, webhook_health
 from tests.factories import (
     PASSWORD,
     Tenant,
@@ -757,6 +764,50 @@ def _unmatched_events(db: Session, w: World) -> None:
     assert [e.event_id for e in events] == ["evt_acme_stray"]
 
 
+def _change_address(db: Session, w: World) -> None:
+    with pytest.raises(ValidationError, match="taken"):
+        change_address(db, w.a_admin, w.b.workspace.slug)
+    old, _new = change_address(db, w.a_admin, "acme-moved")
+    assert moved_workspace(db, old).id == w.a.id  # type: ignore[union-attr]
+
+
+def _move_webhooks(db: Session, w: World) -> None:
+    assert move_webhooks(db, w.a_admin) == []  # A has no endpoint; B's is not A's to move
+
+
+def _invoice_numbers(db: Session, w: World) -> None:
+    b_payments = list(db.exec(select(Payment).where(Payment.workspace_id == w.b.id)))
+    assert b_payments and invoice_numbers(db, w.a_admin, b_payments) == {}
+
+
+def _method_warnings(db: Session, w: World) -> None:
+    assert method_warnings(db, w.a.id) == {}  # A has no keys: B's readiness says nothing here
+
+
+def _uses_live_keys(db: Session, w: World) -> None:
+    assert not uses_live_keys(db, w.a.id)
+
+
+def _apply_account_update(db: Session, w: World) -> None:
+    b_keys = db.exec(select(StripeKeys).where(StripeKeys.workspace_id == w.b.id)).one()
+    event = {"id": b_keys.account_id, "object": "account", "charges_enabled": False}
+    assert apply_account_update(db, w.a.id, "test", event) is False
+
+
+def _refresh_stale_readiness(db: Session, w: World) -> None:
+    db.commit()
+    assert refresh_stale_readiness(w.a.id) is False  # A has no keys; B's are not asked about
+
+
+def _deliveries_refused(db: Session, w: World) -> None:
+    assert deliveries_refused(db, w.a.id) is False
+
+
+def _not_applied_events(db: Session, w: World) -> None:
+    rows = not_applied_events(db, w.a.id)
+    assert [r.event_id for r in rows] == ["evt_acme_stray"]
+
+
 def _webhook_health(db: Session, w: World) -> None:
     health = webhook_health(db, w.a.id)
     assert health.last_type == "checkout.session.completed.acme"
@@ -1027,6 +1078,15 @@ CASES: dict[str, Callable[[Session, World], None]] = {
     "list_payments": _list_payments,
     "unmatched_events": _unmatched_events,
     "webhook_health": _webhook_health,
+    "change_address": _change_address,
+    "move_webhooks": _move_webhooks,
+    "invoice_numbers": _invoice_numbers,
+    "method_warnings": _method_warnings,
+    "uses_live_keys": _uses_live_keys,
+    "apply_account_update": _apply_account_update,
+    "refresh_stale_readiness": _refresh_stale_readiness,
+    "deliveries_refused": _deliveries_refused,
+    "not_applied_events": _not_applied_events,
     "settle_payment": _settle_payment,
     "record_failed_attempt": _record_failed_attempt,
     "record_refund": _record_refund,

@@ -296,6 +296,11 @@ def _admin_count(db: Session, workspace_id: int) -> int:
     ).one()
 
 
+def is_only_admin(db: Session, user: User) -> bool:
+    """The workspace's last admin can be neither demoted nor removed: the page offers neither."""
+    return user.role == Role.admin and _admin_count(db, user.workspace_id) <= 1
+
+
 def change_role(db: Session, actor: Actor, *, user_id: int, role: str) -> User:
     actor.require_admin()
     parsed = parse_role(role)

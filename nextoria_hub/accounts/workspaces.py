@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import lru_cache
 
 from sqlmodel import Session, select
@@ -12,9 +13,12 @@ from sqlmodel import Session, select
 from nextoria_hub.accounts.passwords import check_password_strength, hash_password
 from nextoria_hub.accounts.throttle import AddressLimit, describe_wait
 from nextoria_hub.accounts.users import normalise_email, validate_name
+from nextoria_hub.audit import record_audit
+from nextoria_hub.clock import utcnow
 from nextoria_hub.errors import NotFound, Throttled, ValidationError
-from nextoria_hub.models import Role, User, Workspace
+from nextoria_hub.models import Role, User, Workspace, WorkspaceAlias
 from nextoria_hub.settings import get_settings
+from nextoria_hub.tenancy import Actor, moved_workspace
 
 RESERVED_SLUGS = frozenset(
     {
@@ -196,6 +200,8 @@ def create_workspace(
     check_password_strength(admin_password, email=email)
     if db.exec(select(Workspace.id).where(Workspace.slug == slug)).first() is not None:
         raise ValidationError("That address is taken. Choose another.", "slug")
+    if alias_workspace(db, slug) is not None:  # a former address, still redirected
+        raise ValidationError("That address is taken. Choose another.", "slug")
     workspace = Workspace(slug=slug, name=name)
     db.add(workspace)
     db.flush()
@@ -220,3 +226,51 @@ def get_workspace_by_slug(db: Session, slug: str) -> Workspace:
 
 def list_workspaces(db: Session) -> list[Workspace]:
     return list(db.exec(select(Workspace).order_by(Workspace.slug)))
+
+
+ALIAS_DAYS = 30
+
+
+def alias_workspace(db: Session, slug: str) -> Workspace | None:
+    """The workspace that had ``slug`` as its address until recently (redirect still on)."""
+    return moved_workspace(db, slug.lower())
+
+
+def change_address(db: Session, actor: Actor, new_slug: str) -> tuple[str, str]:
+    """Move the workspace to ``new_slug`` at once; the old address redirects for 30 days.
+
+    Returns (old slug, new slug). Flushes; the caller commits (and moves the webhook).
+    """
+    actor.require_admin()
+    slug = validate_slug(new_slug.strip().lower())
+    workspace = db.get(Workspace, actor.workspace_id)
+    assert workspace is not None
+    old = workspace.slug
+    if slug == old:
+        raise ValidationError("That is already this workspace's address.", "slug")
+    taken = db.exec(select(Workspace.id).where(Workspace.slug == slug)).first()
+    held = alias_workspace(db, slug)
+    if taken is not None or (held is not None and held.id != workspace.id):
+        raise ValidationError("That address is taken. Choose another.", "slug")
+    for stale in db.exec(select(WorkspaceAlias).where(WorkspaceAlias.slug.in_([slug, old]))):  # type: ignore[attr-defined]
+        db.delete(stale)  # an expired alias, or our own former address taken back
+    db.flush()
+    now = utcnow()
+    db.add(
+        WorkspaceAlias(
+            workspace_id=workspace.id,  # type: ignore[arg-type]
+            slug=old,
+            created_at=now,
+            expires_at=now + timedelta(days=ALIAS_DAYS),
+        )
+    )
+    workspace.slug = slug
+    db.add(workspace)
+    db.flush()
+    record_audit(
+        db,
+        actor,
+        "workspace.address",
+        f"{old} → {slug} (the old address redirects for {ALIAS_DAYS} days)",
+    )
+    return old, slug

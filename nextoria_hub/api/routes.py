@@ -120,7 +120,7 @@ async def stripe_webhook(request: Request) -> JSONResponse:
 
     def find_workspace() -> int | None:
         with session_scope() as db:
-            ws = workspace_for_host(db, host)
+            ws = workspace_for_host(db, host, former=True)  # a former address: 30 days
             return ws.id if ws else None
 
     workspace_id = await run_in_threadpool(find_workspace)

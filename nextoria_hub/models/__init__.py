@@ -34,6 +34,7 @@ from nextoria_hub.models.stripe_keys import StripeKeys
 from nextoria_hub.models.user import Role, User
 from nextoria_hub.models.webhook import StripeEvent, WebhookDelivery
 from nextoria_hub.models.workspace import Workspace
+from nextoria_hub.models.workspace_alias import WorkspaceAlias
 
 __all__ = [
     "AuditEntry",
@@ -74,4 +75,5 @@ __all__ = [
     "WebhookDelivery",
     "WorkerHeartbeat",
     "Workspace",
+    "WorkspaceAlias",
 ]

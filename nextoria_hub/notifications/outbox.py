@@ -16,6 +16,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from nextoria_hub.models import OutboxEmail, Role, User
+from nextoria_hub.settings import get_settings
 from nextoria_hub.tenancy import Actor
 
 log = logging.getLogger(__name__)
@@ -148,4 +149,29 @@ def list_emails(db: Session, actor: Actor, limit: int = 200) -> list[OutboxEmail
             .order_by(col(OutboxEmail.id).desc())
             .limit(limit)
         )
+    )
+
+
+# What each outbox status means to the reader of the Emails page, in plain words.
+_STATUS_LABELS = {
+    "pending": "Waiting to send",
+    "sending": "Sending",
+    "sent": "Sent",
+    "failed": "Not sent (failed)",
+    "logged": "Kept here, not sent",
+}
+
+
+def status_label(status: str) -> str:
+    """``logged`` means no email left the machine (no RESEND_API_KEY): say so plainly."""
+    return _STATUS_LABELS.get(status, status)
+
+
+def delivery_note() -> str:
+    """A sentence for the Emails page when emails are only kept here; empty when they are sent."""
+    if get_settings().email_mode == "resend":
+        return ""
+    return (
+        "No email leaves this machine: RESEND_API_KEY is not set, so every email is kept here, "
+        "not sent. Set it to send them for real."
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session, col, select
 
 from nextoria_hub.errors import ValidationError
-from nextoria_hub.models import Payment, StripeEvent
+from nextoria_hub.models import Invoice, Payment, StripeEvent
 from nextoria_hub.payments.stripe_connection import active_mode
 from nextoria_hub.tenancy import Actor
 
@@ -41,6 +41,20 @@ def list_payments(
     elif active_mode(db, actor.workspace_id) == "live":
         query = query.where(Payment.mode != "test")  # test payments: shown under "test" only
     return list(db.exec(query.order_by(col(Payment.created_at).desc(), col(Payment.id).desc())))
+
+
+def invoice_numbers(db: Session, actor: Actor, payments: list[Payment]) -> dict[int, str]:
+    """Invoice id → number for the given payments, in one query (the Payments page's column)."""
+    actor.require_staff()
+    ids = {p.invoice_id for p in payments if p.invoice_id is not None}
+    if not ids:
+        return {}
+    rows = db.exec(
+        select(Invoice.id, Invoice.number).where(
+            Invoice.workspace_id == actor.workspace_id, col(Invoice.id).in_(ids)
+        )
+    ).all()
+    return {int(i): n for i, n in rows if i is not None}
 
 
 def unmatched_events(db: Session, actor: Actor) -> list[StripeEvent]:

@@ -413,6 +413,21 @@ def record_failed_attempt(
             "link": portal_link(workspace.slug, invoice.id),  # type: ignore[arg-type]
         },
     )
+    # The agency hears of a decline too, not only the client.
+    email_admins(
+        db,
+        workspace_id,
+        kind="payment_failed_admin",
+        context={
+            "workspace_name": workspace.name,
+            "client_name": client.name,
+            "amount": money,
+            "number": invoice.number,
+            "method": method_detail,
+            "reason": message,
+            "link": get_settings().workspace_url(workspace.slug, f"/invoices/{invoice.id}"),
+        },
+    )
     db.flush()
     return True
 

@@ -9,18 +9,22 @@ which callers use at the moment of a Stripe call or a signature check.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, select
 
 from nextoria_hub import stripe_gateway as gateway
 from nextoria_hub.audit import record_audit
 from nextoria_hub.billing.finance import get_finance
+from nextoria_hub.billing.payment_methods import PAYMENT_METHODS
 from nextoria_hub.clock import utcnow
+from nextoria_hub.db import session_scope
 from nextoria_hub.errors import StripeNotConnected, ValidationError
 from nextoria_hub.models import StripeKeys, Workspace
 from nextoria_hub.secret_box import mask, seal, unseal
 from nextoria_hub.settings import get_settings
 from nextoria_hub.tenancy import Actor
+from nextoria_hub.webhooks_health import deliveries_refused
 
 MODES = ("test", "live")
 SEED_EVENTS = (
@@ -39,7 +43,31 @@ ASYNC_EVENTS = (
     "charge.dispute.closed",
     "charge.refund.updated",
 )
-WEBHOOK_EVENTS = SEED_EVENTS + PRODUCT_EVENTS + ASYNC_EVENTS
+# Stripe enabling or disabling charges on the account: readiness stays true without a click.
+ACCOUNT_EVENTS = ("account.updated",)
+WEBHOOK_EVENTS = SEED_EVENTS + PRODUCT_EVENTS + ASYNC_EVENTS + ACCOUNT_EVENTS
+# Why each event is on the endpoint, one line each, shown next to the list on the page.
+WEBHOOK_EVENT_REASONS: dict[str, str] = {
+    "payment_intent.succeeded": "A card payment or Autopay charge went through: the invoice is paid.",
+    "payment_intent.payment_failed": "A payment was declined: the invoice stays open and you are told.",
+    "invoice.paid": "A retainer (subscription) period was paid.",
+    "customer.subscription.deleted": "A retainer ended or was cancelled in Stripe.",
+    "checkout.session.completed": "The client finished Checkout: links the payment to the invoice.",
+    "setup_intent.succeeded": "The client saved a card or bank account for Autopay.",
+    "charge.refunded": "A refund was made, here or in the Stripe Dashboard.",
+    "payment_intent.processing": "A bank debit started; it settles days later.",
+    "checkout.session.async_payment_succeeded": "A bank debit paid through Checkout settled.",
+    "checkout.session.async_payment_failed": "A bank debit paid through Checkout failed.",
+    "charge.dispute.created": "The client disputed a payment with their bank.",
+    "charge.dispute.closed": "A dispute was decided.",
+    "charge.refund.updated": "A refund failed after it was made: the money is back with you.",
+    "account.updated": "Stripe enabled or disabled payments on your account: readiness updates.",
+}
+assert set(WEBHOOK_EVENT_REASONS) == set(WEBHOOK_EVENTS)
+REFUSED_DELIVERIES = (
+    "Stripe's deliveries are being refused: the webhook secret does not match the endpoint's. "
+    "Click Register webhook automatically to replace the endpoint and store its new secret."
+)
 
 
 def key_mode(key: str) -> str | None:
@@ -122,6 +150,19 @@ def connect(db: Session, actor: Actor, data: ConnectInput) -> StripeKeys:
         raise ValidationError(err.message, "secret_key") from None
     except gateway.StripeGatewayError as err:
         raise ValidationError(err.message, "form") from None
+    try:
+        same_account = gateway.keys_of_one_account(data.publishable_key.strip(), secret_key)
+    except gateway.StripeKeyRejected as err:
+        raise ValidationError(err.message, "publishable_key") from None
+    except gateway.StripeGatewayError as err:
+        raise ValidationError(err.message, "form") from None
+    if same_account is False:
+        raise ValidationError(
+            "These keys belong to two different Stripe accounts: the publishable key is not "
+            f"from the account of this secret key ({account.name or account.id}). Copy both "
+            "from the same account in Developers → API keys.",
+            "publishable_key",
+        )
     if missing:
         raise ValidationError(
             "This restricted key is missing permissions Nextoria Hub needs: "
@@ -196,39 +237,61 @@ def webhook_url(workspace: Workspace) -> str:
 
 
 def register_webhook(db: Session, actor: Actor, mode: str) -> StripeKeys:
-    """Create (or update, never duplicate) our endpoint in Stripe and store its secret."""
+    """Create (or update, never duplicate) our endpoint in Stripe and store its secret.
+
+    When no secret is stored, or Stripe's deliveries are being refused (the stored secret is
+    not the endpoint's), the endpoint is replaced: Stripe never reveals an existing endpoint's
+    secret, so only a new endpoint's secret is known to be right.
+    """
     actor.require_admin()
     row = _require_keys(db, actor.workspace_id, mode)
     workspace = db.get(Workspace, actor.workspace_id)
     assert workspace is not None
+    secret_key = unseal(row.secret_key_sealed)
+    replace = bool(row.webhook_secret_sealed) and deliveries_refused(db, actor.workspace_id)
     try:
-        endpoint_id, secret = gateway.upsert_webhook_endpoint(
-            unseal(row.secret_key_sealed),
-            url=webhook_url(workspace),
-            events=list(WEBHOOK_EVENTS),
-            endpoint_id=row.webhook_endpoint_id,
-        )
+        if replace:
+            endpoint_id, secret = gateway.replace_webhook_endpoint(
+                secret_key,
+                url=webhook_url(workspace),
+                events=list(WEBHOOK_EVENTS),
+                endpoint_id=row.webhook_endpoint_id,
+            )
+        else:
+            endpoint_id, secret = gateway.upsert_webhook_endpoint(
+                secret_key,
+                url=webhook_url(workspace),
+                events=list(WEBHOOK_EVENTS),
+                endpoint_id=row.webhook_endpoint_id,
+            )
+            if not secret and not row.webhook_secret_sealed:
+                replace = True
+                endpoint_id, secret = gateway.replace_webhook_endpoint(
+                    secret_key,
+                    url=webhook_url(workspace),
+                    events=list(WEBHOOK_EVENTS),
+                    endpoint_id=endpoint_id,
+                )
     except gateway.StripeGatewayError as err:
         raise ValidationError(err.message, "webhook") from None
+    before = row.webhook_endpoint_id or "none"
     row.webhook_endpoint_id = endpoint_id
     if secret:
         row.webhook_secret_sealed, row.webhook_secret_mask = seal(secret), mask(secret)
-    elif not row.webhook_secret_sealed:
-        raise ValidationError(
-            "The endpoint already exists in Stripe but its signing secret is not stored here. "
-            "Copy it from Developers → Webhooks and paste it in Webhook secret.",
-            "webhook_secret",
-        )
     db.add(row)
-    record_audit(db, actor, "stripe.webhook_register", f"{mode}: endpoint {endpoint_id}")
+    detail = f"{mode}: endpoint {endpoint_id}"
+    if replace:
+        detail = f"{mode}: endpoint {before} replaced by {endpoint_id}"
+    record_audit(db, actor, "stripe.webhook_register", detail)
     return row
 
 
-def set_mode(db: Session, actor: Actor, mode: str) -> None:
+def set_mode(db: Session, actor: Actor, mode: str) -> list[str]:
+    """Switch the mode in use; returns warnings about the new mode (none when all is set)."""
     actor.require_admin()
     if mode not in MODES:
         raise ValidationError("Mode must be test or live.", "mode")
-    _require_keys(db, actor.workspace_id, mode)
+    row = _require_keys(db, actor.workspace_id, mode)
     finance = get_finance(db, actor.workspace_id)
     if finance.stripe_mode != mode:
         from nextoria_hub.payments.payment_paths import close_mode_sessions
@@ -240,6 +303,20 @@ def set_mode(db: Session, actor: Actor, mode: str) -> None:
         )
         finance.stripe_mode = mode
         db.add(finance)
+    if not row.webhook_secret_sealed:
+        return [NO_WEBHOOK_SECRET.format(mode=mode, Mode=mode.capitalize())]
+    return []
+
+
+NO_WEBHOOK_SECRET = (
+    "{Mode} mode has no webhook secret: Stripe's {mode} events will be refused and payments "
+    "will not be marked paid. Choose {mode} keys and click Register webhook automatically."
+)
+
+
+def uses_live_keys(db: Session, workspace_id: int) -> bool:
+    """True while the mode in use is live and live keys are connected (the "Live mode" marker)."""
+    return active_mode(db, workspace_id) == "live" and _keys(db, workspace_id, "live") is not None
 
 
 def disconnect(db: Session, actor: Actor, mode: str) -> None:
@@ -361,8 +438,13 @@ def check_connection(db: Session, actor: Actor) -> list[str]:
             "No webhook signing secret: click Register webhook automatically, or add the endpoint in "
             "Stripe and paste its secret."
         )
-    elif row.webhook_endpoint_id:
-        problems += _webhook_problems(db, actor.workspace_id, secret_key, row.webhook_endpoint_id)
+    else:
+        if deliveries_refused(db, actor.workspace_id):
+            problems.append(REFUSED_DELIVERIES)
+        if row.webhook_endpoint_id:
+            problems += _webhook_problems(
+                db, actor.workspace_id, secret_key, row.webhook_endpoint_id
+            )
     return problems
 
 
@@ -397,3 +479,113 @@ def secret_key_for(db: Session, workspace_id: int, mode: str) -> str:
     """The secret key of ``mode`` (not necessarily the active one), for following up on
     payments made in that mode; raises StripeNotConnected. Use at once, never log."""
     return unseal(_require_keys(db, workspace_id, mode).secret_key_sealed)
+
+
+READINESS_MAX_AGE = timedelta(minutes=5)
+
+
+def refresh_stale_readiness(workspace_id: int, max_age: timedelta = READINESS_MAX_AGE) -> bool:
+    """Ask Stripe again about every connected mode last checked more than ``max_age`` ago.
+
+    Blocking (a Stripe call per stale mode): run it off the event loop. Returns whether
+    anything was refreshed. A failing call leaves the row as it was (Check connection says why).
+    """
+    cutoff = utcnow() - max_age
+    with session_scope() as db:
+        rows = db.exec(select(StripeKeys).where(StripeKeys.workspace_id == workspace_id)).all()
+        stale = [
+            (r.mode, unseal(r.secret_key_sealed))
+            for r in rows
+            if r.secret_key_sealed and _aware(r.checked_at) < cutoff
+        ]
+    fresh: dict[str, gateway.AccountInfo] = {}
+    for mode, secret_key in stale:
+        try:
+            fresh[mode] = gateway.retrieve_account(secret_key)
+        except gateway.StripeGatewayError:
+            continue
+    if not fresh:
+        return False
+    with session_scope() as db:
+        for mode, account in fresh.items():
+            row = _keys(db, workspace_id, mode)
+            if row is not None and row.account_id == account.id:
+                _apply_account(row, account)
+                db.add(row)
+    return True
+
+
+def apply_account_update(db: Session, workspace_id: int, mode: str, account: dict) -> bool:
+    """An ``account.updated`` event: the readiness of that mode's account, as Stripe says."""
+    row = _keys(db, workspace_id, mode)
+    if row is None or row.account_id != account.get("id"):
+        return False
+    _apply_account(row, gateway.account_info(account, mode))
+    db.add(row)
+    return True
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+# Methods that need Stripe to have verified the business before it lets the account use them.
+_VERIFIED_BUSINESS_METHODS = ("us_bank_account", "sepa_debit")
+
+
+def method_warnings(db: Session, workspace_id: int) -> dict[str, str]:
+    """Payment method key → why the account in use cannot take it yet (from stored readiness)."""
+    mode = active_mode(db, workspace_id)
+    row = _keys(db, workspace_id, mode)
+    if row is None:
+        return {}
+    if not row.charges_enabled:
+        reason = "Not usable yet: Stripe can't take payments on this account yet."
+        return {m.key: reason for m in PAYMENT_METHODS if not m.retired}
+    if row.details_submitted and not row.requirements_due:
+        return {}
+    reason = (
+        "Not usable yet: this needs a verified business in Stripe"
+        + (
+            f" (Stripe asks for: {row.requirements_due.replace(',', ', ')})"
+            if row.requirements_due
+            else ""
+        )
+        + ". Finish it in the Stripe Dashboard (Settings → Business details)."
+    )
+    return {key: reason for key in _VERIFIED_BUSINESS_METHODS}
+
+
+def move_webhooks(db: Session, actor: Actor) -> list[str]:
+    """After an address change: point every registered endpoint at the new webhook URL.
+
+    The endpoint keeps its id and signing secret. Returns problems (in plain words) for modes
+    whose endpoint could not be updated; the old URL keeps working for 30 days meanwhile.
+    """
+    actor.require_admin()
+    workspace = db.get(Workspace, actor.workspace_id)
+    assert workspace is not None
+    problems: list[str] = []
+    rows = db.exec(select(StripeKeys).where(StripeKeys.workspace_id == actor.workspace_id)).all()
+    for row in rows:
+        if not row.webhook_endpoint_id:
+            continue
+        try:
+            endpoint_id, _secret = gateway.upsert_webhook_endpoint(
+                unseal(row.secret_key_sealed),
+                url=webhook_url(workspace),
+                events=list(WEBHOOK_EVENTS),
+                endpoint_id=row.webhook_endpoint_id,
+            )
+        except gateway.StripeGatewayError as err:
+            problems.append(
+                f"The {row.mode} webhook still points at the old address: {err.message}"
+            )
+            continue
+        record_audit(
+            db,
+            actor,
+            "stripe.webhook_moved",
+            f"{row.mode}: endpoint {endpoint_id} → {webhook_url(workspace)}",
+        )
+    return problems

@@ -11,5 +11,6 @@ from . import (  # noqa: F401
     payment_methods,
     refunds,
     setup_intents,
+    tokens,
     webhook_endpoints,
 )

@@ -12,6 +12,7 @@ from nextoria_hub.accounts.team import (
     change_role,
     invitation_for_token,
     invite,
+    is_only_admin,
     list_pending_invitations,
     list_team,
     remove_member,
@@ -196,6 +197,15 @@ def test_last_admin_cannot_be_demoted_or_removed(db: Session, acme: Tenant) -> N
     change_role(db, admin, user_id=acme.admin.id, role="member")  # type: ignore[arg-type]
     db.commit()
     assert db.get(User, acme.admin.id).role == Role.member  # type: ignore[union-attr]
+
+
+def test_the_only_admin_is_not_offered_demotion_or_removal(db: Session, acme: Tenant) -> None:
+    admin = Actor.of(acme.admin)
+    assert is_only_admin(db, acme.admin)
+    assert not is_only_admin(db, acme.member)
+    change_role(db, admin, user_id=acme.member.id, role="admin")  # type: ignore[arg-type]
+    db.flush()
+    assert not is_only_admin(db, acme.admin) and not is_only_admin(db, acme.member)
 
 
 def test_a_removed_admin_does_not_count_as_an_admin(db: Session, acme: Tenant) -> None:

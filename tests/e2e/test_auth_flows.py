@@ -19,9 +19,17 @@ def test_sign_up_lands_signed_in_on_the_new_subdomain(app_server: RunningApp, pa
     page.goto(app_server.url())
     expect(page.get_by_role("heading", name="Create your workspace")).to_be_visible()
     page.get_by_label("Agency name").fill("Studio Nine")
-    # The address is suggested from the name until the admin edits it.
-    expect(page.get_by_label("Workspace address")).to_have_value("studio-nine")
-    page.get_by_label("Workspace address").fill(slug)
+    # The address is suggested from the name (as the placeholder) until the admin types one.
+    expect(page.get_by_label("Workspace address")).to_have_attribute("placeholder", "studio-nine")
+    expect(page.get_by_label("Workspace address")).to_have_value("")
+    expect(page.locator("#slug-preview")).to_have_text(f"studio-nine.localhost:{app_server.port}")
+    expect(page.get_by_text("Your workspace will live at")).to_be_visible()
+    # Name, Tab, address at typing speed: what was typed is what stays.
+    page.get_by_label("Agency name").fill("")
+    page.get_by_label("Agency name").press_sequentially("Other Shop")
+    page.keyboard.press("Tab")
+    page.keyboard.type(slug)
+    expect(page.get_by_label("Workspace address")).to_have_value(slug)
     expect(page.locator("#slug-preview")).to_have_text(f"{slug}.localhost:{app_server.port}")
     page.get_by_label("Your name").fill("Sam Founder")
     page.get_by_label("Email").fill("sam@studio.test")
@@ -38,11 +46,11 @@ def test_sign_up_lands_signed_in_on_the_new_subdomain(app_server: RunningApp, pa
     page.get_by_label("Workspace address").fill(slug)
     page.get_by_role("button", name="Create workspace").click()
     page.wait_for_url(app_server.url(slug, "/dashboard"))
-    expect(page.locator("#workspace-name")).to_have_text("Studio Nine")
+    expect(page.locator("#workspace-name")).to_have_text("Other Shop")
     expect(page.locator("#signed-in-user")).to_have_text("Sam Founder")
     screenshot(page, "dashboard")
     with session_scope() as db:
-        assert db.exec(select(Workspace).where(Workspace.slug == slug)).one().name == "Studio Nine"
+        assert db.exec(select(Workspace).where(Workspace.slug == slug)).one().name == "Other Shop"
 
 
 def test_sign_in_is_per_workspace(app_server: RunningApp, page: Page) -> None:

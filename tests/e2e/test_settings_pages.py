@@ -69,8 +69,12 @@ def test_connect_validate_register_and_switch_modes(
     expect(page.locator("#secret-key-mask")).to_have_text(f"sk_live_…{live['secret_key'][-4:]}")
     page.get_by_role("button", name="Use live mode").click()
     expect(page.locator(".test-mode-badge")).to_have_count(0)
+    expect(page.locator(".live-mode-badge:visible")).to_have_count(1)
+    expect(page.locator("#mode-warning")).to_contain_text("Live mode has no webhook secret")
+    screenshot(page, "settings-integrations-live")
     page.get_by_role("button", name="Use test mode").click()
     expect(page.locator(".test-mode-badge:visible")).to_have_count(1)
+    expect(page.locator(".live-mode-badge")).to_have_count(0)
 
     everything = "\n".join(frames)
     assert frames, "no websocket traffic was recorded"

@@ -130,3 +130,21 @@ def test_email_admins_reaches_only_that_workspaces_active_admins(db) -> None:
     db.commit()
     sent = {e.to_address for e in db.exec(select(OutboxEmail)).all()}
     assert sent == {acme.admin.email, second.email}
+
+
+def test_emails_kept_here_are_said_to_be_not_sent(monkeypatch: pytest.MonkeyPatch) -> None:
+    from nextoria_hub.notifications.outbox import delivery_note, status_label
+    from nextoria_hub.settings import get_settings
+
+    monkeypatch.delenv("RESEND_API_KEY", raising=False)
+    get_settings.cache_clear()
+    try:
+        assert status_label("logged") == "Kept here, not sent"
+        assert "kept here, not sent" in delivery_note()
+        monkeypatch.setenv("RESEND_API_KEY", "re_test_key_for_the_note")
+        get_settings.cache_clear()
+        assert delivery_note() == ""
+        assert status_label("sent") == "Sent"
+    finally:
+        monkeypatch.delenv("RESEND_API_KEY", raising=False)
+        get_settings.cache_clear()

@@ -252,3 +252,31 @@ def test_no_secret_is_stored_in_plaintext_anywhere(db, admin, stripe_account) ->
                     f"plaintext {prefix} value stored: {line[:120]}"
                 )
                 start = line.find(prefix, start + 1)
+
+
+def test_switching_to_live_without_a_live_webhook_secret_warns(db, admin, stripe_account) -> None:
+    conn.connect(db, admin, _test_keys(stripe_account))
+    live = stripe_account["live"]
+    conn.connect(db, admin, ConnectInput(live["publishable_key"], live["secret_key"]))
+    assert not conn.uses_live_keys(db, admin.workspace_id)
+    warnings = conn.set_mode(db, admin, "live")
+    assert conn.uses_live_keys(db, admin.workspace_id)
+    assert not conn.uses_test_keys(db, admin.workspace_id)
+    assert len(warnings) == 1 and "Live mode has no webhook secret" in warnings[0]
+    conn.register_webhook(db, admin, "live")
+    assert conn.set_mode(db, admin, "live") == []
+
+
+def test_keys_of_two_different_accounts_are_refused_together(
+    db, admin, stripe_account, stripe_sandbox
+) -> None:
+    other = stripe_sandbox.create_account("Someone Else Ltd")
+    mixed = ConnectInput(other["test"]["publishable_key"], stripe_account["test"]["secret_key"])
+    with pytest.raises(ValidationError, match="two different Stripe accounts") as err:
+        conn.connect(db, admin, mixed)
+    assert err.value.field == "publishable_key"
+    assert db.exec(select(StripeKeys)).all() == []
+    rolled = ConnectInput("pk_test_" + "x" * 30, stripe_account["test"]["secret_key"])
+    with pytest.raises(ValidationError, match="rejected this publishable key"):
+        conn.connect(db, admin, rolled)
+    conn.connect(db, admin, _test_keys(stripe_account))  # one account's pair still connects

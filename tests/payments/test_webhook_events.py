@@ -112,6 +112,11 @@ def test_declined_card_records_a_failed_attempt_and_a_later_success_wins(shop: S
     (mail,) = _emails(shop.db, "payment_failed")
     assert mail.to_address == "ap@initech.test" and "$3,000.00" in mail.subject
     assert f"{shop.base_url}/portal/invoices/{invoice.id}" in mail.text_body
+    (agency,) = _emails(shop.db, "payment_failed_admin")  # the agency hears of it too
+    assert agency.to_address == shop.tenant.admin.email and "failed" in agency.subject
+    assert "declined" in agency.text_body and f"{shop.base_url}/invoices/{invoice.id}" in (
+        agency.text_body
+    )
     activity = get_invoice_view(shop.db, shop.admin, invoice.id).activity
     assert activity[-1].kind == "payment_failed" and "declined" in activity[-1].detail
 
@@ -130,6 +135,7 @@ def test_declined_card_records_a_failed_attempt_and_a_later_success_wins(shop: S
     assert _count(shop.db, Payment, Payment.status == "failed") == 1
     assert _count(shop.db, Payment, Payment.status == "succeeded") == 1
     assert len(_emails(shop.db, "payment_failed")) == 1
+    assert len(_emails(shop.db, "payment_failed_admin")) == 1
 
 
 def test_partial_then_full_refund(shop: Shop) -> None:

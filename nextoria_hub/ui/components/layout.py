@@ -19,6 +19,7 @@ SETTINGS_NAV = [
     ("Integrations", "/settings/integrations", "plug", False),
     ("Finance", "/settings/finance", "landmark", True),
     ("Team", "/settings/team", "user-cog", False),
+    ("Workspace", "/settings/workspace", "globe", True),
     ("Audit log", "/settings/audit", "history", True),
 ]
 PORTAL_NAV = [
@@ -54,6 +55,19 @@ def test_mode_badge() -> rx.Component:
                 class_name="test-mode-badge",
             ),
             content="Stripe test keys are in use: no real money moves.",
+        ),
+        rx.cond(
+            AppState.live_mode & AppState.is_staff,
+            rx.tooltip(
+                rx.badge(
+                    rx.icon("zap", size=12),
+                    "Live mode",
+                    color_scheme="green",
+                    variant="soft",
+                    class_name="live-mode-badge",
+                ),
+                content="Stripe live keys are in use: payments move real money.",
+            ),
         ),
     )
 

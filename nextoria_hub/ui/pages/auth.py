@@ -54,11 +54,13 @@ def signup_form() -> rx.Component:
                     "Workspace address",
                     "slug",
                     error=_err(SignupState, "slug"),
-                    value=SignupState.slug,
+                    # Uncontrolled: what is typed stays; the suggestion is only the placeholder.
                     on_change=SignupState.set_slug,
-                    placeholder="acme",
+                    placeholder=rx.cond(
+                        SignupState.suggested_slug != "", SignupState.suggested_slug, "acme"
+                    ),
                     hint=rx.text(
-                        "Your workspace will be at ",
+                        "Your workspace will live at ",
                         rx.code(SignupState.address_preview, id="slug-preview"),
                     ),
                 ),
@@ -157,7 +159,13 @@ def invite() -> rx.Component:
         ),
         rx.form(
             rx.vstack(
-                field("Your name", "name", error=_err(InviteState, "name")),
+                field(
+                    "Your name",
+                    "name",
+                    error=_err(InviteState, "name"),
+                    default_value=InviteState.invite_name,
+                    key=InviteState.invite_name,  # filled in once the invitation has loaded
+                ),
                 field(
                     "Password",
                     "password",

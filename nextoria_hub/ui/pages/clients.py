@@ -58,8 +58,19 @@ def _invite_dialog() -> rx.Component:
             ),
             rx.form(
                 rx.vstack(
-                    field("Contact email", "email", type_="email"),
-                    field("Contact name (optional)", "name"),
+                    field(
+                        "Contact email",
+                        "email",
+                        type_="email",
+                        default_value=S.invite_email,
+                        key="invite-email-" + S.invite_for,
+                    ),
+                    field(
+                        "Contact name (optional)",
+                        "name",
+                        default_value=S.invite_name,
+                        key="invite-name-" + S.invite_for,
+                    ),
                     form_error(S.invite_error),
                     rx.hstack(
                         rx.dialog.close(

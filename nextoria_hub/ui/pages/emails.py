@@ -21,7 +21,7 @@ def _email_row(email: dict) -> rx.Component:
                 ),
             )
         ),
-        rx.table.cell(rx.badge(email["status"], variant="soft")),
+        rx.table.cell(rx.badge(email["status"], variant="soft", white_space="nowrap")),
     )
 
 
@@ -29,6 +29,16 @@ def emails() -> rx.Component:
     return guarded(
         rx.vstack(
             page_header("Emails", "What Nextoria Hub sent, or will send, on your behalf"),
+            rx.cond(
+                EmailsState.delivery_note != "",
+                rx.callout(
+                    EmailsState.delivery_note,
+                    icon="mail-x",
+                    color_scheme="amber",
+                    width="100%",
+                    id="delivery-note",
+                ),
+            ),
             rx.cond(
                 EmailsState.emails.length() > 0,
                 rx.box(

@@ -78,6 +78,18 @@ def _method(option: dict) -> rx.Component:
                 size="1",
                 color="var(--gray-11)",
             ),
+            rx.cond(
+                F.method_warnings.contains(option["key"]),
+                rx.text(
+                    rx.icon("triangle_alert", size=12, display="inline"),
+                    " ",
+                    F.method_warnings[option["key"]],
+                    size="1",
+                    color="var(--amber-11)",
+                    class_name="method-warning",
+                    id="method-warning-" + option["key"],
+                ),
+            ),
             spacing="0",
         ),
         align="start",

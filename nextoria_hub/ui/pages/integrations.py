@@ -85,14 +85,6 @@ def _keys_form() -> rx.Component:
                 placeholder="sk_" + S.form_mode + "_… or rk_" + S.form_mode + "_…",
                 auto_complete="off",
             ),
-            field(
-                "Webhook signing secret (optional)",
-                "webhook_secret",
-                type_="password",
-                error=S.errors.get("webhook_secret", ""),
-                placeholder="whsec_…",
-                auto_complete="off",
-            ),
             rx.accordion.root(
                 rx.accordion.item(
                     header="Using a restricted key? It needs these permissions",
@@ -216,11 +208,25 @@ def _webhook() -> rx.Component:
             align="center",
             flex_wrap="wrap",
         ),
-        rx.text("Select these events:", size="2"),
-        rx.flex(
-            rx.foreach(S.webhook_events, lambda e: rx.badge(e, variant="surface")),
-            wrap="wrap",
-            gap="2",
+        rx.text(
+            "Select these events (the product page's four, and those Nextoria Hub needs for "
+            "Checkout, Autopay, refunds, bank debits and disputes):",
+            size="2",
+        ),
+        rx.vstack(
+            rx.foreach(
+                S.webhook_events,
+                lambda e: rx.flex(
+                    rx.badge(e["event"], variant="surface", style={"flex_shrink": "0"}),
+                    rx.text(e["reason"], size="1", color="var(--gray-11)"),
+                    gap="2",
+                    align="center",
+                    wrap="wrap",
+                ),
+            ),
+            spacing="1",
+            width="100%",
+            id="webhook-events",
         ),
         rx.cond(
             S.is_admin,
@@ -233,7 +239,8 @@ def _webhook() -> rx.Component:
                         disabled=S.form_mode_status["connected"] == "",
                     ),
                     rx.text(
-                        "Creates the endpoint in Stripe with these events and stores its secret; again updates it.",
+                        "Creates the endpoint in Stripe with these events and stores its secret. Again: updates "
+                        "it, or replaces it when Stripe's deliveries are refused.",
                         size="1",
                         color="var(--gray-11)",
                     ),
@@ -274,13 +281,72 @@ def _webhook() -> rx.Component:
     )
 
 
+def _not_applied_list() -> rx.Component:
+    return rx.vstack(
+        rx.foreach(
+            S.not_applied,
+            lambda e: rx.box(
+                rx.flex(
+                    rx.badge(e["outcome"], color_scheme="amber"),
+                    rx.code(e["type"], size="1"),
+                    rx.text(e["received"], size="1", color="var(--gray-11)"),
+                    gap="2",
+                    wrap="wrap",
+                    align="center",
+                ),
+                rx.text(e["event_id"], size="1", style={"word_break": "break-all"}),
+                rx.text(e["detail"], size="1", color="var(--gray-11)"),
+                width="100%",
+                padding_y="0.4rem",
+                border_top="1px solid var(--gray-4)",
+            ),
+        ),
+        spacing="0",
+        width="100%",
+        id="not-applied",
+    )
+
+
 def _health() -> rx.Component:
     return _card(
         "Connection health",
         _row("Last webhook received", S.health.get("last_received", "Never")),
         _row("Last event type", S.health.get("last_type", "")),
+        _row("Last verified delivery", S.health.get("last_success", "Never")),
         _row("Last signature failure", S.health.get("last_signature_failure", "Never")),
-        _row("Events received but not applied", S.health.get("not_applied", "0")),
+        rx.cond(
+            (S.health.get("refused", "") != "") & ~S.checked,  # once checked, Problems says it
+            rx.callout(
+                "Stripe's deliveries are being refused: the webhook secret does not match the "
+                "endpoint's. Click Register webhook automatically.",
+                icon="octagon_x",
+                color_scheme="red",
+                width="100%",
+                id="deliveries-refused",
+            ),
+        ),
+        rx.hstack(
+            rx.text(
+                "Events received but not applied",
+                size="2",
+                color="var(--gray-11)",
+                min_width="10rem",
+            ),
+            rx.text(S.health.get("not_applied", "0"), size="2", weight="medium"),
+            rx.cond(
+                S.health.get("not_applied", "0") != "0",
+                rx.link(
+                    rx.cond(S.show_not_applied, "Hide", "See which"),
+                    on_click=S.toggle_not_applied,
+                    size="2",
+                    id="see-not-applied",
+                    href="#not-applied",
+                ),
+            ),
+            width="100%",
+            flex_wrap="wrap",
+        ),
+        rx.cond(S.show_not_applied, _not_applied_list()),
         _row("Waiting to be applied", S.health.get("inbox_depth", "0")),
         _row("Oldest waiting", S.health.get("oldest_unapplied", "—")),
         _row("Failed after every retry", S.health.get("failed", "0")),
@@ -303,9 +369,7 @@ def _health() -> rx.Component:
                 rx.vstack(
                     rx.foreach(
                         S.problems,
-                        lambda p: rx.callout(
-                            p, icon="triangle_alert", color_scheme="amber", width="100%"
-                        ),
+                        lambda p: rx.callout(p, icon="octagon_x", color_scheme="red", width="100%"),
                     ),
                     width="100%",
                     id="problems",
@@ -331,6 +395,16 @@ def _mode_in_use() -> rx.Component:
             " keys. Test and live data are kept apart: "
             "switching never shows or uses the other mode's customers, cards or payments.",
             size="2",
+        ),
+        rx.cond(
+            S.mode_warning != "",
+            rx.callout(
+                S.mode_warning,
+                icon="triangle_alert",
+                color_scheme="red",
+                width="100%",
+                id="mode-warning",
+            ),
         ),
         rx.cond(
             S.is_admin,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from nextoria_hub.ui.components.billing_extras import export_button, late_fees_box, pdf_links
+from nextoria_hub.ui.components.ids import stripe_id
 from nextoria_hub.ui.components.inputs import SELECT_STYLE, labelled
 from nextoria_hub.ui.components.layout import empty_state, guarded, page_header
 from nextoria_hub.ui.components.status import status_badge, timeline
@@ -12,6 +13,9 @@ from nextoria_hub.ui.states.invoices import InvoiceDetailState as D
 from nextoria_hub.ui.states.invoices import InvoiceEditorState as E
 from nextoria_hub.ui.states.invoices import InvoicesState as S
 from nextoria_hub.ui.theme import CARD_STYLE
+
+# Unit price and tax rate are left out on phones, so the amount stays inside the card.
+_WIDE_ONLY = rx.breakpoints(initial="none", sm="table-cell")
 
 
 def _row(i: dict) -> rx.Component:
@@ -357,7 +361,7 @@ def _payments_table() -> rx.Component:
                             rx.table.cell(p["amount"]),
                             rx.table.cell(p["method"]),
                             rx.table.cell(p["mode"]),
-                            rx.table.cell(rx.code(p["reference"], size="1")),
+                            rx.table.cell(stripe_id(p["reference"])),
                         ),
                     )
                 ),
@@ -473,21 +477,31 @@ def invoice_detail_page() -> rx.Component:
                     rx.table.root(
                         rx.table.header(
                             rx.table.row(
-                                *[
-                                    rx.table.column_header_cell(h)
-                                    for h in ("Description", "Qty", "Unit", "Tax", "Amount")
-                                ]
+                                rx.table.column_header_cell("Description"),
+                                rx.table.column_header_cell("Qty"),
+                                rx.table.column_header_cell("Unit", display=_WIDE_ONLY),
+                                rx.table.column_header_cell("Tax", display=_WIDE_ONLY),
+                                rx.table.column_header_cell("Amount"),
                             )
                         ),
                         rx.table.body(
                             rx.foreach(
                                 D.lines,
                                 lambda ln: rx.table.row(
-                                    rx.table.cell(ln["description"]),
-                                    rx.table.cell(ln["quantity"]),
-                                    rx.table.cell(ln["unit"]),
-                                    rx.table.cell(ln["tax"]),
-                                    rx.table.cell(ln["amount"]),
+                                    # Long words and URLs wrap anywhere; the figures never do.
+                                    rx.table.cell(
+                                        ln["description"],
+                                        min_width="9rem",
+                                        style={"overflow_wrap": "anywhere"},
+                                    ),
+                                    rx.table.cell(ln["quantity"], white_space="nowrap"),
+                                    rx.table.cell(
+                                        ln["unit"], white_space="nowrap", display=_WIDE_ONLY
+                                    ),
+                                    rx.table.cell(
+                                        ln["tax"], white_space="nowrap", display=_WIDE_ONLY
+                                    ),
+                                    rx.table.cell(ln["amount"], white_space="nowrap"),
                                 ),
                             )
                         ),

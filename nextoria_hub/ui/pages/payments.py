@@ -26,7 +26,11 @@ def _filter(label: str, id_: str, value: rx.Var, on_change, *options: rx.Compone
 def _row(p: dict) -> rx.Component:
     return rx.table.row(
         rx.table.cell(p["at"], white_space="nowrap"),
-        rx.table.cell(rx.link(p["client"], href="/invoices/" + p["invoice_id"])),
+        rx.table.cell(
+            rx.link(p["number"], href="/invoices/" + p["invoice_id"], weight="medium"),
+            white_space="nowrap",
+        ),
+        rx.table.cell(p["client"]),
         rx.table.cell(
             rx.vstack(
                 rx.badge(
@@ -113,6 +117,7 @@ def payments_page() -> rx.Component:
                                     rx.table.column_header_cell(h)
                                     for h in (
                                         "When",
+                                        "Invoice",
                                         "Client",
                                         "Status",
                                         "Amount",

@@ -73,11 +73,24 @@ def _invoice_body() -> rx.Component:
                 rx.foreach(
                     I.lines,
                     lambda ln: rx.hstack(
-                        rx.text(ln["description"]),
-                        rx.text("× ", ln["quantity"], color="var(--gray-11)", size="2"),
-                        rx.spacer(),
-                        rx.text(ln["amount"]),
+                        # The description takes what is left and wraps (URLs too); the
+                        # quantity and amount keep their width, so they stay in the card.
+                        rx.text(
+                            ln["description"],
+                            flex="1",
+                            min_width="0",
+                            style={"overflow_wrap": "anywhere"},
+                        ),
+                        rx.text(
+                            "× ",
+                            ln["quantity"],
+                            color="var(--gray-11)",
+                            size="2",
+                            white_space="nowrap",
+                        ),
+                        rx.text(ln["amount"], white_space="nowrap", flex_shrink="0"),
                         width="100%",
+                        align="start",
                     ),
                 ),
                 rx.divider(),

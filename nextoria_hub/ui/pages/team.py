@@ -78,7 +78,16 @@ def _member_row(member: dict) -> rx.Component:
         ),
         rx.table.cell(
             rx.cond(
-                TeamState.is_admin,
+                TeamState.is_admin & (member["only_admin"] != ""),
+                rx.text(
+                    "The only admin: make someone else admin first",
+                    size="1",
+                    color="var(--gray-11)",
+                    class_name="only-admin-note",
+                ),
+            ),
+            rx.cond(
+                TeamState.is_admin & (member["only_admin"] == ""),
                 rx.hstack(
                     rx.cond(
                         member["role"] == "admin",
@@ -123,7 +132,7 @@ def _member_row(member: dict) -> rx.Component:
                     ),
                     spacing="2",
                 ),
-            )
+            ),
         ),
     )
 

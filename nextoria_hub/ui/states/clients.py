@@ -27,6 +27,8 @@ def client_row(c) -> dict[str, str]:  # type: ignore[no-untyped-def]
 
 class ClientsState(AppState):
     clients: list[dict[str, str]] = []
+    invite_email: str = ""
+    invite_name: str = ""
     currencies: list[dict[str, str]] = CURRENCIES
     search: str = ""
     show_archived: bool = False
@@ -153,6 +155,10 @@ class ClientsState(AppState):
     @rx.event
     def open_invite(self, client_id: str) -> None:
         self.invite_for, self.invite_error = client_id, ""
+        # Offer the client's billing email and contact name; the agency may change them.
+        client = next((c for c in self.clients if c["id"] == client_id), None)
+        self.invite_email = client["email"] if client else ""
+        self.invite_name = client["contact"] if client else ""
 
     @rx.event
     def close_invite(self, open_: bool) -> None:

@@ -6,23 +6,25 @@ import reflex as rx
 
 from nextoria_hub.errors import AccessDenied, NotSignedIn
 from nextoria_hub.notifications.links import mask_links
-from nextoria_hub.notifications.outbox import list_emails
+from nextoria_hub.notifications.outbox import delivery_note, list_emails, status_label
 from nextoria_hub.ui.states.session import AppState
 
 
 class EmailsState(AppState):
     emails: list[dict[str, str]] = []
+    delivery_note: str = ""
 
     @rx.event
     def load(self):
         try:
             with self._unit() as (db, actor):
+                self.delivery_note = delivery_note()
                 self.emails = [
                     {
                         "id": str(e.id),
                         "to": e.to_address,
                         "subject": e.subject,
-                        "status": e.status,
+                        "status": status_label(e.status),
                         "kind": e.kind,
                         "created": e.created_at.strftime("%d %b %Y %H:%M"),
                         "body": mask_links(e.text_body),  # links work for the reader only

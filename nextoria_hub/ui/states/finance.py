@@ -15,6 +15,7 @@ from nextoria_hub.billing.finance import (
 from nextoria_hub.billing.money import SUPPORTED_CURRENCIES, currency_label
 from nextoria_hub.billing.payment_methods import PAYMENT_METHODS
 from nextoria_hub.errors import AccessDenied, NotSignedIn, ValidationError
+from nextoria_hub.payments.stripe_connection import method_warnings as readiness_warnings
 from nextoria_hub.ui.states.session import AppState
 
 CURRENCY_OPTIONS = [{"code": c, "label": currency_label(c)} for c in SUPPORTED_CURRENCIES]
@@ -30,6 +31,10 @@ METHOD_OPTIONS = [
 ]
 
 
+# Sections of the Finance page with a place for their own error (shown there, not twice).
+_INLINE_FIELDS = ("default_currency", "payment_methods", "retry_days", "autopay_notice_days")
+
+
 class FinanceState(AppState):
     currency: str = "usd"
     currencies: list[dict[str, str]] = CURRENCY_OPTIONS
@@ -42,6 +47,8 @@ class FinanceState(AppState):
     notice_days: str = "3"
     errors: dict[str, str] = {}
     warnings: list[str] = []
+    # Method key → why the Stripe account cannot use it yet (shown next to the method).
+    method_warnings: dict[str, str] = {}
 
     def _show(self, settings) -> None:  # type: ignore[no-untyped-def]
         self.currency = settings.default_currency
@@ -57,6 +64,7 @@ class FinanceState(AppState):
         try:
             with self._unit() as (db, actor):
                 self._show(read_finance(db, actor))
+                self.method_warnings = readiness_warnings(db, actor.workspace_id)
         except (NotSignedIn, AccessDenied) as err:
             return self._denied(err)
         return None
@@ -115,8 +123,12 @@ class FinanceState(AppState):
                 settings, warnings = update_finance(db, actor, update)
                 self._show(settings)
         except ValidationError as err:
-            self.errors = {err.field or "form": err.message}
-            return rx.toast.error("Not saved: " + err.message)
+            name = err.field or "form"
+            if name not in _INLINE_FIELDS:
+                return rx.toast.error("Not saved: " + err.message)
+            # The reason is shown once, inline in its section; the toast only says where.
+            self.errors = {name: err.message}
+            return rx.toast.error("Not saved: see the note in red below.")
         except (NotSignedIn, AccessDenied) as err:
             return self._denied(err)
         self.warnings = warnings

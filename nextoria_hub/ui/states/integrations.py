@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import reflex as rx
 
 from nextoria_hub.errors import (
@@ -13,7 +15,7 @@ from nextoria_hub.models import Workspace
 from nextoria_hub.payments import stripe_connection as conn
 from nextoria_hub.stripe_gateway import RESTRICTED_KEY_PERMISSIONS
 from nextoria_hub.ui.states.session import AppState
-from nextoria_hub.webhooks_health import webhook_health
+from nextoria_hub.webhooks_health import not_applied_events, webhook_health
 
 PERMISSION_LINES = [
     f"{resource}: {access}" for resource, access, _m, _p in RESTRICTED_KEY_PERMISSIONS
@@ -25,13 +27,30 @@ def _shorten(key: str) -> str:
     return key if len(key) <= 24 else f"{key[:14]}…{key[-6:]}"
 
 
+# Errors shown next to a field on this page; any other error is a toast (never both).
+_INLINE_FIELDS = (
+    "publishable_key",
+    "secret_key",
+    "signing_secret",
+    "webhook_secret",
+    "form",
+    "webhook",
+)
+
+
 class IntegrationsState(AppState):
     active_mode: str = "test"
     form_mode: str = "test"
     modes: list[dict[str, str]] = []
     errors: dict[str, str] = {}
     webhook_endpoint_url: str = ""
-    webhook_events: list[str] = list(conn.WEBHOOK_EVENTS)
+    webhook_events: list[dict[str, str]] = [
+        {"event": e, "reason": conn.WEBHOOK_EVENT_REASONS[e]} for e in conn.WEBHOOK_EVENTS
+    ]
+    not_applied: list[dict[str, str]] = []
+    show_not_applied: bool = False
+    mode_warning: str = ""
+    _readiness_workspace: int = 0
     required_permissions: list[str] = PERMISSION_LINES
     health: dict[str, str] = {}
     problems: list[str] = []
@@ -86,8 +105,19 @@ class IntegrationsState(AppState):
             "last_failure": health.last_failure or "—",
             "last_applied": health.last_applied or "Never",
             "unknown_to_stripe": str(health.unknown_to_stripe),
+            "last_success": health.last_success or "Never",
+            "refused": "yes" if health.refused else "",
         }
+        if self.show_not_applied:
+            self._load_not_applied(db, actor)
         self.test_mode = conn.uses_test_keys(db, actor.workspace_id)
+        self.live_mode = conn.uses_live_keys(db, actor.workspace_id)
+        live = next(m for m in self.modes if m["mode"] == "live")
+        self.mode_warning = (
+            conn.NO_WEBHOOK_SECRET.format(mode="live", Mode="Live")
+            if self.live_mode and not live["webhook_secret_mask"]
+            else ""
+        )
 
     @rx.event
     def load(self):
@@ -95,9 +125,53 @@ class IntegrationsState(AppState):
         try:
             with self._unit() as (db, actor):
                 self._refresh(db, actor)
+                self._readiness_workspace = actor.workspace_id
         except (NotSignedIn, AccessDenied) as err:
             return self._denied(err)
         self.form_mode = self.active_mode
+        return IntegrationsState.refresh_readiness
+
+    @rx.event(background=True)
+    async def refresh_readiness(self):
+        """Readiness older than a few minutes is asked of Stripe again, off the event loop."""
+        async with self:
+            workspace_id = self._readiness_workspace
+        if not workspace_id:
+            return
+        changed = await asyncio.to_thread(conn.refresh_stale_readiness, workspace_id)
+        if not changed:
+            return
+        async with self:
+            try:
+                with self._unit() as (db, actor):
+                    if actor.workspace_id == workspace_id:
+                        self._refresh(db, actor)
+            except (NotSignedIn, AccessDenied):
+                return
+
+    def _load_not_applied(self, db, actor) -> None:  # type: ignore[no-untyped-def]
+        self.not_applied = [
+            {
+                "event_id": e.event_id,
+                "type": e.type,
+                "outcome": e.outcome,
+                "detail": e.detail,
+                "received": e.received,
+            }
+            for e in not_applied_events(db, actor.workspace_id)
+        ]
+
+    @rx.event
+    def toggle_not_applied(self):
+        self.show_not_applied = not self.show_not_applied
+        if not self.show_not_applied:
+            return None
+        try:
+            with self._unit() as (db, actor):
+                actor.require_staff()
+                self._load_not_applied(db, actor)
+        except (NotSignedIn, AccessDenied) as err:
+            return self._denied(err)
         return None
 
     @rx.event
@@ -114,7 +188,11 @@ class IntegrationsState(AppState):
             return self._denied(done.error)  # type: ignore[arg-type]
         if isinstance(done.error, ValidationError):
             name = done.field or "form"
-            self.errors = {(field_for or {}).get(name, name): done.message}
+            name = (field_for or {}).get(name, name)
+            if name not in _INLINE_FIELDS:
+                return rx.toast.error(done.message)
+            self.errors = {name: done.message}
+            return None  # shown once, inline next to its field
         if not done.ok:
             return rx.toast.error(done.message)
         return rx.toast.success(success)
@@ -126,7 +204,7 @@ class IntegrationsState(AppState):
         data = conn.ConnectInput(
             (form.get("publishable_key") or ""),
             (form.get("secret_key") or ""),
-            (form.get("webhook_secret") or ""),
+            "",  # the webhook secret has one field: the Webhook card's
             self.form_mode,
         )
         result = await self._act(
@@ -155,9 +233,15 @@ class IntegrationsState(AppState):
 
     @rx.event
     async def use_mode(self, mode: str):
-        return await self._act(
-            lambda db, actor: conn.set_mode(db, actor, mode), f"Now using {mode} mode."
+        self.problems, self.checked = [], False  # a check of the other mode says nothing now
+        warnings: list[str] = []
+        result = await self._act(
+            lambda db, actor: warnings.extend(conn.set_mode(db, actor, mode)),
+            f"Now using {mode} mode.",
         )
+        if warnings:
+            return rx.toast.warning(warnings[0])
+        return result
 
     @rx.event
     async def disconnect(self):

@@ -8,9 +8,11 @@ import reflex as rx
 
 from nextoria_hub.billing import clients as client_svc
 from nextoria_hub.billing import invoices as svc
+from nextoria_hub.billing.live import invoice_version
 from nextoria_hub.billing.money import SUPPORTED_CURRENCIES, currency_label, format_money
 from nextoria_hub.clock import utcnow
 from nextoria_hub.errors import AccessDenied, NotFound, NotSignedIn, ValidationError
+from nextoria_hub.ui.states.live import follow_invoice
 from nextoria_hub.ui.states.session import AppState
 
 STATUS_COLORS = {
@@ -215,6 +217,10 @@ class InvoiceDetailState(AppState):
     notes_failed_refunds: list[str] = []
     overpayments: list[dict[str, str]] = []
     manual_open: bool = False
+    # Following the open invoice (ui/states/live.py): who, which, and the version shown.
+    _follow_seq: int = 0
+    _follow: list[int] = []
+    _follow_version: str = ""
 
     def _invoice_id(self) -> int:
         raw = str(self.router.page.params.get("invoice_id", ""))
@@ -306,12 +312,29 @@ class InvoiceDetailState(AppState):
                     return rx.redirect(f"/portal/invoices/{self._invoice_id()}")
                 self._show(svc.get_invoice_view(db, actor, self._invoice_id()))
                 self._show_overpayments(db, actor)
+                self._start_following(db, actor)
         except NotFound:
             return None
         except (NotSignedIn, AccessDenied) as err:
             return self._denied(err)
         self.found = True
-        return None
+        return InvoiceDetailState.follow
+
+    def _start_following(self, db, actor) -> None:  # type: ignore[no-untyped-def]
+        self._follow = [actor.workspace_id, actor.user_id or 0, self._invoice_id()]
+        self._follow_version = invoice_version(db, actor, self._invoice_id())
+
+    def _reload_invoice(self) -> None:
+        """A payment, refund or failure landed while the page was open: show it."""
+        try:
+            with self._unit() as (db, actor):
+                self._show(svc.get_invoice_view(db, actor, self._invoice_id()))
+        except (NotFound, NotSignedIn, AccessDenied):
+            return
+
+    @rx.event(background=True)
+    async def follow(self):
+        await follow_invoice(self)
 
     def _act(self, action, message: str):  # type: ignore[no-untyped-def]
         try:

@@ -101,6 +101,7 @@ class WelcomeState(AppState):
 
 class InviteState(AppState):
     invite_email: str = ""
+    invite_name: str = ""  # the name the agency typed, filled in for the person to confirm
     invite_role: str = ""
     problem: str = ""
     errors: dict[str, str] = {}
@@ -123,6 +124,7 @@ class InviteState(AppState):
                 self.problem = err.message
                 return None
             self.invite_email, self.invite_role = invitation.email, invitation.role
+            self.invite_name = invitation.name
         return None
 
     @rx.event

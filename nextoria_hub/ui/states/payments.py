@@ -35,9 +35,11 @@ class PaymentsState(AppState):
                     status=None if self.status_filter == "all" else self.status_filter,
                     mode=None if self.mode_filter == "all" else self.mode_filter,
                 )
+                numbers = queries.invoice_numbers(db, actor, rows)
                 self.payments = [
                     {
                         "at": p.created_at.strftime("%d %b %Y %H:%M"),
+                        "number": numbers.get(p.invoice_id, ""),
                         "client": names.get(p.client_id, ""),
                         "invoice_id": str(p.invoice_id),
                         "status": p.status.replace("_", " "),

@@ -6,6 +6,7 @@ import reflex as rx
 
 from nextoria_hub.billing import invoices as svc
 from nextoria_hub.billing.finance import get_finance
+from nextoria_hub.billing.live import invoice_version
 from nextoria_hub.billing.money import format_money
 from nextoria_hub.db import session_scope
 from nextoria_hub.errors import (
@@ -17,6 +18,7 @@ from nextoria_hub.payments import checkout, return_watch
 from nextoria_hub.stripe_gateway import StripeGatewayError
 from nextoria_hub.tenancy import resolve_actor
 from nextoria_hub.ui.states.invoices import STATUS_COLORS, invoice_row, today
+from nextoria_hub.ui.states.live import follow_invoice
 from nextoria_hub.ui.states.session import AppState
 
 
@@ -64,6 +66,10 @@ class PortalInvoiceState(AppState):
     back_href: str = "/portal"
     # Finance → Automatic payment receipts: the thank-you page only promises one when it is on.
     receipt_by_email: bool = False
+    # Following the open invoice (ui/states/live.py): who, which, and the version shown.
+    _follow_seq: int = 0
+    _follow: list[int] = []
+    _follow_version: str = ""
 
     def _invoice_id(self) -> int:
         raw = str(self.router.page.params.get("invoice_id", ""))
@@ -100,12 +106,26 @@ class PortalInvoiceState(AppState):
         try:
             with self._unit() as (db, actor):
                 self._show(svc.get_invoice_view(db, actor, self._invoice_id()))
+                self._follow = [actor.workspace_id, actor.user_id or 0, self._invoice_id()]
+                self._follow_version = invoice_version(db, actor, self._invoice_id())
         except NotFound:
             return None
         except (NotSignedIn, AccessDenied) as err:
             return self._denied(err)
         self.found = True
-        return None
+        return PortalInvoiceState.follow
+
+    def _reload_invoice(self) -> None:
+        """A payment, refund or failure landed while the page was open: show it."""
+        try:
+            with self._unit() as (db, actor):
+                self._show(svc.get_invoice_view(db, actor, self._invoice_id()))
+        except (NotFound, NotSignedIn, AccessDenied):
+            return
+
+    @rx.event(background=True)
+    async def follow(self):
+        await follow_invoice(self)
 
     @rx.event(background=True)
     async def pay_now(self):

@@ -28,7 +28,7 @@ from nextoria_hub.api.session_routes import safe_path
 from nextoria_hub.db import session_scope
 from nextoria_hub.errors import AccessDenied, NextoriaError, NotSignedIn
 from nextoria_hub.models import Role
-from nextoria_hub.payments.stripe_connection import uses_test_keys
+from nextoria_hub.payments.stripe_connection import uses_live_keys, uses_test_keys
 from nextoria_hub.tenancy import Actor, is_apex, resolve_actor
 
 SESSION_COOKIE = session_cookie.SESSION_COOKIE
@@ -165,6 +165,7 @@ class AppState(rx.State):
     apex_url: str = "/"
     # True while the workspace uses Stripe test keys: every page shows a "Test mode" badge.
     test_mode: bool = False
+    live_mode: bool = False  # the "Live mode" marker: real money moves
 
     @rx.var
     def is_staff(self) -> bool:
@@ -260,6 +261,7 @@ class AppState(rx.State):
         self.host_kind = "workspace"
         self._set_identity(actor, workspace.name, workspace.slug)
         self.test_mode = actor is not None and uses_test_keys(db, workspace.id)  # type: ignore[arg-type]
+        self.live_mode = actor is not None and uses_live_keys(db, workspace.id)  # type: ignore[arg-type]
         return actor
 
     async def _resolve_off_loop(self) -> Actor | None:

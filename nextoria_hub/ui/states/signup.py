@@ -19,27 +19,36 @@ FIELDS = ("name", "slug", "admin_name", "email", "password")
 
 
 class SignupState(AppState):
+    """The address field is never written by the server: the suggestion from the agency name
+    is its placeholder, used only while the field is empty. So a suggestion arriving late can
+    never land in front of what the person typed."""
+
     agency_name: str = ""
-    slug: str = ""
-    slug_touched: bool = False
+    slug: str = ""  # exactly what was typed in the address field
     errors: dict[str, str] = {}
     submitting: bool = False
+
+    @rx.var
+    def suggested_slug(self) -> str:
+        return suggest_slug(self.agency_name) if self.agency_name.strip() else ""
+
+    @rx.var
+    def effective_slug(self) -> str:
+        return self.slug or self.suggested_slug
 
     @rx.var
     def address_preview(self) -> str:
         base = get_settings().base_domain
         port = self.router.url.port
-        return f"{self.slug or 'your-agency'}.{base}{f':{port}' if port else ''}"
+        slug = self.slug or self.suggested_slug
+        return f"{slug or 'your-agency'}.{base}{f':{port}' if port else ''}"
 
     @rx.event
     def set_agency_name(self, value: str) -> None:
         self.agency_name = value
-        if not self.slug_touched:
-            self.slug = suggest_slug(value)
 
     @rx.event
     def set_slug(self, value: str) -> None:
-        self.slug_touched = True
         self.slug = value.strip().lower()
 
     @rx.event
@@ -48,7 +57,7 @@ class SignupState(AppState):
         self.errors = {}
         if not self._resolve_is_apex():
             return rx.toast.error("Workspaces are created on the main Nextoria Hub address.")
-        address, wanted_slug = self.router.session.client_ip, self.slug
+        address, wanted_slug = self.router.session.client_ip, self.slug or self.suggested_slug
 
         def work(db, _actor) -> tuple[str, str]:  # type: ignore[no-untyped-def]
             check_signup_allowed(address)

@@ -24,6 +24,7 @@ class TeamState(AppState):
                 "email": u.email,
                 "role": u.role,
                 "is_me": "yes" if u.id == actor.user_id else "",
+                "only_admin": "yes" if team.is_only_admin(db, u) else "",
             }
             for u in team.list_team(db, actor)
         ]
