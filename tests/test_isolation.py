@@ -50,6 +50,7 @@ from nextoria_hub.accounts.users import create_user, find_user
 from nextoria_hub.accounts.workspaces import change_address
 from nextoria_hub.audit import list_audit
 from nextoria_hub.billing import clients, exports, finance, invoices, pdf, reminders
+from nextoria_hub.billing import portal as portal_home_svc
 from nextoria_hub.billing.clients import (
     archive_client,
     create_client,
@@ -538,6 +539,26 @@ def _portal_client_id(db: Session, w: World) -> None:
     assert portal_client_id(db, w.a_client_user) == w.a_books.client.id
 
 
+def _portal_home(db: Session, w: World) -> None:
+    """The portal home: only the client's own invoices, whatever the filters ask for."""
+    today = utcnow().date()
+    a_own = {w.a_books.open.number, w.a_books.paid.number, w.a_books.manual.number}
+    for status in ("", "open", "overdue", "paid", "void"):
+        home = portal_home_svc.portal_home(db, w.a_client_user, today, status=status)
+        shown = {r.id for r in home.open_rows + home.history}
+        assert shown <= {w.a_books.open.id, w.a_books.paid.id, w.a_books.manual.id}
+    home = portal_home_svc.portal_home(db, w.a_client_user, today)
+    assert {r.number for r in home.open_rows + home.history} == a_own
+    assert portal_home_svc.portal_home(db, w.a_admin, today).open_rows == []
+
+
+def _payment_history(db: Session, w: World) -> None:
+    rows = portal_home_svc.payment_history(db, w.a_client_user).rows
+    assert {r.invoice_id for r in rows} <= {w.a_books.paid.id, w.a_books.manual.id}
+    assert {r.invoice_id for r in rows} & {w.a_books.paid.id}
+    assert portal_home_svc.payment_history(db, w.a_admin).rows == []
+
+
 # -- invoices --
 
 
@@ -1021,6 +1042,8 @@ def _late_fees(db: Session, w: World) -> None:
 
 CASES: dict[str, Callable[[Session, World], None]] = {
     "list_team": _list_team,
+    "portal_home": _portal_home,
+    "payment_history": _payment_history,
     "list_pending_invitations": _list_pending_invitations,
     "invite": _invite,
     "change_role": _change_role,
@@ -1146,6 +1169,7 @@ MODULES = (
     pdf,
     exports,
     reminders,
+    portal_home_svc,
 )
 
 B_TABLES = (

@@ -340,6 +340,12 @@ CASES: dict[str, Case] = {
     "AuditState.load": Case("/settings/audit"),
     # the Client Portal
     "PortalState.load": Case("/portal"),
+    "PortalState.filter_history": Case(
+        "/portal", args=lambda s: ({"search": s.b.open.number, "status": "open", "year": ""},)
+    ),
+    "PortalState.to_page": Case("/portal", args=lambda s: (2,)),
+    "PortalState.to_payments_page": Case("/portal", args=lambda s: (2,)),
+    "PortalState.pay": Case("/portal", args=lambda s: (str(s.b.open.id),)),
     "PortalInvoiceState.load": Case(PORTAL_INVOICE, params=_invoice),
     "PortalInvoiceState.pay_now": Case(PORTAL_INVOICE, params=_invoice),
     "PaymentMethodsState.load": Case(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from nextoria_hub.billing import invoices as svc
+from nextoria_hub.billing import portal as home_svc
 from nextoria_hub.billing.finance import get_finance
 from nextoria_hub.billing.live import invoice_version
 from nextoria_hub.billing.money import format_money
@@ -13,6 +14,7 @@ from nextoria_hub.errors import (
     AccessDenied,
     NotFound,
     NotSignedIn,
+    ValidationError,
 )
 from nextoria_hub.payments import checkout, return_watch
 from nextoria_hub.stripe_gateway import StripeGatewayError
@@ -39,20 +41,132 @@ def portal_row(invoice, processing: bool = False) -> dict[str, str]:  # type: ig
     }
 
 
+def home_row(row: home_svc.PortalRow) -> dict[str, str]:
+    """A typed portal row as the browser gets it: short keys, strings only."""
+    return {
+        "id": str(row.id),
+        "number": row.number,
+        "status": row.status,
+        "color": STATUS_COLORS.get(row.status, "gray"),
+        "amount": row.amount,
+        "due": row.due,
+        "pay": "1" if row.payable else "",
+    }
+
+
+def home_vars(home: home_svc.PortalHome, payments: home_svc.PaymentHistory) -> dict[str, object]:
+    """Every var the portal home sets from one load: what its first websocket delta carries."""
+    return {
+        "open_rows": [home_row(r) for r in home.open_rows],
+        "open_totals": home.open_totals,
+        "history": [home_row(r) for r in home.history],
+        "page": home.page,
+        "pages": home.pages,
+        "matches": home.matches,
+        "years": [str(y) for y in home.years],
+        "payments": [
+            {
+                "invoice_id": str(p.invoice_id),
+                "number": p.number,
+                "amount": p.amount,
+                "paid_on": p.paid_on,
+                "method": p.method,
+                "status": p.status,
+            }
+            for p in payments.rows
+        ],
+        "payments_page": payments.page,
+        "payments_pages": payments.pages,
+    }
+
+
 class PortalState(AppState):
-    invoices: list[dict[str, str]] = []
+    """The portal home: open invoices first, then a page of history and of payments."""
+
+    loaded: bool = False
+    open_rows: list[dict[str, str]] = []
+    open_totals: list[str] = []
+    history: list[dict[str, str]] = []
+    page: int = 1
+    pages: int = 1
+    matches: int = 0
+    years: list[str] = []
+    search: str = ""
+    status: str = ""
+    year: str = ""
+    payments: list[dict[str, str]] = []
+    payments_page: int = 1
+    payments_pages: int = 1
+    paying_id: str = ""
+    pay_error: str = ""
+
+    def _refresh(self, page: int, payments_page: int):  # type: ignore[no-untyped-def]
+        try:
+            with self._unit() as (db, actor):
+                home = home_svc.portal_home(
+                    db,
+                    actor,
+                    today(),
+                    page=page,
+                    search=self.search,
+                    status=self.status,
+                    year=int(self.year) if self.year.isdigit() else None,
+                )
+                payments = home_svc.payment_history(db, actor, page=payments_page)
+        except (NotSignedIn, AccessDenied) as err:
+            return self._denied(err)
+        except ValidationError:
+            self.status = ""
+            return None
+        for name, value in home_vars(home, payments).items():
+            setattr(self, name, value)
+        self.loaded = True
+        return None
 
     @rx.event
     def load(self):
-        try:
-            with self._unit() as (db, actor):
-                processing = svc.processing_ids(db, actor.workspace_id)
-                self.invoices = [
-                    portal_row(i, i.id in processing) for i in svc.list_invoices(db, actor)
-                ]
-        except (NotSignedIn, AccessDenied) as err:
-            return self._denied(err)
-        return None
+        self.search, self.status, self.year, self.pay_error, self.paying_id = "", "", "", "", ""
+        return self._refresh(1, 1)
+
+    @rx.event
+    def filter_history(self, form: dict):  # type: ignore[type-arg]
+        """Search by number, filter by status and year: back to the first page."""
+        self.search = str(form.get("search", ""))[:64]
+        status = str(form.get("status", ""))
+        self.status = status if status in home_svc.HISTORY_STATUSES else ""
+        year = str(form.get("year", ""))
+        self.year = year if year.isdigit() and len(year) == 4 else ""
+        return self._refresh(1, self.payments_page)
+
+    @rx.event
+    def to_page(self, page: int):
+        return self._refresh(max(int(page), 1), self.payments_page)
+
+    @rx.event
+    def to_payments_page(self, page: int):
+        return self._refresh(self.page, max(int(page), 1))
+
+    @rx.event(background=True)
+    async def pay(self, invoice_id: str):
+        """Pay Now on an open invoice of the home: Checkout, created off the event loop."""
+        async with self:
+            if self.paying_id or not str(invoice_id).isdigit():
+                return
+            self.pay_error, self.paying_id = "", str(invoice_id)
+            origin = self.router.url.origin
+        wanted = int(invoice_id)
+        done = await self._off_loop(
+            lambda db, actor: checkout.start_checkout(db, actor, wanted, base_url=origin)
+        )
+        async with self:
+            if done.ok:
+                event = rx.redirect(str(done.value))
+            elif done.denied:
+                self.paying_id, event = "", self._denied(done.error)  # type: ignore[arg-type]
+            else:
+                self.paying_id, self.pay_error, event = "", done.message, None
+        if event is not None:
+            yield event
 
 
 class PortalInvoiceState(AppState):
