@@ -223,6 +223,7 @@ def _payment_row(p: dict) -> rx.Component:
             "Receipt",
             href="/api/invoices/" + p["invoice_id"] + "/receipt.pdf",
             download=True,
+            reload_document=True,  # a plain request, not the app's client-side routing
             aria_label="Receipt for " + p["number"],
             class_name="portal-receipt",
             style={"display": "inline-flex", "gap": "0.35rem", "align_items": "center"},

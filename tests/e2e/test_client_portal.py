@@ -1,0 +1,210 @@
+"""The Client Portal home in Chromium at 375 px: open invoices first, each with Pay Now,
+above the paginated history and the payments with their receipts; no empty state before
+the data; axe-core finds nothing serious or critical on the portal and the sign-in page.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlmodel import select
+
+from nextoria_hub.accounts.users import create_user
+from nextoria_hub.billing.clients import create_client
+from nextoria_hub.billing.invoices import LineInput, create_invoice, send_invoice
+from nextoria_hub.clock import utcnow
+from nextoria_hub.db import session_scope
+from nextoria_hub.models import User, Workspace
+from nextoria_hub.models.invoice import Invoice
+from nextoria_hub.models.payment import Payment
+from nextoria_hub.tenancy import Actor
+from stripe_sandbox.testing import SandboxServer
+from tests.e2e.conftest import RunningApp, screenshot
+from tests.e2e.helpers import PASSWORD, connect_sandbox, seed_workspace, sign_in, unique_slug
+
+ROOT = Path(__file__).resolve().parents[2]
+AXE_DIR = ROOT / ".nextoria" / "tools" / "axe"
+AXE = AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
+
+# Records whether the portal ever rendered its empty state (it must show a skeleton until
+# the first event after hydrate brings the data, never the default empty list).
+WATCH_EMPTY = """
+window.__sawEmpty = false;
+new MutationObserver(() => {
+  if (document.body && document.body.innerText.includes('No invoices yet')) {
+    window.__sawEmpty = true;
+  }
+}).observe(document, {subtree: true, childList: true, characterData: true});
+"""
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """axe-core from npm, installed beside bun under .nextoria/tools (as the Makefile does)."""
+    if not AXE.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.skip("axe-core is not installed and npm is not on the PATH")
+        subprocess.run(
+            [
+                npm,
+                "install",
+                "--prefix",
+                str(AXE_DIR),
+                "--no-save",
+                "--no-audit",
+                "--no-fund",
+                "axe-core@4.14",
+            ],
+            check=True,
+            capture_output=True,
+        )
+    return AXE.read_text()
+
+
+def check_axe(page: Page, axe_source: str, where: str) -> None:
+    # Through the DevTools protocol: the app's CSP (rightly) refuses an inline script tag.
+    page.evaluate(f"() => {{ {axe_source}\n }}")
+    found = page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+        ".map(v => ({id: v.id, impact: v.impact, help: v.help,"
+        " nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"
+    )
+    bad = [v for v in found if v["impact"] in ("serious", "critical")]
+    assert not bad, f"axe on {where}: {bad}"
+
+
+def _seed(slug: str) -> tuple[int, int]:
+    """Initech with 3 open invoices (sent as the product does) and 60 settled ones."""
+    with session_scope() as db:
+        ws = db.exec(select(Workspace).where(Workspace.slug == slug)).one()
+        boss = db.exec(select(User).where(User.email == f"admin@{slug}.test")).one()
+        staff = Actor.of(boss)
+        client = create_client(db, staff, name="Initech", billing_email="ap@initech.test")
+        user = create_user(
+            db,
+            workspace_id=ws.id,  # type: ignore[arg-type]
+            email="peter@initech.test",
+            name="Peter",
+            role="client",
+            password=PASSWORD,
+        )
+        user.client_id = client.id
+        db.add(user)
+        today = utcnow().date()
+        for n in range(60):
+            issued = today - timedelta(days=400 - n * 5)
+            inv = Invoice(
+                workspace_id=ws.id,  # type: ignore[arg-type]
+                client_id=client.id,  # type: ignore[arg-type]
+                number=f"OLD-{n + 1:03d}",
+                status="paid",
+                currency="usd",
+                issue_date=issued,
+                due_date=issued + timedelta(days=14),
+                total=80_000,
+                amount_paid=80_000,
+            )
+            db.add(inv)
+            db.flush()
+            db.add(
+                Payment(
+                    workspace_id=ws.id,  # type: ignore[arg-type]
+                    invoice_id=inv.id,  # type: ignore[arg-type]
+                    client_id=client.id,  # type: ignore[arg-type]
+                    status="succeeded",
+                    amount=80_000,
+                    currency="usd",
+                    method_detail="Visa •••• 4242",
+                    payment_intent_id=f"pi_old_{n}",
+                )
+            )
+        first = 0
+        for amount in ("450.00", "1200.00", "75.50"):
+            inv = create_invoice(
+                db,
+                staff,
+                client_id=client.id,  # type: ignore[arg-type]
+                lines=[LineInput("Workshop", "1", amount)],
+            )
+            send_invoice(db, staff, inv.id)  # type: ignore[arg-type]
+            first = first or inv.id  # type: ignore[assignment]
+        return first, client.id  # type: ignore[return-value]
+
+
+def test_portal_home_at_375_px(
+    app_server: RunningApp,
+    browser,  # type: ignore[no-untyped-def]
+    stripe_sandbox: SandboxServer,
+    axe_source: str,
+) -> None:
+    slug = unique_slug("portal")
+    seed_workspace(slug)
+    connect_sandbox(slug, stripe_sandbox)
+    first_open, _client_id = _seed(slug)
+
+    context = browser.new_context(viewport={"width": 375, "height": 800})
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    page.goto(app_server.url(slug, "/login"))
+    check_axe(page, axe_source, "the sign-in page")
+    screenshot(page, "signin-375")
+    page.add_init_script(WATCH_EMPTY)
+    sign_in(page, app_server.url(slug, "/login"), "peter@initech.test")
+    page.wait_for_url(app_server.url(slug, "/portal"))
+
+    opens = page.locator(".portal-open")
+    expect(opens).to_have_count(3)
+    expect(page.locator(".pay-now")).to_have_count(3)
+    expect(page.locator(".open-total")).to_have_text("$1,725.50")
+    history = page.locator("#portal-history .portal-invoice")
+    expect(history).to_have_count(25)
+    expect(page.locator("#portal-history")).to_contain_text("Page 1 of 3")
+    expect(page.locator("#portal-payments .portal-receipt")).to_have_count(25)
+    assert page.evaluate("window.__sawEmpty") is False
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    screenshot(page, "portal-home-375")
+    check_axe(page, axe_source, "the portal home")
+
+    # Pages, search by number, filter by status.
+    page.get_by_role("button", name="Next page of invoices").click()
+    expect(page.locator("#portal-history")).to_contain_text("Page 2 of 3")
+    page.get_by_label("Search by invoice number").fill("OLD-007")
+    page.get_by_role("button", name="Search").click()
+    expect(history).to_have_count(1)
+    expect(history).to_contain_text("OLD-007")
+    page.get_by_label("Search by invoice number").fill("")
+    page.get_by_label("Status").select_option("open")
+    page.get_by_role("button", name="Search").click()
+    expect(history).to_have_count(3)
+
+    # The receipt link downloads the receipt PDF of that invoice.
+    receipt = page.locator("#portal-payments .portal-receipt").first
+    assert re.fullmatch(r"/api/invoices/\d+/receipt\.pdf", receipt.get_attribute("href") or "")
+    with page.expect_download() as download:
+        receipt.click()
+    assert download.value.path().read_bytes().startswith(b"%PDF-")
+
+    # Every portal page fits 375 px.
+    for path, name in (
+        (f"/portal/invoices/{first_open}", "portal-invoice-375"),
+        ("/portal/payment-methods", "portal-payment-methods-375"),
+    ):
+        page.goto(app_server.url(slug, path))
+        expect(page.locator("h1, h2, h3").first).to_be_visible()
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375, path
+        screenshot(page, name)
+        check_axe(page, axe_source, path)
+
+    # Pay Now on the home goes straight to Stripe Checkout for that invoice.
+    page.goto(app_server.url(slug, "/portal"))
+    page.get_by_role("button", name=re.compile(r"Pay Now")).first.click()
+    page.wait_for_url(re.compile(r"/c/pay/cs_"), timeout=30_000)
+    context.close()
