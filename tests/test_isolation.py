@@ -51,6 +51,7 @@ from nextoria_hub.accounts.workspaces import change_address
 from nextoria_hub.audit import list_audit
 from nextoria_hub.billing import clients, exports, finance, invoices, pdf, reminders
 from nextoria_hub.billing import portal as portal_home_svc
+from nextoria_hub.billing import profile as profile_svc
 from nextoria_hub.billing.clients import (
     archive_client,
     create_client,
@@ -94,6 +95,7 @@ from nextoria_hub.models import (
     User,
     WebhookDelivery,
 )
+from nextoria_hub.models.client_profile import ClientProfile
 from nextoria_hub.notifications import outbox
 from nextoria_hub.notifications.outbox import list_emails
 from nextoria_hub.payments import checkout, disputes, queries, settlement, stripe_connection
@@ -557,6 +559,29 @@ def _payment_history(db: Session, w: World) -> None:
     assert {r.invoice_id for r in rows} <= {w.a_books.paid.id, w.a_books.manual.id}
     assert {r.invoice_id for r in rows} & {w.a_books.paid.id}
     assert portal_home_svc.payment_history(db, w.a_admin).rows == []
+
+
+def _get_profile(db: Session, w: World) -> None:
+    with pytest.raises(AccessDenied):
+        profile_svc.get_profile(db, w.a_admin)
+    assert profile_svc.get_profile(db, w.a_client_user).values.billing_name == w.a_books.client.name
+
+
+def _save_profile(db: Session, w: World) -> None:
+    """A client user of A saves their own client's details; B's client is untouched."""
+    details = profile_svc.ProfileInput(
+        "Mine", "1 Road", "", "Town", "", "12345", "US", "", "", False, False
+    )
+    with pytest.raises(AccessDenied):
+        profile_svc.save_profile(db, w.a_admin, details)
+    saved = profile_svc.save_profile(db, w.a_client_user, details)
+    assert saved.values.billing_name == "Mine"
+    rows = db.exec(select(ClientProfile)).all()
+    assert [(r.workspace_id, r.client_id) for r in rows] == [(w.a.id, w.a_books.client.id)]
+
+
+def _wants_receipts(db: Session, w: World) -> None:
+    assert profile_svc.wants_receipts(db, w.a.id, w.b_books.client.id)  # type: ignore[arg-type]
 
 
 # -- invoices --
@@ -1043,6 +1068,9 @@ def _late_fees(db: Session, w: World) -> None:
 CASES: dict[str, Callable[[Session, World], None]] = {
     "list_team": _list_team,
     "portal_home": _portal_home,
+    "get_profile": _get_profile,
+    "save_profile": _save_profile,
+    "wants_receipts": _wants_receipts,
     "payment_history": _payment_history,
     "list_pending_invitations": _list_pending_invitations,
     "invite": _invite,
@@ -1170,6 +1198,7 @@ MODULES = (
     exports,
     reminders,
     portal_home_svc,
+    profile_svc,
 )
 
 B_TABLES = (
