@@ -38,7 +38,7 @@ from nextoria_hub.ui.states.integrations import IntegrationsState
 from nextoria_hub.ui.states.invoices import InvoiceDetailState, InvoiceEditorState, InvoicesState
 from nextoria_hub.ui.states.login import InviteState, LoginState, WelcomeState
 from nextoria_hub.ui.states.payments import DashboardState, PaymentsState
-from nextoria_hub.ui.states.portal import PortalInvoiceState, PortalState
+from nextoria_hub.ui.states.portal import PortalInvoiceState, PortalProfileState, PortalState
 from nextoria_hub.ui.states.session import AppState, HomeState
 from nextoria_hub.ui.states.team import TeamState
 from nextoria_hub.ui.states.workspace import WorkspaceState
@@ -166,6 +166,12 @@ _PAGES = [
         portal.portal_payment_methods,
         "Payment methods",
         [AppState.guard("client"), PaymentMethodsState.load],
+    ),
+    (
+        "/portal/profile",
+        portal.portal_profile,
+        "Profile",
+        [AppState.guard("client"), PortalProfileState.load],
     ),
 ]
 

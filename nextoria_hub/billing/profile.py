@@ -25,7 +25,7 @@ from nextoria_hub.tenancy import Actor
 
 # The tax ID types the form offers (Stripe's names), with the shape Stripe expects.
 TAX_ID_TYPES: dict[str, tuple[str, str]] = {
-    "eu_vat": ("EU VAT number", r"[A-Z]{2}[0-9A-Z+*.]{2,13}"),
+    "eu_vat": ("EU VAT number", r"[A-Z]{2}[0-9A-Z+*.]{8,12}"),
     "gb_vat": ("UK VAT number", r"GB[0-9]{9}([0-9]{3})?"),
     "us_ein": ("US EIN", r"[0-9]{2}-?[0-9]{7}"),
     "ca_bn": ("Canadian BN", r"[0-9]{9}"),

@@ -20,9 +20,10 @@ from nextoria_hub.billing.clients import create_client
 from nextoria_hub.billing.invoices import LineInput, create_invoice, send_invoice
 from nextoria_hub.clock import utcnow
 from nextoria_hub.db import session_scope
-from nextoria_hub.models import User, Workspace
+from nextoria_hub.models import StripeCustomer, User, Workspace
 from nextoria_hub.models.invoice import Invoice
 from nextoria_hub.models.payment import Payment
+from nextoria_hub.payments.stripe_connection import secret_key_for
 from nextoria_hub.tenancy import Actor
 from stripe_sandbox.testing import SandboxServer
 from tests.e2e.conftest import RunningApp, screenshot
@@ -207,4 +208,35 @@ def test_portal_home_at_375_px(
     page.goto(app_server.url(slug, "/portal"))
     page.get_by_role("button", name=re.compile(r"Pay Now")).first.click()
     page.wait_for_url(re.compile(r"/c/pay/cs_"), timeout=30_000)
+
+    # Profile: billing details go to the Stripe customer Checkout just created.
+    page.goto(app_server.url(slug, "/portal/profile"))
+    expect(page.get_by_label("Name on invoices")).to_have_value("Initech")
+    page.get_by_label("Name on invoices").fill("Initech GmbH")
+    page.get_by_label("Address", exact=True).fill("Hauptstraße 5")
+    page.get_by_label("City").fill("Berlin")
+    page.get_by_label("Postal code").fill("10115")
+    page.get_by_label("Country code").fill("DE")
+    page.get_by_label("Tax ID type").select_option("eu_vat")
+    page.get_by_label("Tax ID", exact=True).fill("DE12")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#tax_id-error")).to_contain_text("valid EU VAT number")
+    page.get_by_label("Tax ID", exact=True).fill("DE123456789")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Billing details saved.")).to_be_visible()
+    page.get_by_label("Email me a receipt for each payment").click()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    screenshot(page, "portal-profile-375")
+    # The toast fades in and out (axe would measure it half transparent): audit the page.
+    expect(page.get_by_text("Billing details saved.")).to_be_hidden(timeout=20_000)
+    check_axe(page, axe_source, "/portal/profile")
+    with session_scope() as db:
+        ws = db.exec(select(Workspace).where(Workspace.slug == slug)).one()
+        key = secret_key_for(db, ws.id, "test")  # type: ignore[arg-type]
+        customer_id = db.exec(select(StripeCustomer.customer_id)).all()
+    stripe = stripe_sandbox.client(key)
+    customers = [stripe.v1.customers.retrieve(c) for c in customer_id]
+    mine = [c for c in customers if c.name == "Initech GmbH"]
+    assert len(mine) == 1 and mine[0].address and mine[0].address.city == "Berlin"
+    assert [t.value for t in stripe.v1.customers.tax_ids.list(mine[0].id).data] == ["DE123456789"]
     context.close()

@@ -346,6 +346,15 @@ CASES: dict[str, Case] = {
     "PortalState.to_page": Case("/portal", args=lambda s: (2,)),
     "PortalState.to_payments_page": Case("/portal", args=lambda s: (2,)),
     "PortalState.pay": Case("/portal", args=lambda s: (str(s.b.open.id),)),
+    "PortalProfileState.load": Case("/portal/profile"),
+    "PortalProfileState.set_email_receipts": Case("/portal/profile", args=lambda s: (False,)),
+    "PortalProfileState.set_email_reminders": Case("/portal/profile", args=lambda s: (False,)),
+    "PortalProfileState.save": Case(
+        "/portal/profile",
+        args=lambda s: (
+            {"billing_name": "Mallory", "line1": "1 Evil Way", "city": "X", "country": "US"},
+        ),
+    ),
     "PortalInvoiceState.load": Case(PORTAL_INVOICE, params=_invoice),
     "PortalInvoiceState.pay_now": Case(PORTAL_INVOICE, params=_invoice),
     "PaymentMethodsState.load": Case(

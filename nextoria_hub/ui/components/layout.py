@@ -25,6 +25,7 @@ SETTINGS_NAV = [
 PORTAL_NAV = [
     ("Invoices", "/portal", "file-text"),
     ("Payment methods", "/portal/payment-methods", "credit-card"),
+    ("Profile", "/portal/profile", "user-round"),
 ]
 
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import reflex as rx
 
-from nextoria_hub.ui.components.billing_extras import pdf_links
+from nextoria_hub.billing import profile as profile_svc
+from nextoria_hub.ui.components.billing_extras import LABEL, pdf_links
+from nextoria_hub.ui.components.forms import field, form_error, submit_button
 from nextoria_hub.ui.components.layout import empty_state, guarded, page_header
 from nextoria_hub.ui.components.status import status_badge
 from nextoria_hub.ui.states.client_detail import PaymentMethodsState as P
 from nextoria_hub.ui.states.portal import PortalInvoiceState as I
+from nextoria_hub.ui.states.portal import PortalProfileState as Pr
 from nextoria_hub.ui.states.portal import PortalState as S
 from nextoria_hub.ui.theme import CARD_STYLE
 
@@ -603,6 +606,123 @@ def portal_payment_methods() -> rx.Component:
             spacing="4",
             width="100%",
             max_width="40rem",
+        ),
+        portal=True,
+    )
+
+
+def _profile_field(label: str, name: str, **props) -> rx.Component:  # type: ignore[no-untyped-def]
+    return field(
+        label,
+        name,
+        error=Pr.errors.get(name, ""),
+        default_value=Pr.values[name],
+        **props,
+    )
+
+
+def _tax_type_select() -> rx.Component:
+    return rx.vstack(
+        rx.el.label("Tax ID type", html_for="tax_id_type", style=LABEL),
+        rx.el.select(
+            rx.el.option("None", value=""),
+            *[
+                rx.el.option(label, value=code)
+                for code, (label, _shape) in profile_svc.TAX_ID_TYPES.items()
+            ],
+            id="tax_id_type",
+            name="tax_id_type",
+            default_value=Pr.values["tax_id_type"],
+            class_name="portal-select",
+            style={"height": "40px", "width": "100%"},
+        ),
+        rx.cond(
+            Pr.errors.get("tax_id_type", "") != "",
+            rx.text(
+                Pr.errors.get("tax_id_type", ""), color="var(--red-11)", size="2", role="alert"
+            ),
+        ),
+        spacing="1",
+        width="100%",
+        align="stretch",
+    )
+
+
+def _profile_form() -> rx.Component:
+    return rx.form(
+        rx.vstack(
+            rx.heading("Billing details", size="4", as_="h2"),
+            _profile_field("Name on invoices", "billing_name", max_length=160),
+            _profile_field("Address", "line1", max_length=200, auto_complete="address-line1"),
+            _profile_field(
+                "Address line 2", "line2", max_length=200, auto_complete="address-line2"
+            ),
+            rx.flex(
+                rx.box(_profile_field("City", "city", max_length=100), flex="2", min_width="10rem"),
+                rx.box(
+                    _profile_field("Postal code", "postal_code", max_length=20),
+                    flex="1",
+                    min_width="7rem",
+                ),
+                gap="3",
+                wrap="wrap",
+                width="100%",
+            ),
+            rx.flex(
+                rx.box(
+                    _profile_field("State or region", "state", max_length=100),
+                    flex="2",
+                    min_width="10rem",
+                ),
+                rx.box(
+                    _profile_field("Country code", "country", max_length=2, placeholder="US"),
+                    flex="1",
+                    min_width="7rem",
+                ),
+                gap="3",
+                wrap="wrap",
+                width="100%",
+            ),
+            _tax_type_select(),
+            _profile_field("Tax ID", "tax_id", max_length=40),
+            rx.heading("Emails", size="4", as_="h2", margin_top="0.5rem"),
+            rx.checkbox(
+                "Email me a receipt for each payment",
+                checked=Pr.email_receipts,
+                on_change=Pr.set_email_receipts,
+            ),
+            rx.checkbox(
+                "Remind me before and after an invoice is due",
+                checked=Pr.email_reminders,
+                on_change=Pr.set_email_reminders,
+            ),
+            form_error(Pr.errors.get("form", "")),
+            rx.cond(
+                Pr.stripe_error != "",
+                rx.callout(
+                    "Saved here; Stripe has not taken it yet: " + Pr.stripe_error,
+                    icon="triangle_alert",
+                    color_scheme="amber",
+                    width="100%",
+                ),
+            ),
+            submit_button("Save", loading=Pr.saving),
+            spacing="3",
+            width="100%",
+        ),
+        on_submit=Pr.save,
+        width="100%",
+        style={**CARD_STYLE, "max_width": "40rem"},
+        id="profile-form",
+    )
+
+
+def portal_profile() -> rx.Component:
+    return guarded(
+        rx.vstack(
+            page_header("Profile", "Your billing details and email preferences"),
+            rx.cond(Pr.loaded, _profile_form(), _skeleton()),
+            width="100%",
         ),
         portal=True,
     )

@@ -6,6 +6,7 @@ import reflex as rx
 
 from nextoria_hub.billing import invoices as svc
 from nextoria_hub.billing import portal as home_svc
+from nextoria_hub.billing import profile as profile_svc
 from nextoria_hub.billing.finance import get_finance
 from nextoria_hub.billing.live import invoice_version
 from nextoria_hub.billing.money import format_money
@@ -313,3 +314,79 @@ def _check_return(host: str, token: str, invoice_id: int, session_id: str) -> st
         if actor is None:
             raise NotSignedIn()
         return checkout.checkout_return(db, actor, invoice_id, session_id)
+
+
+PROFILE_FIELDS = ("billing_name", "line1", "line2", "city", "state", "postal_code", "country")
+
+
+class PortalProfileState(AppState):
+    """Portal → Profile: billing details (copied to Stripe) and email preferences."""
+
+    loaded: bool = False
+    values: dict[str, str] = {}
+    email_receipts: bool = True
+    email_reminders: bool = True
+    stripe_synced: str = ""
+    stripe_error: str = ""
+    errors: dict[str, str] = {}
+    saving: bool = False
+
+    def _show(self, found) -> None:  # type: ignore[no-untyped-def]
+        v = found.values
+        self.values = {
+            **{name: getattr(v, name) for name in PROFILE_FIELDS},
+            "tax_id_type": v.tax_id_type,
+            "tax_id": v.tax_id,
+        }
+        self.email_receipts, self.email_reminders = v.email_receipts, v.email_reminders
+        self.stripe_synced, self.stripe_error = found.stripe_synced, found.stripe_error
+        self.loaded = True
+
+    @rx.event
+    def load(self):
+        self.errors, self.saving = {}, False
+        try:
+            with self._unit() as (db, actor):
+                self._show(profile_svc.get_profile(db, actor))
+        except (NotSignedIn, AccessDenied) as err:
+            return self._denied(err)
+        return None
+
+    @rx.event
+    def set_email_receipts(self, on: bool):
+        self.email_receipts = bool(on)
+
+    @rx.event
+    def set_email_reminders(self, on: bool):
+        self.email_reminders = bool(on)
+
+    @rx.event
+    async def save(self, form: dict):  # type: ignore[type-arg]
+        """Saved, then sent to Stripe off the event loop (the service commits first)."""
+        if self.saving:
+            return
+        self.saving, self.errors = True, {}
+        yield
+        data = profile_svc.ProfileInput(
+            **{name: str(form.get(name, "")) for name in PROFILE_FIELDS},
+            tax_id_type=str(form.get("tax_id_type", "")),
+            tax_id=str(form.get("tax_id", "")),
+            email_receipts=self.email_receipts,
+            email_reminders=self.email_reminders,
+        )
+        done = await self._off_loop(lambda db, actor: profile_svc.save_profile(db, actor, data))
+        self.saving = False
+        if done.denied:
+            yield self._denied(done.error)  # type: ignore[arg-type]
+            return
+        if isinstance(done.error, ValidationError):
+            self.errors = {done.field or "form": done.message}
+            return
+        if not done.ok:
+            yield rx.toast.error(done.message)
+            return
+        self._show(done.value)
+        if self.stripe_error:
+            yield rx.toast.warning("Saved. Stripe didn't take the update yet: " + self.stripe_error)
+        else:
+            yield rx.toast.success("Billing details saved.")
