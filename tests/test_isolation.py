@@ -25,7 +25,16 @@ from sqlalchemy import text
 from sqlmodel import Session, SQLModel, select
 
 from nextoria_hub import audit, webhooks_health
-from nextoria_hub.accounts import passwords, sessions, signin, team, tokens, users, workspaces
+from nextoria_hub.accounts import (
+    branding,
+    passwords,
+    sessions,
+    signin,
+    team,
+    tokens,
+    users,
+    workspaces,
+)
 from nextoria_hub.accounts.sessions import (
     create_sign_in_link,
     grant_is_live,
@@ -584,6 +593,26 @@ def _wants_receipts(db: Session, w: World) -> None:
     assert profile_svc.wants_receipts(db, w.a.id, w.b_books.client.id)  # type: ignore[arg-type]
 
 
+def _branding(db: Session, w: World) -> None:
+    """A's admin brands A; B keeps the product's brand, and A's client can't rebrand."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(out, format="PNG")
+    png = out.getvalue()
+    branding.set_logo(db, w.a_admin, png)
+    branding.set_accent(db, w.a_admin, "#1f6feb")
+    with pytest.raises(AccessDenied):
+        branding.set_accent(db, w.a_client_user, "#000000")
+    with pytest.raises(AccessDenied):
+        branding.remove_logo(db, w.a_client_user)
+    assert branding.get_branding(db, w.b.id) == branding.Branding("", False, "")
+    assert branding.logo_png(db, w.b.id) is None
+    branding.remove_logo(db, w.a_admin)
+
+
 # -- invoices --
 
 
@@ -1068,6 +1097,11 @@ def _late_fees(db: Session, w: World) -> None:
 CASES: dict[str, Callable[[Session, World], None]] = {
     "list_team": _list_team,
     "portal_home": _portal_home,
+    "set_accent": _branding,
+    "remove_logo": _branding,
+    "set_logo": _branding,
+    "logo_png": _branding,
+    "get_branding": _branding,
     "get_profile": _get_profile,
     "save_profile": _save_profile,
     "wants_receipts": _wants_receipts,
@@ -1199,6 +1233,7 @@ MODULES = (
     reminders,
     portal_home_svc,
     profile_svc,
+    branding,
 )
 
 B_TABLES = (

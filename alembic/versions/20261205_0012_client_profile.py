@@ -1,4 +1,4 @@
-"""client_profile: billing details and email preferences a client keeps from the portal
+"""client_profile and workspace_branding: a client's billing details, a workspace's brand
 
 Revision ID: 0012_client_profile
 Revises: 0011_workspace_alias
@@ -47,7 +47,19 @@ def upgrade() -> None:
     )
     op.create_index("ix_client_profile_workspace_id", "client_profile", ["workspace_id"])
     op.create_index("ix_client_profile_client_id", "client_profile", ["client_id"])
+    op.create_table(
+        "workspace_branding",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("workspace_id", sa.Integer(), nullable=False),
+        sa.Column("logo_png", sa.LargeBinary(), nullable=True),
+        sa.Column("accent", S(length=7), nullable=False),
+        sa.Column("updated_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["workspace_id"], ["workspace.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("workspace_id"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("workspace_branding")
     op.drop_table("client_profile")

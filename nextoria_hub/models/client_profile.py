@@ -1,10 +1,10 @@
-"""What a client keeps up to date from the portal: billing details and email preferences."""
+"""What a client keeps up to date from the portal, and the workspace brand it is shown in."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Column, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from nextoria_hub.clock import utcnow
@@ -40,3 +40,16 @@ class ClientProfile(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
     stripe_synced_at: datetime | None = None
     stripe_error: str = Field(default="", max_length=300)
+
+
+class WorkspaceBranding(SQLModel, table=True):
+    """A workspace's logo and accent colour, shown to its clients (no row: the product's)."""
+
+    __tablename__ = "workspace_branding"
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", unique=True)
+    # Re-encoded as PNG by accounts/branding.py (checked, size-limited, metadata dropped).
+    logo_png: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    accent: str = Field(default="", max_length=7)  # "#rrggbb", or "" for the product's
+    updated_at: datetime = Field(default_factory=utcnow)
