@@ -5,6 +5,7 @@ the data; axe-core finds nothing serious or critical on the portal and the sign-
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 import subprocess
@@ -12,9 +13,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from playwright.sync_api import Page, expect
 from sqlmodel import select
 
+from nextoria_hub.accounts import branding
 from nextoria_hub.accounts.users import create_user
 from nextoria_hub.billing.clients import create_client
 from nextoria_hub.billing.invoices import LineInput, create_invoice, send_invoice
@@ -136,6 +139,11 @@ def _seed(slug: str) -> tuple[int, int]:
             )
             send_invoice(db, staff, inv.id)  # type: ignore[arg-type]
             first = first or inv.id  # type: ignore[assignment]
+        # The agency's brand, as Settings → Branding would save it.
+        logo = io.BytesIO()
+        Image.new("RGB", (600, 200), (20, 90, 60)).save(logo, format="JPEG")
+        branding.set_logo(db, staff, logo.getvalue())
+        branding.set_accent(db, staff, "#14633c")
         return first, client.id  # type: ignore[return-value]
 
 
@@ -169,6 +177,11 @@ def test_portal_home_at_375_px(
     expect(page.locator("#portal-history")).to_contain_text("Page 1 of 3")
     expect(page.locator("#portal-payments .portal-receipt")).to_have_count(25)
     assert page.evaluate("window.__sawEmpty") is False
+    logo = page.locator("#agency-logo")
+    expect(logo).to_be_visible()
+    assert logo.evaluate("img => img.complete && img.naturalWidth") == 512  # stored ≤ 512 px
+    colour = page.locator(".pay-now").first.evaluate("b => getComputedStyle(b).backgroundColor")
+    assert colour == "rgb(20, 99, 60)"
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     screenshot(page, "portal-home-375")
     check_axe(page, axe_source, "the portal home")

@@ -70,6 +70,8 @@ def _open_card(i: dict) -> rx.Component:
                 rx.button(
                     rx.icon("lock", size=14),
                     "Pay Now",
+                    # The agency's accent when it set one (checked for white text on it).
+                    background=rx.cond(S.brand_accent != "", S.brand_accent, "var(--accent-9)"),
                     loading=S.paying_id == i["id"],
                     on_click=S.pay(i["id"]),
                     aria_label="Pay Now " + i["number"],
@@ -255,6 +257,17 @@ def _payments_section() -> rx.Component:
 def portal_invoices() -> rx.Component:
     return guarded(
         rx.vstack(
+            rx.cond(
+                S.brand_logo != "",
+                rx.image(
+                    src=S.brand_logo,
+                    alt="Agency logo",
+                    max_height="48px",
+                    max_width="12rem",
+                    object_fit="contain",
+                    id="agency-logo",
+                ),
+            ),
             page_header("Invoices", "Your invoices from this agency"),
             rx.cond(
                 S.loaded,
