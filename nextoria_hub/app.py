@@ -19,6 +19,7 @@ from nextoria_hub.settings import get_settings
 from nextoria_hub.tenancy import origin_allowed
 from nextoria_hub.ui.pages import (
     auth,
+    branding_page,
     client_detail,
     clients,
     emails,
@@ -30,6 +31,7 @@ from nextoria_hub.ui.pages import (
     team,
     workspace,
 )
+from nextoria_hub.ui.states.branding import BrandingState
 from nextoria_hub.ui.states.client_detail import ClientDetailState, PaymentMethodsState
 from nextoria_hub.ui.states.clients import ClientsState
 from nextoria_hub.ui.states.emails import EmailsState
@@ -147,6 +149,12 @@ _PAGES = [
         finance.audit_page,
         "Audit log",
         [AppState.guard("admin"), AuditState.load],
+    ),
+    (
+        "/settings/branding",
+        branding_page.branding_page,
+        "Branding",
+        [AppState.guard("admin"), BrandingState.load],
     ),
     ("/portal", portal.portal_invoices, "Invoices", [AppState.guard("client"), PortalState.load]),
     (

@@ -78,7 +78,7 @@ def check_axe(page: Page, axe_source: str, where: str) -> None:
     found = page.evaluate(
         "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
         ".map(v => ({id: v.id, impact: v.impact, help: v.help,"
-        " nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"
+        " nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ') + ' ' + n.html.slice(0, 160))}))"
     )
     bad = [v for v in found if v["impact"] in ("serious", "critical")]
     assert not bad, f"axe on {where}: {bad}"
@@ -253,3 +253,42 @@ def test_portal_home_at_375_px(
     assert len(mine) == 1 and mine[0].address and mine[0].address.city == "Berlin"
     assert [t.value for t in stripe.v1.customers.tax_ids.list(mine[0].id).data] == ["DE123456789"]
     context.close()
+
+
+def test_admin_sets_the_brand_in_settings(
+    app_server: RunningApp,
+    page: Page,
+    axe_source: str,
+    tmp_path: Path,
+) -> None:
+    slug = unique_slug("brand")
+    admin = seed_workspace(slug)
+    sign_in(page, app_server.url(slug, "/login"), admin)
+    page.wait_for_url(app_server.url(slug, "/dashboard"))
+    page.goto(app_server.url(slug, "/settings/branding"))
+    expect(page.get_by_text("No logo yet")).to_be_visible()
+
+    fake = tmp_path / "logo.png"
+    fake.write_bytes(b"<svg xmlns='http://www.w3.org/2000/svg'/>")
+    page.locator("#logo-upload input[type=file]").set_input_files(str(fake))
+    expect(page.locator("#logo-error")).to_contain_text("not an image")
+
+    real = tmp_path / "real.png"
+    Image.new("RGB", (300, 100), (30, 60, 160)).save(real, format="PNG")
+    page.locator("#logo-upload input[type=file]").set_input_files(str(real))
+    expect(page.locator("#brand-logo")).to_be_visible()
+    assert page.locator("#brand-logo").evaluate("img => img.naturalWidth") == 300
+
+    page.get_by_label("Accent colour").fill("#ffd400")
+    page.get_by_role("button", name="Save colour").click()
+    expect(page.locator("#accent-error")).to_contain_text("Too light")
+    page.get_by_label("Accent colour").fill("#14633c")
+    page.get_by_role("button", name="Save colour").click()
+    expect(page.get_by_text("Accent colour saved.")).to_be_visible()
+    screenshot(page, "settings-branding")
+    expect(page.get_by_text("Accent colour saved.")).to_be_hidden(timeout=20_000)
+    check_axe(page, axe_source, "/settings/branding")
+    with session_scope() as db:
+        ws = db.exec(select(Workspace).where(Workspace.slug == slug)).one()
+        shown = branding.get_branding(db, ws.id)  # type: ignore[arg-type]
+    assert (shown.accent, shown.has_logo) == ("#14633c", True)

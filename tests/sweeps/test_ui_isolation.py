@@ -347,6 +347,12 @@ CASES: dict[str, Case] = {
     "PortalState.to_payments_page": Case("/portal", args=lambda s: (2,)),
     "PortalState.pay": Case("/portal", args=lambda s: (str(s.b.open.id),)),
     "PortalProfileState.load": Case("/portal/profile"),
+    "BrandingState.load": Case("/settings/branding"),
+    "BrandingState.upload_logo": Case("/settings/branding", args=lambda s: ([],)),
+    "BrandingState.remove_logo": Case("/settings/branding"),
+    "BrandingState.save_accent": Case(
+        "/settings/branding", args=lambda s: ({"accent": "#000000"},)
+    ),
     "PortalProfileState.set_email_receipts": Case("/portal/profile", args=lambda s: (False,)),
     "PortalProfileState.set_email_reminders": Case("/portal/profile", args=lambda s: (False,)),
     "PortalProfileState.save": Case(
