@@ -246,7 +246,9 @@ def test_portal_home_at_375_px(
     with session_scope() as db:
         ws = db.exec(select(Workspace).where(Workspace.slug == slug)).one()
         key = secret_key_for(db, ws.id, "test")  # type: ignore[arg-type]
-        customer_id = db.exec(select(StripeCustomer.customer_id)).all()
+        customer_id = db.exec(
+            select(StripeCustomer.customer_id).where(StripeCustomer.workspace_id == ws.id)
+        ).all()
     stripe = stripe_sandbox.client(key)
     customers = [stripe.v1.customers.retrieve(c) for c in customer_id]
     mine = [c for c in customers if c.name == "Initech GmbH"]
