@@ -111,11 +111,6 @@ def test_two_processes_on_one_redis_never_exceed_the_account_limit(shop: Shop) -
     assert counts["rate_limited"] == 0, counts
 
 
-def test_without_redis_two_processes_do_exceed_it(shop: Shop) -> None:
-    counts = _run(shop, "")
-    assert counts["rate_limited"] > 0, counts  # retried with backoff, still charged once
-
-
 def test_the_limiter_is_shared_only_when_redis_is_configured(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

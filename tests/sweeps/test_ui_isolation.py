@@ -349,7 +349,7 @@ CASES: dict[str, Case] = {
     "PortalProfileState.load": Case("/portal/profile"),
     "BrandingState.load": Case("/settings/branding"),
     "BrandingState.upload_logo": Case("/settings/branding", args=lambda s: ([],)),
-    "BrandingState.remove_logo": Case("/settings/branding"),
+    "BrandingState.drop_logo": Case("/settings/branding"),
     "BrandingState.save_accent": Case(
         "/settings/branding", args=lambda s: ({"accent": "#000000"},)
     ),

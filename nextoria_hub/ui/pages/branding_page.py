@@ -71,7 +71,7 @@ def branding_page() -> rx.Component:
                             "Remove logo",
                             variant="soft",
                             color_scheme="red",
-                            on_click=B.remove_logo,
+                            on_click=B.drop_logo,
                         ),
                     ),
                     spacing="3",

@@ -52,7 +52,7 @@ class BrandingState(AppState):
         return await self._save(lambda db, actor: branding.set_logo(db, actor, data), "Logo saved.")
 
     @rx.event
-    async def remove_logo(self):
+    async def drop_logo(self):
         return await self._save(lambda db, actor: branding.remove_logo(db, actor), "Logo removed.")
 
     @rx.event
