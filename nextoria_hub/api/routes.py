@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from nextoria_hub.api import session_routes
+from nextoria_hub.api import connect_routes, session_routes
 from nextoria_hub.api.documents import export_csv, invoice_document
 from nextoria_hub.db import get_engine, session_scope
 from nextoria_hub.payments.webhooks import MAX_BODY_BYTES, delivery_headers, receive_webhook
@@ -152,6 +152,8 @@ def build_api() -> Starlette:
         routes=[
             Route("/api/health", health, methods=["GET"]),
             Route("/api/webhooks/stripe", stripe_webhook, methods=["POST"]),
+            Route("/api/webhooks/stripe/connect", connect_routes.connect_webhook, methods=["POST"]),
+            Route("/api/stripe/connect/callback", connect_routes.callback, methods=["GET"]),
             Route("/api/session", session_routes.start, methods=["POST"]),
             Route("/api/session/end", session_routes.end, methods=["POST"]),
             Route("/api/invoices/{invoice_id}/{kind}.pdf", invoice_document, methods=["GET"]),
