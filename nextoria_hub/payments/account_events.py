@@ -19,6 +19,6 @@ def account_updated(db: Session, ctx: EventContext) -> HandlerResult:
 @handler("account.application.deauthorized")
 def application_deauthorized(db: Session, ctx: EventContext) -> HandlerResult:
     """The agency removed the platform in its Stripe Dashboard: disconnect, tell its admins."""
-    if stripe_connect.deauthorized(db, ctx.workspace_id, ctx.mode, ctx.account):
+    if stripe_connect.apply_deauthorization(db, ctx.workspace_id, ctx.mode, ctx.account):
         return "applied", "disconnected: access removed in Stripe"
     return "unmatched", "not the account connected through Stripe Connect"

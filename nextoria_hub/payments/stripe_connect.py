@@ -23,7 +23,7 @@ from nextoria_hub.accounts.tokens import token_hash
 from nextoria_hub.audit import record_audit
 from nextoria_hub.billing.finance import get_finance
 from nextoria_hub.clock import utcnow
-from nextoria_hub.errors import NextoriaError, ValidationError
+from nextoria_hub.errors import NextoriaError, NotFound, ValidationError
 from nextoria_hub.models import (
     ConnectOAuthState,
     Role,
@@ -73,9 +73,14 @@ def _signature(nonce: str, workspace_id: int) -> str:
     return hmac.new(key.digest(), msg, hashlib.sha256).hexdigest()[:32]
 
 
-def _session_id(db: Session, token: str) -> int | None:
+def _session_id(db: Session, actor: Actor, token: str) -> int | None:
+    """The id of the actor's own live session ``token``; None for anyone else's."""
     row = db.exec(select(UserSession).where(UserSession.token_hash == token_hash(token))).first()
-    return row.id if row else None
+    if row is None or row.ended_at is not None:
+        return None
+    if row.workspace_id != actor.workspace_id or row.user_id != actor.user_id:
+        return None
+    return row.id
 
 
 def authorize_url(db: Session, actor: Actor, session_token: str) -> str:
@@ -83,7 +88,7 @@ def authorize_url(db: Session, actor: Actor, session_token: str) -> str:
     actor.require_admin()
     if not configured():
         raise ValidationError("Stripe Connect is not configured on this server.", "form")
-    session_id = _session_id(db, session_token)
+    session_id = _session_id(db, actor, session_token)
     if session_id is None or actor.user_id is None:
         raise ValidationError("Sign in again to connect Stripe.", "form")
     nonce = secrets.token_urlsafe(24)
@@ -208,9 +213,11 @@ def complete(db: Session, *, state: str, code: str = "", error: str = "") -> Cal
     return CallbackResult(workspace.slug, True, "Stripe is connected.")
 
 
-def disconnect(db: Session, actor: Actor, row: StripeKeys) -> None:
+def disconnect_connected(db: Session, actor: Actor, row: StripeKeys) -> None:
     """Deauthorize the platform's access, then forget the connected account."""
     actor.require_admin()
+    if row.workspace_id != actor.workspace_id or not row.connected_account:
+        raise NotFound("Stripe is not connected with Stripe Connect here.")
     gateway.oauth_deauthorize(platform_key(), row.connected_account)
     record_audit(
         db, actor, "stripe.disconnect", f"{row.mode}: account {row.connected_account} (Connect)"
@@ -218,7 +225,7 @@ def disconnect(db: Session, actor: Actor, row: StripeKeys) -> None:
     db.delete(row)
 
 
-def deauthorized(db: Session, workspace_id: int, mode: str, account: str) -> bool:
+def apply_deauthorization(db: Session, workspace_id: int, mode: str, account: str) -> bool:
     """``account.application.deauthorized``: the agency removed us in Stripe; tell its admins."""
     row = db.exec(
         select(StripeKeys).where(

@@ -341,7 +341,7 @@ def disconnect(db: Session, actor: Actor, mode: str) -> None:
     actor.require_admin()
     row = _require_keys(db, actor.workspace_id, mode)
     if row.connected_account:  # Stripe Connect: revoke the platform's access too
-        stripe_connect.disconnect(db, actor, row)
+        stripe_connect.disconnect_connected(db, actor, row)
         return
     record_audit(db, actor, "stripe.disconnect", f"{mode}: {_mask_row(row)} → not connected")
     db.delete(row)
