@@ -394,6 +394,7 @@ class ModeStatus:
     requirements_due: list[str] = field(default_factory=list)
     connected_at: str = ""
     connected_by: str = ""
+    connected_account: str = ""  # set when connected with Stripe Connect (no key stored)
 
 
 def connection_status(db: Session, actor: Actor) -> tuple[str, list[ModeStatus]]:
@@ -420,6 +421,7 @@ def connection_status(db: Session, actor: Actor) -> tuple[str, list[ModeStatus]]
                 requirements_due=[r for r in row.requirements_due.split(",") if r],
                 connected_at=row.connected_at.strftime("%d %b %Y %H:%M UTC"),
                 connected_by=row.connected_by_label,
+                connected_account=row.connected_account,
             )
         )
     return active_mode(db, actor.workspace_id), statuses
