@@ -272,3 +272,35 @@ def test_disconnect_deauthorizes_the_platform(
             options={"stripe_account": acct}
         )
     shop.settle_webhooks()  # the deauthorized event finds no workspace: nothing to apply
+
+
+def test_cli_registers_the_connect_webhook_once(
+    stripe_sandbox: SandboxServer, public_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from nextoria_hub.cli import app
+
+    account = stripe_sandbox.create_account("CLI Platform", platform=True)
+    monkeypatch.setenv("NEXTORIA_STRIPE_CONNECT_CLIENT_ID", account["client_id"])
+    monkeypatch.setenv("NEXTORIA_STRIPE_PLATFORM_SECRET_KEY", account["test"]["secret_key"])
+    get_settings.cache_clear()
+    runner = CliRunner()
+    first = runner.invoke(app, ["stripe", "connect-platform", "--register-webhook"])
+    assert first.exit_code == 0, first.output
+    out = json.loads(first.output)
+    assert out["webhook_url"] == f"http://localhost:{public_port}/api/webhooks/stripe/connect"
+    assert out["webhook_secret"].startswith("whsec_")
+    assert account["test"]["secret_key"] not in first.output
+    again = json.loads(
+        runner.invoke(app, ["stripe", "connect-platform", "--register-webhook"]).output
+    )
+    assert again["webhook_endpoint_id"] == out["webhook_endpoint_id"]
+    assert "webhook_secret" not in again
+    endpoint = stripe_sandbox.client(account["test"]["secret_key"]).v1.webhook_endpoints.retrieve(
+        out["webhook_endpoint_id"]
+    )
+    assert "account.application.deauthorized" in endpoint.enabled_events
+    get_settings.cache_clear()
