@@ -19,6 +19,7 @@ from nextoria_hub.settings import get_settings
 from nextoria_hub.tenancy import origin_allowed
 from nextoria_hub.ui.pages import (
     auth,
+    branding_page,
     client_detail,
     clients,
     emails,
@@ -30,6 +31,7 @@ from nextoria_hub.ui.pages import (
     team,
     workspace,
 )
+from nextoria_hub.ui.states.branding import BrandingState
 from nextoria_hub.ui.states.client_detail import ClientDetailState, PaymentMethodsState
 from nextoria_hub.ui.states.clients import ClientsState
 from nextoria_hub.ui.states.emails import EmailsState
@@ -38,7 +40,7 @@ from nextoria_hub.ui.states.integrations import IntegrationsState
 from nextoria_hub.ui.states.invoices import InvoiceDetailState, InvoiceEditorState, InvoicesState
 from nextoria_hub.ui.states.login import InviteState, LoginState, WelcomeState
 from nextoria_hub.ui.states.payments import DashboardState, PaymentsState
-from nextoria_hub.ui.states.portal import PortalInvoiceState, PortalState
+from nextoria_hub.ui.states.portal import PortalInvoiceState, PortalProfileState, PortalState
 from nextoria_hub.ui.states.session import AppState, HomeState
 from nextoria_hub.ui.states.team import TeamState
 from nextoria_hub.ui.states.workspace import WorkspaceState
@@ -148,6 +150,12 @@ _PAGES = [
         "Audit log",
         [AppState.guard("admin"), AuditState.load],
     ),
+    (
+        "/settings/branding",
+        branding_page.branding_page,
+        "Branding",
+        [AppState.guard("admin"), BrandingState.load],
+    ),
     ("/portal", portal.portal_invoices, "Invoices", [AppState.guard("client"), PortalState.load]),
     (
         "/portal/invoices/[invoice_id]",
@@ -166,6 +174,12 @@ _PAGES = [
         portal.portal_payment_methods,
         "Payment methods",
         [AppState.guard("client"), PaymentMethodsState.load],
+    ),
+    (
+        "/portal/profile",
+        portal.portal_profile,
+        "Profile",
+        [AppState.guard("client"), PortalProfileState.load],
     ),
 ]
 

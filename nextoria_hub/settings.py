@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=0, le=32)
     # How long a worker's claim on an inbox event lasts before another worker may take it.
     worker_lease_seconds: float = Field(default=120.0, gt=0)
+    # Redis shared by every process that calls Stripe (``redis://host:6379/0``): Stripe's
+    # per-account rate limit is then kept across all of them. Empty: kept per process.
+    redis_url: str = Field(default="", repr=False)
 
     @field_validator("base_domain")
     @classmethod

@@ -850,3 +850,38 @@ def list_recent_charges(secret_key: str, since: int, limit: int = 1000) -> list[
             if len(out) >= limit:
                 break
     return out
+
+
+def update_customer_billing(
+    secret_key: str, customer_id: str, *, name: str, address: dict[str, str]
+) -> None:
+    """The client's billing name and address on its Stripe customer (portal → Profile).
+
+    An empty address clears it (Stripe's ``address=""``). Updating to the same values is
+    harmless, so a retry needs no idempotency key.
+    """
+    params: dict[str, Any] = {"name": name, "address": address or ""}
+    _rate_limited(
+        lambda: client_for(secret_key).v1.customers.update(customer_id, params),  # type: ignore[arg-type]
+        "update your billing details",
+    )
+
+
+def replace_customer_tax_id(
+    secret_key: str, customer_id: str, *, old_id: str, tax_type: str, value: str
+) -> str:
+    """Swap the customer's tax ID (Stripe's TaxIds can't be edited): the new one's id, or ''."""
+
+    def call() -> str:
+        tax_ids = client_for(secret_key).v1.customers.tax_ids
+        if old_id:
+            try:
+                tax_ids.delete(customer_id, old_id)
+            except stripe.InvalidRequestError as err:
+                if err.http_status != 404:  # already gone
+                    raise
+        if not value:
+            return ""
+        return str(tax_ids.create(customer_id, {"type": tax_type, "value": value}).id)  # type: ignore[typeddict-item]
+
+    return _rate_limited(call, "update your tax ID")

@@ -26,7 +26,16 @@ from sqlalchemy import text
 from sqlmodel import Session, SQLModel, select
 
 from nextoria_hub import audit, webhooks_health
-from nextoria_hub.accounts import passwords, sessions, signin, team, tokens, users, workspaces
+from nextoria_hub.accounts import (
+    branding,
+    passwords,
+    sessions,
+    signin,
+    team,
+    tokens,
+    users,
+    workspaces,
+)
 from nextoria_hub.accounts.sessions import (
     create_sign_in_link,
     grant_is_live,
@@ -51,6 +60,8 @@ from nextoria_hub.accounts.users import create_user, find_user
 from nextoria_hub.accounts.workspaces import change_address
 from nextoria_hub.audit import list_audit
 from nextoria_hub.billing import clients, exports, finance, invoices, pdf, reminders
+from nextoria_hub.billing import portal as portal_home_svc
+from nextoria_hub.billing import profile as profile_svc
 from nextoria_hub.billing.clients import (
     archive_client,
     create_client,
@@ -95,6 +106,7 @@ from nextoria_hub.models import (
     User,
     WebhookDelivery,
 )
+from nextoria_hub.models.client_profile import ClientProfile
 from nextoria_hub.notifications import outbox
 from nextoria_hub.notifications.outbox import list_emails
 from nextoria_hub.payments import (
@@ -558,6 +570,69 @@ def _portal_client(db: Session, w: World) -> None:
 def _portal_client_id(db: Session, w: World) -> None:
     assert portal_client_id(db, w.a_admin) is None
     assert portal_client_id(db, w.a_client_user) == w.a_books.client.id
+
+
+def _portal_home(db: Session, w: World) -> None:
+    """The portal home: only the client's own invoices, whatever the filters ask for."""
+    today = utcnow().date()
+    a_own = {w.a_books.open.number, w.a_books.paid.number, w.a_books.manual.number}
+    for status in ("", "open", "overdue", "paid", "void"):
+        home = portal_home_svc.portal_home(db, w.a_client_user, today, status=status)
+        shown = {r.id for r in home.open_rows + home.history}
+        assert shown <= {w.a_books.open.id, w.a_books.paid.id, w.a_books.manual.id}
+    home = portal_home_svc.portal_home(db, w.a_client_user, today)
+    assert {r.number for r in home.open_rows + home.history} == a_own
+    assert portal_home_svc.portal_home(db, w.a_admin, today).open_rows == []
+
+
+def _payment_history(db: Session, w: World) -> None:
+    rows = portal_home_svc.payment_history(db, w.a_client_user).rows
+    assert {r.invoice_id for r in rows} <= {w.a_books.paid.id, w.a_books.manual.id}
+    assert {r.invoice_id for r in rows} & {w.a_books.paid.id}
+    assert portal_home_svc.payment_history(db, w.a_admin).rows == []
+
+
+def _get_profile(db: Session, w: World) -> None:
+    with pytest.raises(AccessDenied):
+        profile_svc.get_profile(db, w.a_admin)
+    assert profile_svc.get_profile(db, w.a_client_user).values.billing_name == w.a_books.client.name
+
+
+def _save_profile(db: Session, w: World) -> None:
+    """A client user of A saves their own client's details; B's client is untouched."""
+    details = profile_svc.ProfileInput(
+        "Mine", "1 Road", "", "Town", "", "12345", "US", "", "", False, False
+    )
+    with pytest.raises(AccessDenied):
+        profile_svc.save_profile(db, w.a_admin, details)
+    saved = profile_svc.save_profile(db, w.a_client_user, details)
+    assert saved.values.billing_name == "Mine"
+    rows = db.exec(select(ClientProfile)).all()
+    assert [(r.workspace_id, r.client_id) for r in rows] == [(w.a.id, w.a_books.client.id)]
+
+
+def _wants_receipts(db: Session, w: World) -> None:
+    assert profile_svc.wants_receipts(db, w.a.id, w.b_books.client.id)  # type: ignore[arg-type]
+
+
+def _branding(db: Session, w: World) -> None:
+    """A's admin brands A; B keeps the product's brand, and A's client can't rebrand."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(out, format="PNG")
+    png = out.getvalue()
+    branding.set_logo(db, w.a_admin, png)
+    branding.set_accent(db, w.a_admin, "#1f6feb")
+    with pytest.raises(AccessDenied):
+        branding.set_accent(db, w.a_client_user, "#000000")
+    with pytest.raises(AccessDenied):
+        branding.remove_logo(db, w.a_client_user)
+    assert branding.get_branding(db, w.b.id) == branding.Branding("", False, "")
+    assert branding.logo_png(db, w.b.id) is None
+    branding.remove_logo(db, w.a_admin)
 
 
 # -- invoices --
@@ -1086,6 +1161,16 @@ def _late_fees(db: Session, w: World) -> None:
 
 CASES: dict[str, Callable[[Session, World], None]] = {
     "list_team": _list_team,
+    "portal_home": _portal_home,
+    "set_accent": _branding,
+    "remove_logo": _branding,
+    "set_logo": _branding,
+    "logo_png": _branding,
+    "get_branding": _branding,
+    "get_profile": _get_profile,
+    "save_profile": _save_profile,
+    "wants_receipts": _wants_receipts,
+    "payment_history": _payment_history,
     "list_pending_invitations": _list_pending_invitations,
     "invite": _invite,
     "change_role": _change_role,
@@ -1215,6 +1300,9 @@ MODULES = (
     pdf,
     exports,
     reminders,
+    portal_home_svc,
+    profile_svc,
+    branding,
 )
 
 B_TABLES = (

@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from nextoria_hub.api import connect_routes, session_routes
+from nextoria_hub.api.branding import workspace_logo
 from nextoria_hub.api.documents import export_csv, invoice_document
 from nextoria_hub.db import get_engine, session_scope
 from nextoria_hub.payments.webhooks import MAX_BODY_BYTES, delivery_headers, receive_webhook
@@ -158,5 +159,6 @@ def build_api() -> Starlette:
             Route("/api/session/end", session_routes.end, methods=["POST"]),
             Route("/api/invoices/{invoice_id}/{kind}.pdf", invoice_document, methods=["GET"]),
             Route("/api/exports/{kind}.csv", export_csv, methods=["GET"]),
+            Route("/api/branding/logo.png", workspace_logo, methods=["GET"]),
         ]
     )

@@ -7,6 +7,7 @@ import logging
 import typer
 
 from nextoria_hub.cli import (
+    autopay_commands,
     billing_commands,
     db_commands,
     demo,
@@ -39,6 +40,7 @@ app.command("reconcile")(reconcile_commands.reconcile)
 app.add_typer(billing_commands.client_app, name="client")
 app.add_typer(billing_commands.invoice_app, name="invoice")
 app.add_typer(export_commands.app, name="export")
+app.add_typer(autopay_commands.app, name="autopay")
 
 
 @app.callback()

@@ -11,6 +11,7 @@ from nextoria_hub.models.autopay import (
     SavedPaymentMethod,
 )
 from nextoria_hub.models.client import Client, StripeCustomer
+from nextoria_hub.models.client_profile import ClientProfile, WorkspaceBranding
 from nextoria_hub.models.dispute import Dispute, DisputeOutcome
 from nextoria_hub.models.email import OutboxEmail
 from nextoria_hub.models.finance import FinanceSettings
@@ -44,6 +45,7 @@ __all__ = [
     "CheckoutSession",
     "Client",
     "ClientAutopay",
+    "ClientProfile",
     "ClientReminderSetting",
     "ConnectOAuthState",
     "Dispute",
@@ -78,4 +80,5 @@ __all__ = [
     "WorkerHeartbeat",
     "Workspace",
     "WorkspaceAlias",
+    "WorkspaceBranding",
 ]

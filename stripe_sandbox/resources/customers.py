@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..api import Ctx, Params, created_filter, paginate, route
-from ..errors import invalid
+from ..errors import invalid, no_such
 from ..fixtures import build
 from ..ids import new_id, token
 from ..store import public
@@ -18,6 +18,13 @@ def _apply(ctx: Ctx, cus: dict[str, Any], p: Params) -> None:
         if p.has(field):
             cus[field] = p.str(field)
     cus["metadata"] = p.metadata(current=cus.get("metadata"))
+    if p.has("address"):  # "" clears it; a hash sets the fields it names
+        if p.data.get("address") == "":
+            cus["address"] = None
+        else:
+            given = p.sub("address")
+            fields = ("city", "country", "line1", "line2", "postal_code", "state")
+            cus["address"] = {f: given.str(f) for f in fields}
     settings = p.sub("invoice_settings")
     if settings.has("default_payment_method"):
         pm_id = settings.str("default_payment_method")
@@ -110,3 +117,60 @@ def list_customers(ctx: Ctx, p: Params) -> dict[str, Any]:
     if email:
         objs = [c for c in objs if c.get("email") == email]
     return paginate(created_filter(objs, p), p, "/v1/customers")
+
+
+# Customer tax IDs: created and deleted (Stripe can't update one), listed per customer.
+
+
+def _tax_id(ctx: Ctx, customer_id: str, tax_id: str) -> dict[str, Any]:
+    ctx.get(customer_id, "customer", "cus_")
+    obj = ctx.get(tax_id, "tax_id", "txi_")
+    if obj.get("customer") != customer_id:
+        raise no_such("tax_id", tax_id, "id")
+    return obj
+
+
+@route("POST", "/v1/customers/{id}/tax_ids", "customers")
+def create_tax_id(ctx: Ctx, p: Params, id: str) -> dict[str, Any]:
+    cus = ctx.get(id, "customer", "cus_")
+    kind, value = p.str("type", required=True), p.str("value", required=True)
+    obj = {
+        "id": new_id("txi", 24),
+        "object": "tax_id",
+        "country": (kind or "")[:2].upper() if kind not in ("eu_vat", "eu_oss_vat") else None,
+        "created": ctx.now,
+        "customer": cus["id"],
+        "livemode": ctx.livemode,
+        "type": kind,
+        "value": value,
+        "verification": {"status": "pending", "verified_address": None, "verified_name": None},
+        "owner": {"type": "customer", "customer": cus["id"]},
+    }
+    ctx.save(obj)
+    ctx.emit("customer.tax_id.created", obj)
+    return public(obj)
+
+
+@route("GET", "/v1/customers/{id}/tax_ids", "customers")
+def list_tax_ids(ctx: Ctx, p: Params, id: str) -> dict[str, Any]:
+    ctx.get(id, "customer", "cus_")
+    objs = [
+        t
+        for t in ctx.sb.store.of_type(ctx.scope, "tax_id")
+        if t.get("customer") == id and not t.get("deleted")
+    ]
+    return paginate(objs, p, f"/v1/customers/{id}/tax_ids")
+
+
+@route("GET", "/v1/customers/{id}/tax_ids/{tax_id}", "customers")
+def get_tax_id(ctx: Ctx, p: Params, id: str, tax_id: str) -> dict[str, Any]:
+    return public(_tax_id(ctx, id, tax_id))
+
+
+@route("DELETE", "/v1/customers/{id}/tax_ids/{tax_id}", "customers")
+def delete_tax_id(ctx: Ctx, p: Params, id: str, tax_id: str) -> dict[str, Any]:
+    obj = _tax_id(ctx, id, tax_id)
+    obj["deleted"] = True
+    ctx.save(obj)
+    ctx.emit("customer.tax_id.deleted", {k: v for k, v in obj.items() if k != "deleted"})
+    return {"id": tax_id, "object": "tax_id", "deleted": True}

@@ -113,7 +113,7 @@ def test_finance_options_explain_contradictions(app_server: RunningApp, page: Pa
     expect(page.get_by_label("Retry 5", exact=True)).to_have_value("9")
     page.get_by_role("button", name="Remove retry 1").click()
     page.get_by_label("Notice days").fill("5")
-    page.get_by_role("switch").click()
+    page.locator("#receipts").click()
     page.locator("#save-finance").click()
     warning = page.locator(".finance-warning")
     expect(warning).to_contain_text("SEPA Direct Debit only works for EUR invoices")
@@ -124,7 +124,7 @@ def test_finance_options_explain_contradictions(app_server: RunningApp, page: Pa
     expect(page.get_by_label("Retry 4", exact=True)).to_have_value("9")
     expect(page.locator("#method-sepa_debit")).to_be_checked()
     expect(page.get_by_label("Notice days")).to_have_value("5")
-    expect(page.get_by_role("switch")).not_to_be_checked()
+    expect(page.locator("#receipts")).not_to_be_checked()
 
     page.goto(app_server.url(slug, "/settings/audit"))
     expect(page.get_by_text("finance.update")).to_be_visible()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from nextoria_hub.models import Payment, WebhookDelivery
+from nextoria_hub.models import Payment, StripeEvent
 from nextoria_hub.payments import queries
 from nextoria_hub.payments.checkout import start_checkout
 from nextoria_hub.tenancy import Actor
@@ -41,8 +41,8 @@ def test_account_updated_refreshes_readiness_without_a_click(shop: Shop) -> None
     shop.db.expire_all()
     _active, modes = conn.connection_status(shop.db, shop.admin)
     assert modes[0].charges_enabled is False
-    events = [d for d in shop.db.exec(select(WebhookDelivery)).all()]
-    assert any(d.event_type == "account.updated" and d.outcome == "applied" for d in events)
+    applied = shop.db.exec(select(StripeEvent).where(StripeEvent.type == "account.updated")).all()
+    assert [e.result for e in applied] == ["applied"]
 
 
 def test_stale_readiness_is_asked_of_stripe_again(db, stripe_sandbox, stripe_account) -> None:  # type: ignore[no-untyped-def]

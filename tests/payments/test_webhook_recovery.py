@@ -8,6 +8,7 @@ from nextoria_hub.models import AuditEntry, WebhookDelivery
 from nextoria_hub.payments import stripe_connection as conn
 from nextoria_hub.payments.checkout import start_checkout
 from nextoria_hub.webhooks_health import not_applied_events, webhook_health
+from tests.inbox import drain_inbox
 from tests.payments.conftest import Shop, post_event, sandbox_events
 
 
@@ -92,6 +93,7 @@ def test_events_not_applied_are_listed_with_their_detail(shop: Shop) -> None:
     }
     resp = post_event(shop.port, shop.tenant.workspace.slug, event, shop.webhook_secret())
     assert resp.status_code == 200
+    drain_inbox()  # the route only records; a worker applies
     health = webhook_health(shop.db, shop.tenant.id)
     rows = not_applied_events(shop.db, shop.tenant.id)
     assert health.not_applied == len(rows) >= 1

@@ -341,6 +341,27 @@ CASES: dict[str, Case] = {
     "AuditState.load": Case("/settings/audit"),
     # the Client Portal
     "PortalState.load": Case("/portal"),
+    "PortalState.filter_history": Case(
+        "/portal", args=lambda s: ({"search": s.b.open.number, "status": "open", "year": ""},)
+    ),
+    "PortalState.to_page": Case("/portal", args=lambda s: (2,)),
+    "PortalState.to_payments_page": Case("/portal", args=lambda s: (2,)),
+    "PortalState.pay": Case("/portal", args=lambda s: (str(s.b.open.id),)),
+    "PortalProfileState.load": Case("/portal/profile"),
+    "BrandingState.load": Case("/settings/branding"),
+    "BrandingState.upload_logo": Case("/settings/branding", args=lambda s: ([],)),
+    "BrandingState.remove_logo": Case("/settings/branding"),
+    "BrandingState.save_accent": Case(
+        "/settings/branding", args=lambda s: ({"accent": "#000000"},)
+    ),
+    "PortalProfileState.set_email_receipts": Case("/portal/profile", args=lambda s: (False,)),
+    "PortalProfileState.set_email_reminders": Case("/portal/profile", args=lambda s: (False,)),
+    "PortalProfileState.save": Case(
+        "/portal/profile",
+        args=lambda s: (
+            {"billing_name": "Mallory", "line1": "1 Evil Way", "city": "X", "country": "US"},
+        ),
+    ),
     "PortalInvoiceState.load": Case(PORTAL_INVOICE, params=_invoice),
     "PortalInvoiceState.pay_now": Case(PORTAL_INVOICE, params=_invoice),
     "PaymentMethodsState.load": Case(

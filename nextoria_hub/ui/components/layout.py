@@ -20,11 +20,13 @@ SETTINGS_NAV = [
     ("Finance", "/settings/finance", "landmark", True),
     ("Team", "/settings/team", "user-cog", False),
     ("Workspace", "/settings/workspace", "globe", True),
+    ("Branding", "/settings/branding", "palette", True),
     ("Audit log", "/settings/audit", "history", True),
 ]
 PORTAL_NAV = [
     ("Invoices", "/portal", "file-text"),
     ("Payment methods", "/portal/payment-methods", "credit-card"),
+    ("Profile", "/portal/profile", "user-round"),
 ]
 
 
@@ -119,7 +121,7 @@ def sidebar(portal: bool) -> rx.Component:
     else:
         links = [_staff_link(*item) for item in STAFF_NAV]
         links.append(
-            rx.text("Settings", size="1", weight="bold", color="var(--gray-10)", padding_top="12px")
+            rx.text("Settings", size="1", weight="bold", color="var(--gray-11)", padding_top="12px")
         )
         links += [_staff_link(*item) for item in SETTINGS_NAV]
     return rx.vstack(

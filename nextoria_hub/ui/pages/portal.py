@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import reflex as rx
 
-from nextoria_hub.ui.components.billing_extras import pdf_links
+from nextoria_hub.billing import profile as profile_svc
+from nextoria_hub.ui.components.billing_extras import LABEL, pdf_links
+from nextoria_hub.ui.components.forms import field, form_error, submit_button
 from nextoria_hub.ui.components.layout import empty_state, guarded, page_header
 from nextoria_hub.ui.components.status import status_badge
 from nextoria_hub.ui.states.client_detail import PaymentMethodsState as P
 from nextoria_hub.ui.states.portal import PortalInvoiceState as I
+from nextoria_hub.ui.states.portal import PortalProfileState as Pr
 from nextoria_hub.ui.states.portal import PortalState as S
 from nextoria_hub.ui.theme import CARD_STYLE
 
@@ -40,18 +43,254 @@ def _invoice_card(i: dict) -> rx.Component:
     )
 
 
+def _open_card(i: dict) -> rx.Component:
+    """An invoice the client must act on, with its own Pay Now (none while a debit is processing)."""
+    return rx.box(
+        rx.hstack(
+            rx.link(
+                rx.vstack(
+                    rx.text(i["number"], weight="bold"),
+                    rx.text("Due ", i["due"], size="1", color="var(--gray-11)"),
+                    spacing="0",
+                ),
+                href="/portal/invoices/" + i["id"],
+                underline="none",
+                color="inherit",
+                class_name="portal-invoice",
+            ),
+            rx.spacer(),
+            rx.vstack(
+                rx.text(i["amount"], weight="medium"),
+                status_badge(i["status"], i["color"]),
+                align="end",
+                spacing="1",
+            ),
+            rx.cond(
+                i["pay"] != "",
+                rx.button(
+                    rx.icon("lock", size=14),
+                    "Pay Now",
+                    # The agency's accent when it set one (checked for white text on it).
+                    background=rx.cond(S.brand_accent != "", S.brand_accent, "var(--accent-9)"),
+                    loading=S.paying_id == i["id"],
+                    on_click=S.pay(i["id"]),
+                    aria_label="Pay Now " + i["number"],
+                    class_name="pay-now",
+                ),
+            ),
+            width="100%",
+            align="center",
+            wrap="wrap",
+            spacing="3",
+        ),
+        style={**CARD_STYLE, "padding": "1rem 1.25rem"},
+        class_name="portal-open",
+    )
+
+
+def _skeleton() -> rx.Component:
+    """Until the first event after hydrate lands: the shape of the page, not an empty list."""
+    return rx.vstack(
+        *[rx.skeleton(rx.box(height="4.5rem", width="100%"), loading=True) for _ in range(3)],
+        spacing="3",
+        width="100%",
+        id="portal-skeleton",
+        aria_busy="true",
+    )
+
+
+def _open_section() -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.heading("To pay", size="4", as_="h2"),
+            rx.spacer(),
+            rx.foreach(S.open_totals, lambda t: rx.text(t, weight="bold", class_name="open-total")),
+            width="100%",
+            align="center",
+            wrap="wrap",
+        ),
+        rx.cond(
+            S.open_rows.length() > 0,
+            rx.vstack(rx.foreach(S.open_rows, _open_card), spacing="3", width="100%"),
+            rx.text("Nothing to pay right now.", color="var(--gray-11)", size="2"),
+        ),
+        rx.cond(
+            S.pay_error != "",
+            rx.callout(
+                S.pay_error, icon="triangle_alert", color_scheme="red", role="alert", width="100%"
+            ),
+        ),
+        width="100%",
+        spacing="3",
+        id="portal-open",
+    )
+
+
+def _history_filters() -> rx.Component:
+    return rx.form(
+        rx.hstack(
+            rx.input(
+                name="search",
+                placeholder="Invoice number",
+                aria_label="Search by invoice number",
+                default_value=S.search,
+                max_length=64,
+                flex="1",
+                min_width="8rem",
+            ),
+            rx.el.select(
+                rx.el.option("All statuses", value=""),
+                rx.el.option("Open", value="open"),
+                rx.el.option("Overdue", value="overdue"),
+                rx.el.option("Paid", value="paid"),
+                rx.el.option("Void", value="void"),
+                name="status",
+                aria_label="Status",
+                class_name="portal-select",
+            ),
+            rx.el.select(
+                rx.el.option("All years", value=""),
+                rx.foreach(S.years, lambda y: rx.el.option(y, value=y)),
+                name="year",
+                aria_label="Year",
+                class_name="portal-select",
+            ),
+            rx.button("Search", type="submit", variant="soft"),
+            width="100%",
+            wrap="wrap",
+            spacing="2",
+        ),
+        on_submit=S.filter_history,
+        width="100%",
+    )
+
+
+def _pager(page: rx.Var, pages: rx.Var, go, label: str) -> rx.Component:  # type: ignore[no-untyped-def]
+    return rx.cond(
+        pages > 1,
+        rx.hstack(
+            rx.button(
+                "Previous",
+                variant="soft",
+                disabled=page <= 1,
+                on_click=go(page - 1),
+                aria_label=f"Previous page of {label}",
+            ),
+            rx.text("Page ", page, " of ", pages, size="2", color="var(--gray-11)"),
+            rx.button(
+                "Next",
+                variant="soft",
+                disabled=page >= pages,
+                on_click=go(page + 1),
+                aria_label=f"Next page of {label}",
+            ),
+            align="center",
+            spacing="3",
+        ),
+    )
+
+
+def _history_section() -> rx.Component:
+    return rx.vstack(
+        rx.heading("All invoices", size="4", as_="h2"),
+        _history_filters(),
+        rx.cond(
+            S.history.length() > 0,
+            rx.vstack(rx.foreach(S.history, _invoice_card), spacing="2", width="100%"),
+            rx.text("No invoices match.", color="var(--gray-11)", size="2"),
+        ),
+        _pager(S.page, S.pages, S.to_page, "invoices"),
+        width="100%",
+        spacing="3",
+        id="portal-history",
+    )
+
+
+def _payment_row(p: dict) -> rx.Component:
+    return rx.hstack(
+        rx.vstack(
+            rx.text(p["amount"], weight="medium"),
+            rx.text(
+                p["paid_on"],
+                " · ",
+                p["number"],
+                " · ",
+                p["method"],
+                size="1",
+                color="var(--gray-11)",
+            ),
+            spacing="0",
+            min_width="0",
+        ),
+        rx.spacer(),
+        rx.el.a(
+            rx.icon("receipt", size=14),
+            "Receipt",
+            href="/api/invoices/" + p["invoice_id"] + "/receipt.pdf",
+            download=True,
+            reload_document=True,  # a plain request, not the app's client-side routing
+            aria_label="Receipt for " + p["number"],
+            class_name="portal-receipt",
+            style={"display": "inline-flex", "gap": "0.35rem", "align_items": "center"},
+        ),
+        width="100%",
+        align="center",
+        style={**CARD_STYLE, "padding": "0.75rem 1rem"},
+    )
+
+
+def _payments_section() -> rx.Component:
+    return rx.vstack(
+        rx.heading("Payments", size="4", as_="h2"),
+        rx.cond(
+            S.payments.length() > 0,
+            rx.vstack(rx.foreach(S.payments, _payment_row), spacing="2", width="100%"),
+            rx.text("No payments yet.", color="var(--gray-11)", size="2"),
+        ),
+        _pager(S.payments_page, S.payments_pages, S.to_payments_page, "payments"),
+        width="100%",
+        spacing="3",
+        id="portal-payments",
+    )
+
+
 def portal_invoices() -> rx.Component:
     return guarded(
         rx.vstack(
+            rx.cond(
+                S.brand_logo != "",
+                rx.image(
+                    src=S.brand_logo,
+                    alt="Agency logo",
+                    max_height="48px",
+                    max_width="12rem",
+                    object_fit="contain",
+                    id="agency-logo",
+                ),
+            ),
             page_header("Invoices", "Your invoices from this agency"),
             rx.cond(
-                S.invoices.length() > 0,
-                rx.vstack(rx.foreach(S.invoices, _invoice_card), spacing="3", width="100%"),
-                empty_state(
-                    "file-text",
-                    "No invoices yet",
-                    "Invoices sent to you will show here, ready to pay.",
+                S.loaded,
+                rx.cond(
+                    (S.open_rows.length() > 0)
+                    | (S.history.length() > 0)
+                    | (S.status != "")
+                    | (S.search != "")
+                    | (S.year != ""),
+                    rx.vstack(
+                        _open_section(),
+                        _history_section(),
+                        _payments_section(),
+                        spacing="6",
+                        width="100%",
+                    ),
+                    empty_state(
+                        "file-text",
+                        "No invoices yet",
+                        "Invoices sent to you will show here, ready to pay.",
+                    ),
                 ),
+                _skeleton(),
             ),
             width="100%",
         ),
@@ -380,6 +619,123 @@ def portal_payment_methods() -> rx.Component:
             spacing="4",
             width="100%",
             max_width="40rem",
+        ),
+        portal=True,
+    )
+
+
+def _profile_field(label: str, name: str, **props) -> rx.Component:  # type: ignore[no-untyped-def]
+    return field(
+        label,
+        name,
+        error=Pr.errors.get(name, ""),
+        default_value=Pr.values[name],
+        **props,
+    )
+
+
+def _tax_type_select() -> rx.Component:
+    return rx.vstack(
+        rx.el.label("Tax ID type", html_for="tax_id_type", style=LABEL),
+        rx.el.select(
+            rx.el.option("None", value=""),
+            *[
+                rx.el.option(label, value=code)
+                for code, (label, _shape) in profile_svc.TAX_ID_TYPES.items()
+            ],
+            id="tax_id_type",
+            name="tax_id_type",
+            default_value=Pr.values["tax_id_type"],
+            class_name="portal-select",
+            style={"height": "40px", "width": "100%"},
+        ),
+        rx.cond(
+            Pr.errors.get("tax_id_type", "") != "",
+            rx.text(
+                Pr.errors.get("tax_id_type", ""), color="var(--red-11)", size="2", role="alert"
+            ),
+        ),
+        spacing="1",
+        width="100%",
+        align="stretch",
+    )
+
+
+def _profile_form() -> rx.Component:
+    return rx.form(
+        rx.vstack(
+            rx.heading("Billing details", size="4", as_="h2"),
+            _profile_field("Name on invoices", "billing_name", max_length=160),
+            _profile_field("Address", "line1", max_length=200, auto_complete="address-line1"),
+            _profile_field(
+                "Address line 2", "line2", max_length=200, auto_complete="address-line2"
+            ),
+            rx.flex(
+                rx.box(_profile_field("City", "city", max_length=100), flex="2", min_width="10rem"),
+                rx.box(
+                    _profile_field("Postal code", "postal_code", max_length=20),
+                    flex="1",
+                    min_width="7rem",
+                ),
+                gap="3",
+                wrap="wrap",
+                width="100%",
+            ),
+            rx.flex(
+                rx.box(
+                    _profile_field("State or region", "state", max_length=100),
+                    flex="2",
+                    min_width="10rem",
+                ),
+                rx.box(
+                    _profile_field("Country code", "country", max_length=2, placeholder="US"),
+                    flex="1",
+                    min_width="7rem",
+                ),
+                gap="3",
+                wrap="wrap",
+                width="100%",
+            ),
+            _tax_type_select(),
+            _profile_field("Tax ID", "tax_id", max_length=40),
+            rx.heading("Emails", size="4", as_="h2", margin_top="0.5rem"),
+            rx.checkbox(
+                "Email me a receipt for each payment",
+                checked=Pr.email_receipts,
+                on_change=Pr.set_email_receipts,
+            ),
+            rx.checkbox(
+                "Remind me before and after an invoice is due",
+                checked=Pr.email_reminders,
+                on_change=Pr.set_email_reminders,
+            ),
+            form_error(Pr.errors.get("form", "")),
+            rx.cond(
+                Pr.stripe_error != "",
+                rx.callout(
+                    "Saved here; Stripe has not taken it yet: " + Pr.stripe_error,
+                    icon="triangle_alert",
+                    color_scheme="amber",
+                    width="100%",
+                ),
+            ),
+            submit_button("Save", loading=Pr.saving),
+            spacing="3",
+            width="100%",
+        ),
+        on_submit=Pr.save,
+        width="100%",
+        style={**CARD_STYLE, "max_width": "40rem"},
+        id="profile-form",
+    )
+
+
+def portal_profile() -> rx.Component:
+    return guarded(
+        rx.vstack(
+            page_header("Profile", "Your billing details and email preferences"),
+            rx.cond(Pr.loaded, _profile_form(), _skeleton()),
+            width="100%",
         ),
         portal=True,
     )

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import reflex as rx
 
+from nextoria_hub.accounts import branding
 from nextoria_hub.billing import invoices as svc
+from nextoria_hub.billing import portal as home_svc
+from nextoria_hub.billing import profile as profile_svc
 from nextoria_hub.billing.finance import get_finance
 from nextoria_hub.billing.live import invoice_version
 from nextoria_hub.billing.money import format_money
@@ -13,6 +16,7 @@ from nextoria_hub.errors import (
     AccessDenied,
     NotFound,
     NotSignedIn,
+    ValidationError,
 )
 from nextoria_hub.payments import checkout, return_watch
 from nextoria_hub.stripe_gateway import StripeGatewayError
@@ -39,20 +43,138 @@ def portal_row(invoice, processing: bool = False) -> dict[str, str]:  # type: ig
     }
 
 
+def home_row(row: home_svc.PortalRow) -> dict[str, str]:
+    """A typed portal row as the browser gets it: short keys, strings only."""
+    return {
+        "id": str(row.id),
+        "number": row.number,
+        "status": row.status,
+        "color": STATUS_COLORS.get(row.status, "gray"),
+        "amount": row.amount,
+        "due": row.due,
+        "pay": "1" if row.payable else "",
+    }
+
+
+def home_vars(home: home_svc.PortalHome, payments: home_svc.PaymentHistory) -> dict[str, object]:
+    """Every var the portal home sets from one load: what its first websocket delta carries."""
+    return {
+        "open_rows": [home_row(r) for r in home.open_rows],
+        "open_totals": home.open_totals,
+        "history": [home_row(r) for r in home.history],
+        "page": home.page,
+        "pages": home.pages,
+        "matches": home.matches,
+        "years": [str(y) for y in home.years],
+        "payments": [
+            {
+                "invoice_id": str(p.invoice_id),
+                "number": p.number,
+                "amount": p.amount,
+                "paid_on": p.paid_on,
+                "method": p.method,
+                "status": p.status,
+            }
+            for p in payments.rows
+        ],
+        "payments_page": payments.page,
+        "payments_pages": payments.pages,
+    }
+
+
 class PortalState(AppState):
-    invoices: list[dict[str, str]] = []
+    """The portal home: open invoices first, then a page of history and of payments."""
+
+    loaded: bool = False
+    open_rows: list[dict[str, str]] = []
+    open_totals: list[str] = []
+    history: list[dict[str, str]] = []
+    page: int = 1
+    pages: int = 1
+    matches: int = 0
+    years: list[str] = []
+    search: str = ""
+    status: str = ""
+    year: str = ""
+    payments: list[dict[str, str]] = []
+    payments_page: int = 1
+    payments_pages: int = 1
+    paying_id: str = ""
+    pay_error: str = ""
+    # The agency's brand (Settings → Branding): its logo URL and accent, or "".
+    brand_logo: str = ""
+    brand_accent: str = ""
+
+    def _refresh(self, page: int, payments_page: int):  # type: ignore[no-untyped-def]
+        try:
+            with self._unit() as (db, actor):
+                home = home_svc.portal_home(
+                    db,
+                    actor,
+                    today(),
+                    page=page,
+                    search=self.search,
+                    status=self.status,
+                    year=int(self.year) if self.year.isdigit() else None,
+                )
+                payments = home_svc.payment_history(db, actor, page=payments_page)
+                brand = branding.get_branding(db, actor.workspace_id)
+        except (NotSignedIn, AccessDenied) as err:
+            return self._denied(err)
+        except ValidationError:
+            self.status = ""
+            return None
+        for name, value in home_vars(home, payments).items():
+            setattr(self, name, value)
+        self.brand_logo = f"/api/branding/logo.png?v={brand.version}" if brand.has_logo else ""
+        self.brand_accent = brand.accent
+        self.loaded = True
+        return None
 
     @rx.event
     def load(self):
-        try:
-            with self._unit() as (db, actor):
-                processing = svc.processing_ids(db, actor.workspace_id)
-                self.invoices = [
-                    portal_row(i, i.id in processing) for i in svc.list_invoices(db, actor)
-                ]
-        except (NotSignedIn, AccessDenied) as err:
-            return self._denied(err)
-        return None
+        self.search, self.status, self.year, self.pay_error, self.paying_id = "", "", "", "", ""
+        return self._refresh(1, 1)
+
+    @rx.event
+    def filter_history(self, form: dict):  # type: ignore[type-arg]
+        """Search by number, filter by status and year: back to the first page."""
+        self.search = str(form.get("search", ""))[:64]
+        status = str(form.get("status", ""))
+        self.status = status if status in home_svc.HISTORY_STATUSES else ""
+        year = str(form.get("year", ""))
+        self.year = year if year.isdigit() and len(year) == 4 else ""
+        return self._refresh(1, self.payments_page)
+
+    @rx.event
+    def to_page(self, page: int):
+        return self._refresh(max(int(page), 1), self.payments_page)
+
+    @rx.event
+    def to_payments_page(self, page: int):
+        return self._refresh(self.page, max(int(page), 1))
+
+    @rx.event(background=True)
+    async def pay(self, invoice_id: str):
+        """Pay Now on an open invoice of the home: Checkout, created off the event loop."""
+        async with self:
+            if self.paying_id or not str(invoice_id).isdigit():
+                return
+            self.pay_error, self.paying_id = "", str(invoice_id)
+            origin = self.router.url.origin
+        wanted = int(invoice_id)
+        done = await self._off_loop(
+            lambda db, actor: checkout.start_checkout(db, actor, wanted, base_url=origin)
+        )
+        async with self:
+            if done.ok:
+                event = rx.redirect(str(done.value))
+            elif done.denied:
+                self.paying_id, event = "", self._denied(done.error)  # type: ignore[arg-type]
+            else:
+                self.paying_id, self.pay_error, event = "", done.message, None
+        if event is not None:
+            yield event
 
 
 class PortalInvoiceState(AppState):
@@ -199,3 +321,79 @@ def _check_return(host: str, token: str, invoice_id: int, session_id: str) -> st
         if actor is None:
             raise NotSignedIn()
         return checkout.checkout_return(db, actor, invoice_id, session_id)
+
+
+PROFILE_FIELDS = ("billing_name", "line1", "line2", "city", "state", "postal_code", "country")
+
+
+class PortalProfileState(AppState):
+    """Portal → Profile: billing details (copied to Stripe) and email preferences."""
+
+    loaded: bool = False
+    values: dict[str, str] = {}
+    email_receipts: bool = True
+    email_reminders: bool = True
+    stripe_synced: str = ""
+    stripe_error: str = ""
+    errors: dict[str, str] = {}
+    saving: bool = False
+
+    def _show(self, found) -> None:  # type: ignore[no-untyped-def]
+        v = found.values
+        self.values = {
+            **{name: getattr(v, name) for name in PROFILE_FIELDS},
+            "tax_id_type": v.tax_id_type,
+            "tax_id": v.tax_id,
+        }
+        self.email_receipts, self.email_reminders = v.email_receipts, v.email_reminders
+        self.stripe_synced, self.stripe_error = found.stripe_synced, found.stripe_error
+        self.loaded = True
+
+    @rx.event
+    def load(self):
+        self.errors, self.saving = {}, False
+        try:
+            with self._unit() as (db, actor):
+                self._show(profile_svc.get_profile(db, actor))
+        except (NotSignedIn, AccessDenied) as err:
+            return self._denied(err)
+        return None
+
+    @rx.event
+    def set_email_receipts(self, on: bool):
+        self.email_receipts = bool(on)
+
+    @rx.event
+    def set_email_reminders(self, on: bool):
+        self.email_reminders = bool(on)
+
+    @rx.event
+    async def save(self, form: dict):  # type: ignore[type-arg]
+        """Saved, then sent to Stripe off the event loop (the service commits first)."""
+        if self.saving:
+            return
+        self.saving, self.errors = True, {}
+        yield
+        data = profile_svc.ProfileInput(
+            **{name: str(form.get(name, "")) for name in PROFILE_FIELDS},
+            tax_id_type=str(form.get("tax_id_type", "")),
+            tax_id=str(form.get("tax_id", "")),
+            email_receipts=self.email_receipts,
+            email_reminders=self.email_reminders,
+        )
+        done = await self._off_loop(lambda db, actor: profile_svc.save_profile(db, actor, data))
+        self.saving = False
+        if done.denied:
+            yield self._denied(done.error)  # type: ignore[arg-type]
+            return
+        if isinstance(done.error, ValidationError):
+            self.errors = {done.field or "form": done.message}
+            return
+        if not done.ok:
+            yield rx.toast.error(done.message)
+            return
+        self._show(done.value)
+        if self.stripe_error:
+            yield rx.toast.warning("Saved. Stripe didn't take the update yet: " + self.stripe_error)
+        else:
+            yield rx.toast.success("Billing details saved.")

@@ -1,7 +1,7 @@
 """stripe connect: a workspace's connected account (no agency secret), single-use OAuth states
 
-Revision ID: 0012_stripe_connect
-Revises: 0011_workspace_alias
+Revision ID: 0013_stripe_connect
+Revises: 0012_client_profile
 Create Date: 2026-12-05 15:20:00
 """
 
@@ -12,8 +12,8 @@ import sqlmodel
 
 from alembic import op
 
-revision: str = "0012_stripe_connect"
-down_revision: str | None = "0011_workspace_alias"
+revision: str = "0013_stripe_connect"
+down_revision: str | None = "0012_client_profile"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
