@@ -54,6 +54,14 @@ class Settings(BaseSettings):
     stripe_api_base: str = "https://api.stripe.com"
     # One try of a Stripe call may take this long (stripe-python's own default is 80 s).
     stripe_timeout_seconds: float = Field(default=20.0, gt=0, le=120)
+    # Stripe Connect (OAuth for agencies' Standard accounts): the platform's client id
+    # (ca_…), its secret key and its Connect webhook endpoint's signing secret. All three
+    # set = "Connect with Stripe" is offered. Secrets: never logged, never in a repr.
+    stripe_connect_client_id: str = ""
+    stripe_platform_secret_key: str = Field(default="", repr=False)
+    stripe_connect_webhook_secret: str = Field(default="", repr=False)
+    # Where the OAuth pages live (connect.stripe.com; the sandbox's own address in development).
+    stripe_connect_base: str = ""
     email_from: str = "Nextoria Hub <billing@nextoriahub.com>"
     # Resend's own variable names (no prefix). Without a key nothing is sent: emails stay in
     # the outbox as "logged" and are shown in the app.
@@ -83,6 +91,17 @@ class Settings(BaseSettings):
     def email_mode(self) -> Literal["resend", "outbox"]:
         """``resend`` when an API key is configured, else emails only go to the outbox."""
         return "resend" if self.resend_api_key.strip() else "outbox"
+
+    @property
+    def connect_configured(self) -> bool:
+        return bool(self.stripe_connect_client_id and self.stripe_platform_secret_key)
+
+    @property
+    def effective_connect_base(self) -> str:
+        if self.stripe_connect_base:
+            return self.stripe_connect_base.rstrip("/")
+        api = self.stripe_api_base.rstrip("/")
+        return "https://connect.stripe.com" if api == "https://api.stripe.com" else api
 
     @property
     def is_local(self) -> bool:

@@ -104,14 +104,102 @@ def _http_client(timeout: float) -> stripe.HTTPClient:
     return stripe.RequestsClient(timeout=timeout)
 
 
+class ConnectedKey(str):
+    """The platform's secret key acting for one connected account (``Stripe-Account``).
+
+    A ``str`` (the platform key) so that every function here, and every caller that passes
+    ``secret_key`` along, works unchanged for a workspace connected through Stripe Connect;
+    ``client_for`` adds the header. Idempotency keys stay per account: Stripe scopes them
+    to the account in ``Stripe-Account``. Its repr names the account, never the key.
+    """
+
+    stripe_account: str
+
+    def __new__(cls, platform_key: str, account: str) -> ConnectedKey:
+        obj = super().__new__(cls, platform_key)
+        obj.stripe_account = account
+        return obj
+
+    def __repr__(self) -> str:
+        return f"ConnectedKey(stripe_account={self.stripe_account!r})"
+
+
 def client_for(secret_key: str) -> stripe.StripeClient:
+    settings = get_settings()
     return stripe.StripeClient(
-        secret_key,
+        str(secret_key),
         stripe_version=API_VERSION,
-        base_addresses={"api": get_settings().stripe_api_base},
+        stripe_account=getattr(secret_key, "stripe_account", None),
+        client_id=settings.stripe_connect_client_id or None,
+        base_addresses={
+            "api": settings.stripe_api_base,
+            "connect": settings.effective_connect_base,
+        },
         max_network_retries=NETWORK_RETRIES,
         http_client=_http_client(timeout_seconds()),
     )
+
+
+# --- Connect (OAuth for Standard accounts) ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConnectGrant:
+    """What the hub keeps of ``/oauth/token``'s answer: never the access token."""
+
+    account: str
+    livemode: bool
+    scope: str
+
+
+def oauth_token(platform_key: str, code: str) -> ConnectGrant:
+    """Exchange an authorization code; the connected account's tokens are dropped at once."""
+    with translated_errors("connect your Stripe account"):
+        token = (
+            client_for(platform_key)
+            .oauth.token({"grant_type": "authorization_code", "code": code})
+            .to_dict()
+        )
+    return ConnectGrant(
+        account=str(token["stripe_user_id"]),
+        livemode=bool(token["livemode"]),
+        scope=str(token.get("scope") or ""),
+    )
+
+
+def oauth_deauthorize(platform_key: str, account: str) -> bool:
+    """Disconnect ``account`` from the platform; False when it was no longer connected."""
+    client = client_for(platform_key)
+    with translated_errors("disconnect your Stripe account"):
+        try:
+            client.oauth.deauthorize({"stripe_user_id": account})
+        except stripe.oauth_error.InvalidClientError:
+            return False
+    return True
+
+
+def upsert_connect_webhook_endpoint(
+    platform_key: str, *, url: str, events: list[str]
+) -> tuple[str, str | None]:
+    """The platform's Connect endpoint (``connect=true``) for ``url``; (id, secret if new)."""
+    client = client_for(platform_key)
+    with translated_errors("register the Connect webhook"):
+        for candidate in client.v1.webhook_endpoints.list({"limit": 100}).auto_paging_iter():
+            if candidate.url == url:
+                client.v1.webhook_endpoints.update(
+                    candidate.id,
+                    {"enabled_events": events, "disabled": False},  # type: ignore[typeddict-item]
+                )
+                return candidate.id, None
+        created = client.v1.webhook_endpoints.create(
+            {
+                "url": url,
+                "enabled_events": events,  # type: ignore[typeddict-item]
+                "connect": True,
+                "description": "Nextoria Hub (Connect)",
+            }
+        )
+        return created.id, created.secret
 
 
 @contextmanager

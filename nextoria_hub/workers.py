@@ -83,6 +83,7 @@ def _context(row: InboxEvent) -> EventContext:
         row.event_type,
         dict(event["data"]["object"]),
         row.stripe_created,
+        account=str(event.get("account") or ""),
     )
 
 

@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from . import control, hosted, resources, validation  # noqa: F401  (registers API routes)
+from . import connect, control, hosted, resources, validation  # noqa: F401  (registers API routes)
 from .api import Ctx, Params, expand, match, path_exists
 from .api import Route as ApiRoute
 from .delivery import DeliveryConfig
@@ -71,8 +71,7 @@ async def api(request: Request) -> Response:
     scope = None
     try:
         record = sb.authenticate(request.headers.get("authorization"))
-        sb.check_account_header(record, request.headers.get("stripe-account"))
-        scope = sb.scope_of(record)
+        scope = sb.check_account_header(record, request.headers.get("stripe-account"))
         if not sb.limiter.admit(scope, sb.chaos.rate_limit_per_second):
             raise rate_limit_error()
         found = match(method, path)
@@ -181,7 +180,7 @@ def local_json_only(app: ASGIApp) -> ASGIApp:
 
 
 def _guarded_controls() -> list[Route]:
-    routes = control.routes()
+    routes = control.routes() + connect.control_routes()
     for route in routes:
         route.app = local_json_only(route.app)
     return routes
@@ -208,6 +207,7 @@ def create_app(
         Route("/v1/{path:path}", api, methods=methods),
         *_guarded_controls(),
         *hosted.routes(),
+        *connect.routes(),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.sandbox = sandbox

@@ -53,11 +53,15 @@ def _print(args: argparse.Namespace, data: Any) -> None:
 
 def _account_create(args: argparse.Namespace) -> int:
     body = {"name": args.name, **({"url": args.url} if args.url else {})}
+    if getattr(args, "platform", False):
+        body["platform"] = True
     data = _call(args, "POST", "accounts", body)
     if args.json:
         print(json.dumps(data))
         return 0
     print(f"account:              {data['account_id']}")
+    if data.get("client_id"):
+        print(f"client_id:            {data['client_id']}")
     for mode in ("test", "live"):
         print(f"{mode} publishable key: {data[mode]['publishable_key']}")
         print(f"{mode} secret key:      {data[mode]['secret_key']}")
@@ -105,8 +109,11 @@ def build_parser() -> argparse.ArgumentParser:
         dest="action", required=True
     )
     create = client(account.add_parser("create", help="create an account and print its keys"))
-    create.add_argument("--name", required=True)
+    create.add_argument("--name", default="Sandbox account")
     create.add_argument("--url")
+    create.add_argument(
+        "--platform", action="store_true", help="a Connect platform (prints its client_id)"
+    )
     create.set_defaults(func=_account_create)
     ready = client(account.add_parser("readiness", help="set charges_enabled etc."))
     ready.add_argument("account")

@@ -83,7 +83,8 @@ async def create_account(request: Request) -> Response:
     name = body.get("name")
     if not isinstance(name, str) or not name:
         raise ValueError("name is required")
-    return JSONResponse(_sb(request).create_account(name, body.get("url")))
+    platform = bool(body.get("platform", False))
+    return JSONResponse(_sb(request).create_account(name, body.get("url"), platform=platform))
 
 
 @_endpoint

@@ -62,6 +62,7 @@ class _Job:
     endpoint_id: str = field(compare=False)
     attempt: int = field(compare=False, default=1)
     forced: bool = field(compare=False, default=False)
+    endpoint_scope: Scope | None = field(compare=False, default=None)  # a Connect endpoint's
 
 
 class Deliverer:
@@ -99,8 +100,24 @@ class Deliverer:
             thread.join(timeout=5)
         self._threads = []
 
-    def enqueue(self, scope: Scope, event_id: str, endpoint_id: str, forced: bool = False) -> None:
-        job = _Job(time.monotonic(), next(self._order), scope, event_id, endpoint_id, 1, forced)
+    def enqueue(
+        self,
+        scope: Scope,
+        event_id: str,
+        endpoint_id: str,
+        forced: bool = False,
+        endpoint_scope: Scope | None = None,
+    ) -> None:
+        job = _Job(
+            time.monotonic(),
+            next(self._order),
+            scope,
+            event_id,
+            endpoint_id,
+            1,
+            forced,
+            endpoint_scope,
+        )
         with self._cond:
             if self.paused and not forced:
                 self._held.append(job)
@@ -186,7 +203,7 @@ class Deliverer:
     def _attempt(self, client: httpx.Client, job: _Job) -> None:
         store = self.sb.store
         event = store.get(job.scope, job.event_id)
-        endpoint = store.get(job.scope, job.endpoint_id)
+        endpoint = store.get(job.endpoint_scope or job.scope, job.endpoint_id)
         if event is None or endpoint is None or endpoint.get("deleted"):
             return
         payload = json.dumps(public(event), indent=2)

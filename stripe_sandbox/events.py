@@ -22,6 +22,26 @@ def endpoint_wants(endpoint: dict[str, Any], type_: str) -> bool:
     return endpoint.get("status") == "enabled" and ("*" in events or type_ in events)
 
 
+def is_connect(endpoint: dict[str, Any]) -> bool:
+    return bool((endpoint.get("_sb") or {}).get("connect"))
+
+
+def connect_targets(
+    sb: Sandbox, scope: Scope, type_: str, platforms: list[str] | None = None
+) -> list[tuple[Scope, dict[str, Any]]]:
+    """The platforms' Connect endpoints (``connect: true``) that hear ``scope``'s event."""
+    if platforms is None:
+        acct = sb.store.accounts.get(scope.account) or {}
+        platforms = sorted(acct.get("applications") or {})
+    out = []
+    for platform in platforms:
+        pscope = Scope(platform, scope.livemode)
+        for ep in sb.store.of_type(pscope, "webhook_endpoint"):
+            if is_connect(ep) and endpoint_wants(ep, type_):
+                out.append((pscope, ep))
+    return out
+
+
 def emit(
     sb: Sandbox,
     scope: Scope,
@@ -30,12 +50,21 @@ def emit(
     request_id: str | None = None,
     idempotency_key: str | None = None,
     previous: dict[str, Any] | None = None,
+    platforms: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Record an event and queue it for every enabled endpoint that listens for its type."""
+    """Record an event and queue it for every enabled endpoint that listens for its type.
+
+    A connected account's event also goes to its platforms' Connect endpoints, carrying
+    ``account`` (``platforms`` overrides the account's current platforms, for the
+    deauthorization event sent after the link is gone).
+    """
     with sb.store.lock:
         endpoints = [
-            e for e in sb.store.of_type(scope, "webhook_endpoint") if endpoint_wants(e, type_)
+            e
+            for e in sb.store.of_type(scope, "webhook_endpoint")
+            if endpoint_wants(e, type_) and not is_connect(e)
         ]
+        connect = connect_targets(sb, scope, type_, platforms)
         data: dict[str, Any] = {"object": public(obj)}
         if previous:
             data["previous_attributes"] = previous
@@ -47,13 +76,17 @@ def emit(
             created=int(time.time()),
             data=data,
             livemode=scope.livemode,
-            pending_webhooks=len(endpoints),
+            pending_webhooks=len(endpoints) + len(connect),
             request={"id": request_id, "idempotency_key": idempotency_key},
             type=type_,
         )
+        if connect or platforms is not None:
+            event["account"] = scope.account
         sb.store.put(scope, event)
     for endpoint in endpoints:
         sb.deliverer.enqueue(scope, event["id"], endpoint["id"])
+    for pscope, endpoint in connect:
+        sb.deliverer.enqueue(scope, event["id"], endpoint["id"], endpoint_scope=pscope)
     return event
 
 

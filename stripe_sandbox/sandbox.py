@@ -155,7 +155,9 @@ class Sandbox:
         self.store.close()
 
     # accounts and keys
-    def create_account(self, name: str, url: str | None = None) -> dict[str, Any]:
+    def create_account(
+        self, name: str, url: str | None = None, platform: bool = False
+    ) -> dict[str, Any]:
         acct_id = new_id("acct", 16)
         acct = {
             "id": acct_id,
@@ -166,9 +168,14 @@ class Sandbox:
             "details_submitted": True,
             "payouts_enabled": True,
             "currently_due": [],
+            # Connect: a platform has a client_id; a connected account names its platforms.
+            "client_id": f"ca_{token(32)}" if platform else None,
+            "applications": {},
         }
         self.store.save_account(acct)
         out: dict[str, Any] = {"account_id": acct_id}
+        if platform:
+            out["client_id"] = acct["client_id"]
         for mode, live in (("test", False), ("live", True)):
             keys = {}
             for kind, prefix in (("publishable", "pk"), ("secret", "sk")):
@@ -276,17 +283,28 @@ class Sandbox:
             "continue.",
         )
 
-    def check_account_header(self, record: dict[str, Any], header: str | None) -> None:
-        """``Stripe-Account`` may only name the key's own account (Connect is not emulated)."""
-        if header and header != record["account"]:
-            raise StripeError(
-                403,
-                "invalid_request_error",
-                f"The provided key '{redact(record['key'])}' does not have access to account "
-                f"'{header}' (or that account does not exist). Application access may have "
-                "been revoked.",
-                code="account_invalid",
-            )
+    def is_connected(self, platform: str, account: str) -> bool:
+        acct = self.store.accounts.get(account)
+        return acct is not None and platform in (acct.get("applications") or {})
+
+    def check_account_header(self, record: dict[str, Any], header: str | None) -> Scope:
+        """The scope a request acts in: the key's own account, or a connected one.
+
+        ``Stripe-Account`` may name the key's own account, or an account connected to the
+        key's platform (secret or restricted key); anything else is Stripe's 403.
+        """
+        if not header or header == record["account"]:
+            return self.scope_of(record)
+        if record["kind"] != "publishable" and self.is_connected(record["account"], header):
+            return Scope(header, bool(record["livemode"]))
+        raise StripeError(
+            403,
+            "invalid_request_error",
+            f"The provided key '{redact(record['key'])}' does not have access to account "
+            f"'{header}' (or that account does not exist). Application access may have "
+            "been revoked.",
+            code="account_invalid",
+        )
 
     def scope_of(self, record: dict[str, Any]) -> Scope:
         return Scope(record["account"], bool(record["livemode"]))

@@ -104,9 +104,16 @@ class SandboxServer:
             resp.raise_for_status()
             return resp.json()
 
-    def create_account(self, name: str, url: str | None = None) -> dict[str, Any]:
-        """A new account: ``{"account_id", "test": {...keys}, "live": {...keys}}``."""
+    def create_account(
+        self, name: str, url: str | None = None, platform: bool = False
+    ) -> dict[str, Any]:
+        """A new account: ``{"account_id", "test": {...keys}, "live": {...keys}}``.
+
+        A platform's answer also has its Connect ``client_id``.
+        """
         body: dict[str, Any] = {"name": name}
+        if platform:
+            body["platform"] = True
         if url:
             body["url"] = url
         keys: dict[str, Any] = self.control("POST", "accounts", body)
@@ -117,7 +124,8 @@ class SandboxServer:
         import stripe
 
         kwargs.setdefault("max_network_retries", 0)
-        return stripe.StripeClient(key, base_addresses={"api": self.base_url}, **kwargs)
+        bases = {"api": self.base_url, "connect": self.base_url}
+        return stripe.StripeClient(key, base_addresses=bases, **kwargs)
 
     def wait_for_deliveries(self, timeout: float = 10.0) -> bool:
         """Block until no webhook delivery is queued or running."""

@@ -15,7 +15,8 @@ checked too: their own client's invoices only, and no staff service.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -95,6 +96,7 @@ from nextoria_hub.models import (
     CheckoutSession,
     Client,
     ClientReminderSetting,
+    ConnectOAuthState,
     Invoice,
     LateFee,
     Payment,
@@ -107,7 +109,14 @@ from nextoria_hub.models import (
 from nextoria_hub.models.client_profile import ClientProfile
 from nextoria_hub.notifications import outbox
 from nextoria_hub.notifications.outbox import list_emails
-from nextoria_hub.payments import checkout, disputes, queries, settlement, stripe_connection
+from nextoria_hub.payments import (
+    checkout,
+    disputes,
+    queries,
+    settlement,
+    stripe_connect,
+    stripe_connection,
+)
 from nextoria_hub.payments.checkout import checkout_return, start_checkout
 from nextoria_hub.payments.queries import invoice_numbers, list_payments, unmatched_events
 from nextoria_hub.payments.settlement import (
@@ -139,6 +148,7 @@ from nextoria_hub.payments.stripe_connection import (
     uses_test_keys,
     webhook_secrets,
 )
+from nextoria_hub.settings import get_settings
 from nextoria_hub.tenancy import Actor, moved_workspace
 from nextoria_hub.webhooks_health import deliveries_refused, not_applied_events, webhook_health
 from tests.factories import (
@@ -337,6 +347,18 @@ def world(db: Session, request: pytest.FixtureRequest) -> World:
     a_books = build_books(db, a, "usd")
     b_books = build_books(db, b, "eur")
     quick_stripe_keys(db, b.id, "globex")
+    # B's live mode is connected with Stripe Connect: an account id, no secret of B's.
+    db.add(
+        StripeKeys(
+            workspace_id=b.id,
+            mode="live",
+            publishable_key="",
+            secret_key_sealed="",
+            secret_key_mask="Connected with Stripe",
+            connected_account="acct_globex_connect",
+            account_id="acct_globex_connect",
+        )
+    )
     db.add(WebhookDelivery(workspace_id=b.id, outcome="bad_signature", event_type=""))
     # B's reminder rules, a client with reminders off and a late fee: a leak would show them.
     db.add(ReminderSettings(workspace_id=b.id, enabled=True, days_before=9))
@@ -805,6 +827,47 @@ def _disconnect(db: Session, w: World) -> None:
     assert webhook_secrets(db, w.a.id) == [] and webhook_secrets(db, w.b.id)
 
 
+# -- Stripe Connect --
+
+
+@contextmanager
+def _platform_configured() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NEXTORIA_STRIPE_CONNECT_CLIENT_ID", "ca_isolation")
+        mp.setenv("NEXTORIA_STRIPE_PLATFORM_SECRET_KEY", "sk_test_platform_0000000000000000")
+        get_settings.cache_clear()
+        try:
+            yield
+        finally:
+            get_settings.cache_clear()
+    get_settings.cache_clear()
+
+
+def _authorize_url(db: Session, w: World) -> None:
+    with _platform_configured():
+        with pytest.raises(ValidationError):  # B's session cannot carry A's attempt
+            stripe_connect.authorize_url(db, w.a_admin, w.b_session)
+        a_token = start_session(db, w.a.admin)
+        url = stripe_connect.authorize_url(db, w.a_admin, a_token)
+    assert "state=" in url
+    states = db.exec(select(ConnectOAuthState)).all()
+    assert [s.workspace_id for s in states] == [w.a.id]
+
+
+def _disconnect_connected(db: Session, w: World) -> None:
+    b_row = db.exec(
+        select(StripeKeys).where(StripeKeys.workspace_id == w.b.id, StripeKeys.mode == "live")
+    ).one()
+    with _platform_configured(), pytest.raises(NotFound):
+        stripe_connect.disconnect_connected(db, w.a_admin, b_row)
+
+
+def _apply_deauthorization(db: Session, w: World) -> None:
+    # A Connect event naming B's account, applied in A's workspace: nothing of B's moves.
+    assert not stripe_connect.apply_deauthorization(db, w.a.id, "live", "acct_globex_connect")
+    assert not stripe_connect.apply_deauthorization(db, w.a.id, "test", "")
+
+
 # -- checkout --
 
 
@@ -864,7 +927,9 @@ def _uses_live_keys(db: Session, w: World) -> None:
 
 
 def _apply_account_update(db: Session, w: World) -> None:
-    b_keys = db.exec(select(StripeKeys).where(StripeKeys.workspace_id == w.b.id)).one()
+    b_keys = db.exec(
+        select(StripeKeys).where(StripeKeys.workspace_id == w.b.id, StripeKeys.mode == "test")
+    ).one()
     event = {"id": b_keys.account_id, "object": "account", "charges_enabled": False}
     assert apply_account_update(db, w.a.id, "test", event) is False
 
@@ -1158,6 +1223,9 @@ CASES: dict[str, Callable[[Session, World], None]] = {
     "set_webhook_secret": _set_webhook_secret,
     "set_mode": _set_mode,
     "disconnect": _disconnect,
+    "authorize_url": _authorize_url,
+    "disconnect_connected": _disconnect_connected,
+    "apply_deauthorization": _apply_deauthorization,
     "start_checkout": _start_checkout,
     "checkout_return": _checkout_return,
     "list_payments": _list_payments,
@@ -1223,6 +1291,7 @@ MODULES = (
     invoices,
     finance,
     stripe_connection,
+    stripe_connect,
     checkout,
     queries,
     settlement,
@@ -1372,6 +1441,7 @@ def _staff_only(w: World) -> dict[str, Callable[[Session, Actor], object]]:
         "set_webhook_secret": lambda db, u: set_webhook_secret(db, u, "test", "whsec_x" * 3),
         "set_mode": lambda db, u: set_mode(db, u, "test"),
         "disconnect": lambda db, u: disconnect(db, u, "test"),
+        "authorize_url": lambda db, u: stripe_connect.authorize_url(db, u, w.b_session),
         "list_audit": lambda db, u: list_audit(db, u),
         "list_emails": lambda db, u: list_emails(db, u),
         "list_team": lambda db, u: list_team(db, u),
@@ -1426,6 +1496,7 @@ STAFF_ONLY = (
     "set_webhook_secret",
     "set_mode",
     "disconnect",
+    "authorize_url",
     "list_audit",
     "list_emails",
     "list_team",

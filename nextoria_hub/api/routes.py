@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from nextoria_hub.api import session_routes
+from nextoria_hub.api import connect_routes, session_routes
 from nextoria_hub.api.branding import workspace_logo
 from nextoria_hub.api.documents import export_csv, invoice_document
 from nextoria_hub.db import get_engine, session_scope
@@ -153,6 +153,8 @@ def build_api() -> Starlette:
         routes=[
             Route("/api/health", health, methods=["GET"]),
             Route("/api/webhooks/stripe", stripe_webhook, methods=["POST"]),
+            Route("/api/webhooks/stripe/connect", connect_routes.connect_webhook, methods=["POST"]),
+            Route("/api/stripe/connect/callback", connect_routes.callback, methods=["GET"]),
             Route("/api/session", session_routes.start, methods=["POST"]),
             Route("/api/session/end", session_routes.end, methods=["POST"]),
             Route("/api/invoices/{invoice_id}/{kind}.pdf", invoice_document, methods=["GET"]),

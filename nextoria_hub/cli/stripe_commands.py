@@ -82,3 +82,50 @@ def status_command(
         f"{f' (oldest {health.oldest_unapplied_seconds} s)' if health.inbox_depth else ''}, "
         f"{health.failed} failed, last applied {health.last_applied or 'never'}"
     )
+
+
+@app.command("connect-platform")
+def connect_platform_command(
+    register_webhook: bool = typer.Option(
+        False,
+        "--register-webhook",
+        help="Create (or update) the platform's Connect webhook endpoint at the apex.",
+    ),
+) -> None:
+    """Check the Stripe Connect platform settings; optionally register its Connect webhook.
+
+    A new endpoint's signing secret is printed once: set it as
+    NEXTORIA_STRIPE_CONNECT_WEBHOOK_SECRET (it is not stored anywhere else).
+    """
+    from nextoria_hub import stripe_gateway as gateway
+    from nextoria_hub.payments import stripe_connect
+    from nextoria_hub.payments.stripe_connection import WEBHOOK_EVENTS
+    from nextoria_hub.settings import get_settings
+
+    settings = get_settings()
+    if not stripe_connect.configured():
+        typer.echo(
+            "Set NEXTORIA_STRIPE_CONNECT_CLIENT_ID and NEXTORIA_STRIPE_PLATFORM_SECRET_KEY first.",
+            err=True,
+        )
+        raise typer.Exit(1)
+    out: dict[str, object] = {
+        "client_id": settings.stripe_connect_client_id,
+        "mode": stripe_connect.platform_mode(),
+        "redirect_uri": stripe_connect.redirect_uri(),
+        "webhook_url": settings.apex_url(stripe_connect.CONNECT_WEBHOOK_PATH),
+        "webhook_secret_set": bool(settings.stripe_connect_webhook_secret),
+    }
+    if register_webhook:
+        events = [*WEBHOOK_EVENTS, "account.application.deauthorized"]
+        try:
+            endpoint_id, secret = gateway.upsert_connect_webhook_endpoint(
+                stripe_connect.platform_key(), url=str(out["webhook_url"]), events=events
+            )
+        except gateway.StripeGatewayError as err:
+            typer.echo(err.message, err=True)
+            raise typer.Exit(1) from None
+        out["webhook_endpoint_id"] = endpoint_id
+        if secret:
+            out["webhook_secret"] = secret  # shown once, for NEXTORIA_STRIPE_CONNECT_WEBHOOK_SECRET
+    print_json(out)

@@ -31,6 +31,7 @@ from nextoria_hub.models.reminders import (
     LateFee,
     ReminderSettings,
 )
+from nextoria_hub.models.stripe_connect import ConnectOAuthState
 from nextoria_hub.models.stripe_keys import StripeKeys
 from nextoria_hub.models.user import Role, User
 from nextoria_hub.models.webhook import StripeEvent, WebhookDelivery
@@ -46,6 +47,7 @@ __all__ = [
     "ClientAutopay",
     "ClientProfile",
     "ClientReminderSetting",
+    "ConnectOAuthState",
     "Dispute",
     "DisputeOutcome",
     "FinanceSettings",

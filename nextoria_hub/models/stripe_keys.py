@@ -32,3 +32,7 @@ class StripeKeys(SQLModel, table=True):
     connected_by_id: int | None = Field(default=None, foreign_key="user.id")
     connected_by_label: str = Field(default="", max_length=254)
     checked_at: datetime = Field(default_factory=utcnow)
+    # Set when the workspace connected through Stripe Connect (OAuth): calls use the platform
+    # key with this account in Stripe-Account, and no secret of the agency is stored
+    # (secret_key_sealed stays empty; events arrive at the platform's Connect endpoint).
+    connected_account: str = Field(default="", max_length=255, index=True)

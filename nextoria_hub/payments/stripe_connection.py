@@ -21,6 +21,7 @@ from nextoria_hub.clock import utcnow
 from nextoria_hub.db import session_scope
 from nextoria_hub.errors import StripeNotConnected, ValidationError
 from nextoria_hub.models import StripeKeys, Workspace
+from nextoria_hub.payments import stripe_connect
 from nextoria_hub.secret_box import mask, seal, unseal
 from nextoria_hub.settings import get_settings
 from nextoria_hub.tenancy import Actor
@@ -210,7 +211,17 @@ def _apply_account(row: StripeKeys, account: gateway.AccountInfo) -> None:
     row.checked_at = utcnow()
 
 
+def _secret(row: StripeKeys) -> str:
+    """What the gateway takes as ``secret_key``: the pasted key, or for a workspace connected
+    with Stripe Connect the platform key carrying its ``Stripe-Account`` (``ConnectedKey``)."""
+    if row.connected_account:
+        return stripe_connect.credentials(row)
+    return unseal(row.secret_key_sealed)
+
+
 def _mask_row(row: StripeKeys | None) -> str:
+    if row is not None and row.connected_account:
+        return f"{stripe_connect.CONNECTED_MASK}, account {row.connected_account}"
     if row is None or not row.secret_key_sealed:
         return "not connected"
     webhook = row.webhook_secret_mask or "no webhook secret"
@@ -245,6 +256,12 @@ def register_webhook(db: Session, actor: Actor, mode: str) -> StripeKeys:
     """
     actor.require_admin()
     row = _require_keys(db, actor.workspace_id, mode)
+    if row.connected_account:
+        raise ValidationError(
+            "Connected with Stripe: events arrive at the platform's Connect webhook, so this "
+            "workspace needs no endpoint of its own.",
+            "webhook",
+        )
     workspace = db.get(Workspace, actor.workspace_id)
     assert workspace is not None
     secret_key = unseal(row.secret_key_sealed)
@@ -323,6 +340,9 @@ def disconnect(db: Session, actor: Actor, mode: str) -> None:
     """Forget the keys and secrets of ``mode``; payments and events already recorded stay."""
     actor.require_admin()
     row = _require_keys(db, actor.workspace_id, mode)
+    if row.connected_account:  # Stripe Connect: revoke the platform's access too
+        stripe_connect.disconnect_connected(db, actor, row)
+        return
     record_audit(db, actor, "stripe.disconnect", f"{mode}: {_mask_row(row)} → not connected")
     db.delete(row)
 
@@ -350,7 +370,7 @@ def active_secret_key(db: Session, workspace_id: int) -> tuple[str, str]:
             "Online payments are not available yet: this agency hasn't connected Stripe. "
             "Please contact them to pay this invoice."
         )
-    return mode, unseal(row.secret_key_sealed)
+    return mode, _secret(row)
 
 
 def webhook_secrets(db: Session, workspace_id: int) -> list[tuple[str, str]]:
@@ -374,6 +394,7 @@ class ModeStatus:
     requirements_due: list[str] = field(default_factory=list)
     connected_at: str = ""
     connected_by: str = ""
+    connected_account: str = ""  # set when connected with Stripe Connect (no key stored)
 
 
 def connection_status(db: Session, actor: Actor) -> tuple[str, list[ModeStatus]]:
@@ -400,6 +421,7 @@ def connection_status(db: Session, actor: Actor) -> tuple[str, list[ModeStatus]]
                 requirements_due=[r for r in row.requirements_due.split(",") if r],
                 connected_at=row.connected_at.strftime("%d %b %Y %H:%M UTC"),
                 connected_by=row.connected_by_label,
+                connected_account=row.connected_account,
             )
         )
     return active_mode(db, actor.workspace_id), statuses
@@ -413,7 +435,7 @@ def check_connection(db: Session, actor: Actor) -> list[str]:
     if row is None:
         return [f"Stripe is not connected in {mode} mode: enter your {mode} keys and click Save."]
     problems: list[str] = []
-    secret_key = unseal(row.secret_key_sealed)
+    secret_key = _secret(row)
     try:
         _apply_account(row, gateway.retrieve_account(secret_key))
         db.add(row)
@@ -433,6 +455,8 @@ def check_connection(db: Session, actor: Actor) -> list[str]:
         problems.append(
             f"Stripe needs more information: {row.requirements_due.replace(',', ', ')}."
         )
+    if row.connected_account:
+        return problems  # events come through the platform's Connect endpoint
     if not row.webhook_secret_sealed:
         problems.append(
             "No webhook signing secret: click Register webhook automatically, or add the endpoint in "
@@ -478,7 +502,7 @@ def uses_test_keys(db: Session, workspace_id: int) -> bool:
 def secret_key_for(db: Session, workspace_id: int, mode: str) -> str:
     """The secret key of ``mode`` (not necessarily the active one), for following up on
     payments made in that mode; raises StripeNotConnected. Use at once, never log."""
-    return unseal(_require_keys(db, workspace_id, mode).secret_key_sealed)
+    return _secret(_require_keys(db, workspace_id, mode))
 
 
 READINESS_MAX_AGE = timedelta(minutes=5)
@@ -494,9 +518,9 @@ def refresh_stale_readiness(workspace_id: int, max_age: timedelta = READINESS_MA
     with session_scope() as db:
         rows = db.exec(select(StripeKeys).where(StripeKeys.workspace_id == workspace_id)).all()
         stale = [
-            (r.mode, unseal(r.secret_key_sealed))
+            (r.mode, _secret(r))
             for r in rows
-            if r.secret_key_sealed and _aware(r.checked_at) < cutoff
+            if (r.secret_key_sealed or r.connected_account) and _aware(r.checked_at) < cutoff
         ]
     fresh: dict[str, gateway.AccountInfo] = {}
     for mode, secret_key in stale:

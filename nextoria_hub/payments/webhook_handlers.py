@@ -33,6 +33,8 @@ class EventContext:
     event_type: str
     obj: dict[str, Any]  # event.data.object
     created: int
+    # The connected account of a Connect event (``account``); "" for an account's own events.
+    account: str = ""
     # Stripe's answers (or errors) by question, gathered outside the transaction.
     answers: dict[str, Any] = field(default_factory=dict, compare=False)
 

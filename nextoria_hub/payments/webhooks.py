@@ -20,8 +20,10 @@ from nextoria_hub import stripe_gateway as gateway
 from nextoria_hub.clock import utcnow
 from nextoria_hub.db import session_scope
 from nextoria_hub.models import InboxEvent, WebhookDelivery
+from nextoria_hub.payments import stripe_connect
 from nextoria_hub.payments.inbox import NEW_EVENT
 from nextoria_hub.payments.stripe_connection import webhook_secrets
+from nextoria_hub.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -47,14 +49,17 @@ def receive_webhook(
     *,
     headers: dict[str, str] | None = None,
     source: str = "",
+    secrets: list[tuple[str, str]] | None = None,
 ) -> WebhookOutcome:
     """Verify one delivery to a known workspace and record it for the workers; the HTTP answer.
 
     Nothing is applied here (no Stripe call, no settlement, no email): ``workers.py`` does it.
+    ``secrets`` replaces the workspace's own signing secrets (the Connect endpoint's).
     """
     headers = headers or {}
-    with session_scope() as db:
-        secrets = webhook_secrets(db, workspace_id)
+    if secrets is None:
+        with session_scope() as db:
+            secrets = webhook_secrets(db, workspace_id)
     future = _future_timestamp(signature_header)
     mode = (
         gateway.verify_webhook(payload, signature_header, secrets)
@@ -219,3 +224,36 @@ def _log_delivery(
     """A delivery that changed nothing, recorded in its own transaction."""
     with session_scope() as db:
         db.add(_delivery(workspace_id, outcome, detail=detail, body=body, **fields))
+
+
+def receive_connect_webhook(
+    payload: bytes, signature_header: str, *, headers: dict[str, str], source: str = ""
+) -> WebhookOutcome:
+    """A delivery to the platform's Connect endpoint: the workspace is the one connected to
+    the event's ``account`` (never the host), then the same checks and inbox as above."""
+    settings = get_settings()
+    secret = settings.stripe_connect_webhook_secret.strip()
+    if not secret or not settings.stripe_platform_secret_key:
+        return WebhookOutcome(404, "ignored", "Stripe Connect is not configured")
+    mode = stripe_connect.platform_mode()
+    secrets = [(mode, secret)]
+    if _future_timestamp(signature_header) or not gateway.verify_webhook(
+        payload, signature_header, secrets
+    ):
+        return WebhookOutcome(400, "bad_signature", "signature did not match")
+    try:
+        event = json.loads(payload)
+        account = str(event.get("account") or "")
+        livemode = bool(event.get("livemode"))
+    except (ValueError, AttributeError, RecursionError):
+        return WebhookOutcome(400, "ignored", "not a Stripe event")
+    with session_scope() as db:
+        workspace_id = stripe_connect.workspace_for_account(
+            db, account, "live" if livemode else "test"
+        )
+    if workspace_id is None:
+        # A disconnected or unknown account: nothing here to apply it to. 200, so Stripe stops.
+        return WebhookOutcome(200, "unmatched", "no workspace is connected to this account")
+    return receive_webhook(
+        workspace_id, payload, signature_header, headers=headers, source=source, secrets=secrets
+    )

@@ -54,7 +54,7 @@ def get_account(ctx: Ctx, p: Params) -> dict[str, Any]:
 
 @route("GET", "/v1/accounts/{id}", "account")
 def get_account_by_id(ctx: Ctx, p: Params, id: str) -> dict[str, Any]:
-    if id != ctx.scope.account:
+    if id != ctx.scope.account and not ctx.sb.is_connected(ctx.scope.account, id):
         raise StripeError(
             403,
             "invalid_request_error",
@@ -62,7 +62,7 @@ def get_account_by_id(ctx: Ctx, p: Params, id: str) -> dict[str, Any]:
             "does not exist). Application access may have been revoked.",
             code="account_invalid",
         )
-    return get_account(ctx, p)
+    return account_object(ctx.sb.store.accounts[id])
 
 
 def charges_enabled(ctx: Ctx) -> None:

@@ -37,6 +37,8 @@ def create_endpoint(ctx: Ctx, p: Params) -> dict[str, Any]:
         status="enabled",
         application=None,
     )
+    # A Connect endpoint hears the connected accounts' events, never the platform's own.
+    private(ep)["connect"] = bool(p.bool("connect")) if p.has("connect") else False
     private(ep)["secret"] = secret
     ctx.save(ep)
     return {**public(ep), "secret": secret}

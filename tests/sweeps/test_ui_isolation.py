@@ -294,6 +294,7 @@ CASES: dict[str, Case] = {
     "IntegrationsState.use_mode": Case("/settings/integrations", args=lambda s: ("test",)),
     "IntegrationsState.disconnect": Case("/settings/integrations"),
     "IntegrationsState.check": Case("/settings/integrations"),
+    "IntegrationsState.connect_with_stripe": Case("/settings/integrations"),
     "IntegrationsState.toggle_not_applied": Case("/settings/integrations"),
     "WorkspaceState.load": Case("/settings/workspace"),
     "WorkspaceState.set_new_slug": Case("/settings/workspace", args=lambda s: ("moved-away",)),

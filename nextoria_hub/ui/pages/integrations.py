@@ -68,6 +68,37 @@ def _connected_summary() -> rx.Component:
     )
 
 
+def _connect_with_stripe() -> rx.Component:
+    """The one-button path (Stripe Connect OAuth), when the platform is configured."""
+    return rx.cond(
+        S.is_admin & S.connect_available,
+        rx.vstack(
+            rx.hstack(
+                rx.button(
+                    rx.cond(
+                        S.form_mode_status["connected_account"] != "",
+                        "Reconnect with Stripe",
+                        "Connect with Stripe",
+                    ),
+                    on_click=S.connect_with_stripe,
+                    id="connect-with-stripe",
+                ),
+                rx.text(
+                    "Sign in to Stripe and approve: no key to copy. Or paste keys below.",
+                    size="1",
+                    color="var(--gray-11)",
+                ),
+                align="center",
+                spacing="3",
+                flex_wrap="wrap",
+            ),
+            rx.divider(),
+            spacing="3",
+            width="100%",
+        ),
+    )
+
+
 def _keys_form() -> rx.Component:
     return rx.form(
         rx.vstack(
@@ -469,6 +500,7 @@ def integrations_page() -> rx.Component:
                 "API keys",
                 _mode_picker(),
                 _connected_summary(),
+                _connect_with_stripe(),
                 rx.cond(
                     S.is_admin,
                     _keys_form(),

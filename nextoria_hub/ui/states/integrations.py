@@ -12,6 +12,7 @@ from nextoria_hub.errors import (
     ValidationError,
 )
 from nextoria_hub.models import Workspace
+from nextoria_hub.payments import stripe_connect
 from nextoria_hub.payments import stripe_connection as conn
 from nextoria_hub.stripe_gateway import RESTRICTED_KEY_PERMISSIONS
 from nextoria_hub.ui.states.session import AppState
@@ -56,6 +57,7 @@ class IntegrationsState(AppState):
     problems: list[str] = []
     checked: bool = False
     saving: bool = False
+    connect_available: bool = False  # "Connect with Stripe" is offered (platform configured)
 
     @rx.var
     def form_mode_status(self) -> dict[str, str]:
@@ -86,9 +88,11 @@ class IntegrationsState(AppState):
                 "requirements_due": ", ".join(s.requirements_due),
                 "connected_at": s.connected_at,
                 "connected_by": s.connected_by,
+                "connected_account": s.connected_account,
             }
             for s in statuses
         ]
+        self.connect_available = stripe_connect.configured()
         workspace = db.get(Workspace, actor.workspace_id)
         self.webhook_endpoint_url = conn.webhook_url(workspace)
         health = webhook_health(db, actor.workspace_id)
@@ -129,6 +133,12 @@ class IntegrationsState(AppState):
         except (NotSignedIn, AccessDenied) as err:
             return self._denied(err)
         self.form_mode = self.active_mode
+        outcome = self.router.url.query_parameters.get("stripe_connect", "")
+        if outcome == "connected":
+            return [IntegrationsState.refresh_readiness, rx.toast.success("Stripe is connected.")]
+        if outcome == "failed":
+            message = self.router.url.query_parameters.get("message", "") or "Not connected."
+            return [IntegrationsState.refresh_readiness, rx.toast.error(message[:200])]
         return IntegrationsState.refresh_readiness
 
     @rx.event(background=True)
@@ -242,6 +252,19 @@ class IntegrationsState(AppState):
         if warnings:
             return rx.toast.warning(warnings[0])
         return result
+
+    @rx.event
+    async def connect_with_stripe(self):
+        """Off to Stripe's consent page with a single-use state bound to this session."""
+        token = self._session_token()
+        done = await self._off_loop(
+            lambda db, actor: stripe_connect.authorize_url(db, actor, token)  # type: ignore[arg-type]
+        )
+        if done.denied:
+            return self._denied(done.error)  # type: ignore[arg-type]
+        if not done.ok:
+            return rx.toast.error(done.message)
+        return rx.redirect(str(done.value), is_external=False)
 
     @rx.event
     async def disconnect(self):
