@@ -99,7 +99,7 @@ def connect_platform_command(
     """
     from nextoria_hub import stripe_gateway as gateway
     from nextoria_hub.payments import stripe_connect
-    from nextoria_hub.payments.stripe_connection import WEBHOOK_EVENTS
+    from nextoria_hub.payments.stripe_connection import CONNECT_WEBHOOK_EVENTS
     from nextoria_hub.settings import get_settings
 
     settings = get_settings()
@@ -117,7 +117,7 @@ def connect_platform_command(
         "webhook_secret_set": bool(settings.stripe_connect_webhook_secret),
     }
     if register_webhook:
-        events = [*WEBHOOK_EVENTS, "account.application.deauthorized"]
+        events = list(CONNECT_WEBHOOK_EVENTS)
         try:
             endpoint_id, secret = gateway.upsert_connect_webhook_endpoint(
                 stripe_connect.platform_key(), url=str(out["webhook_url"]), events=events

@@ -47,6 +47,9 @@ ASYNC_EVENTS = (
 # Stripe enabling or disabling charges on the account: readiness stays true without a click.
 ACCOUNT_EVENTS = ("account.updated",)
 WEBHOOK_EVENTS = SEED_EVENTS + PRODUCT_EVENTS + ASYNC_EVENTS + ACCOUNT_EVENTS
+# Only the platform's Connect endpoint hears these (an agency removing the platform).
+CONNECT_ONLY_EVENTS = ("account.application.deauthorized",)
+CONNECT_WEBHOOK_EVENTS = WEBHOOK_EVENTS + CONNECT_ONLY_EVENTS
 # Why each event is on the endpoint, one line each, shown next to the list on the page.
 WEBHOOK_EVENT_REASONS: dict[str, str] = {
     "payment_intent.succeeded": "A card payment or Autopay charge went through: the invoice is paid.",

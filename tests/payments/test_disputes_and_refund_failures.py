@@ -197,7 +197,8 @@ def test_refund_failure_before_the_refund_event(shop: Shop) -> None:
 def test_webhook_lists_every_handled_event_and_registration_updates_the_endpoint(
     shop: Shop,
 ) -> None:
-    assert set(conn.WEBHOOK_EVENTS) == set(handled_types())
+    assert set(conn.CONNECT_WEBHOOK_EVENTS) == set(handled_types())
+    assert not set(conn.CONNECT_ONLY_EVENTS) & set(conn.WEBHOOK_EVENTS)
     row = conn._keys(shop.db, shop.tenant.id, "test")
     assert row is not None
     shop.stripe.v1.webhook_endpoints.update(
