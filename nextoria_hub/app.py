@@ -63,9 +63,7 @@ def _with_api(reflex_asgi: ASGIApp) -> ASGIApp:
         sio = app.sio
         session_cookie.bind(
             lambda sid: (
-                sio.get_environ(sid, app.event_namespace.namespace)  # type: ignore[union-attr]
-                if app.event_namespace
-                else None
+                sio.get_environ(sid, app.event_namespace.namespace) if app.event_namespace else None
             )
         )
     api = build_api()

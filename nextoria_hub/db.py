@@ -6,8 +6,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, cast
 
-from sqlalchemy import Engine, event
+from sqlalchemy import CursorResult, Engine, event
+from sqlalchemy.sql.dml import UpdateBase
 from sqlmodel import Session, create_engine
 
 from nextoria_hub.settings import PROJECT_ROOT, get_settings
@@ -23,7 +25,7 @@ def engine_for(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+        def _sqlite_pragmas(dbapi_conn, _record) -> None:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
@@ -50,7 +52,15 @@ def session_scope() -> Iterator[Session]:
             raise
 
 
-def alembic_config():  # type: ignore[no-untyped-def]
+def rows_changed(db: Session, statement: UpdateBase) -> int:
+    """Run an UPDATE or DELETE in this unit of work; how many rows it changed.
+
+    The compare-and-set test of a claim: of two callers racing on one row, one sees 1.
+    """
+    return cast(CursorResult[Any], db.execute(statement)).rowcount
+
+
+def alembic_config():
     from alembic.config import Config
 
     cfg = Config(str(PROJECT_ROOT / "alembic.ini"))

@@ -15,6 +15,7 @@ from nextoria_hub.billing.invoices import LineInput, create_invoice, send_invoic
 from nextoria_hub.clock import utcnow
 from nextoria_hub.errors import StripeNotConnected
 from nextoria_hub.models import Role, Workspace
+from nextoria_hub.models.ids import require_id
 from nextoria_hub.payments.stripe_connection import (
     ConnectInput,
     active_secret_key,
@@ -55,10 +56,10 @@ def seed_demo(db: Session) -> Workspace:
             admin_password=DEMO_ADMIN.password,
         ).workspace
     for login in (DEMO_MEMBER, DEMO_CLIENT):
-        if find_user(db, workspace.id, login.email) is None:  # type: ignore[arg-type]
+        if find_user(db, require_id(workspace), login.email) is None:
             create_user(
                 db,
-                workspace_id=workspace.id,  # type: ignore[arg-type]
+                workspace_id=require_id(workspace),
                 email=login.email,
                 name=login.name,
                 role=login.role,
@@ -70,8 +71,8 @@ def seed_demo(db: Session) -> Workspace:
 
 def _seed_demo_billing(db: Session, workspace: Workspace) -> None:
     """A client (the demo client login's company) with open invoices to pay; once only."""
-    admin = find_user(db, workspace.id, DEMO_ADMIN.email)  # type: ignore[arg-type]
-    contact = find_user(db, workspace.id, DEMO_CLIENT.email)  # type: ignore[arg-type]
+    admin = find_user(db, require_id(workspace), DEMO_ADMIN.email)
+    contact = find_user(db, require_id(workspace), DEMO_CLIENT.email)
     if admin is None or contact is None or contact.client_id is not None:
         return
     actor = Actor.of(admin)
@@ -93,12 +94,12 @@ def _seed_demo_billing(db: Session, workspace: Workspace) -> None:
         invoice = create_invoice(
             db,
             actor,
-            client_id=client.id,  # type: ignore[arg-type]
+            client_id=require_id(client),
             lines=[LineInput(description, quantity, price)],
             issue_date=today - timedelta(days=issued_days_ago),
             due_date=today + timedelta(days=due_in),
         )
-        send_invoice(db, actor, invoice.id)  # type: ignore[arg-type]
+        send_invoice(db, actor, require_id(invoice))
 
 
 def connect_demo_stripe(db: Session, workspace: Workspace, sandbox_url: str) -> str:
@@ -108,14 +109,14 @@ def connect_demo_stripe(db: Session, workspace: Workspace, sandbox_url: str) -> 
     the keys then go through the same validation and storage as the settings page.
     """
     actor = Actor(
-        workspace_id=workspace.id,  # type: ignore[arg-type]
+        workspace_id=require_id(workspace),
         user_id=None,
         role=Role.admin,
         email="demo",
         name="Demo set-up",
     )
     try:
-        mode, secret_key = active_secret_key(db, workspace.id)  # type: ignore[arg-type]
+        mode, secret_key = active_secret_key(db, require_id(workspace))
         retrieve_account(secret_key)
         return f"Stripe sandbox already connected ({mode} mode)"
     except (StripeNotConnected, StripeGatewayError):

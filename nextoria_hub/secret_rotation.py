@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 
 from nextoria_hub.models import StripeKeys
+from nextoria_hub.models.ids import require_id
 from nextoria_hub.secret_box import is_current, reseal
 
 # (table, sealed columns): every place a sealed secret lives.
-SEALED_FIELDS: tuple[tuple[type, tuple[str, ...]], ...] = (
+SEALED_FIELDS: tuple[tuple[type[StripeKeys], tuple[str, ...]], ...] = (
     (StripeKeys, ("secret_key_sealed", "webhook_secret_sealed")),
 )
 
@@ -46,6 +47,6 @@ def rotate_secrets(db: Session, batch_size: int = 100) -> RotationCounts:
                         setattr(row, name, reseal(sealed))
                         counts.resealed += 1
                 db.add(row)
-                last_id = row.id
+                last_id = require_id(row)
             db.commit()
     return counts

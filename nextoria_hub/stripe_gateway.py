@@ -178,6 +178,12 @@ def oauth_deauthorize(platform_key: str, account: str) -> bool:
     return True
 
 
+def _event_names(events: list[str]) -> list[Any]:
+    """Our event list as the library's params take it (a Literal of every Stripe event name):
+    which names we ask for is decided by ``WEBHOOK_EVENTS``, not restated as a type here."""
+    return list(events)
+
+
 def upsert_connect_webhook_endpoint(
     platform_key: str, *, url: str, events: list[str]
 ) -> tuple[str, str | None]:
@@ -188,13 +194,13 @@ def upsert_connect_webhook_endpoint(
             if candidate.url == url:
                 client.v1.webhook_endpoints.update(
                     candidate.id,
-                    {"enabled_events": events, "disabled": False},  # type: ignore[typeddict-item]
+                    {"enabled_events": _event_names(events), "disabled": False},
                 )
                 return candidate.id, None
         created = client.v1.webhook_endpoints.create(
             {
                 "url": url,
-                "enabled_events": events,  # type: ignore[typeddict-item]
+                "enabled_events": _event_names(events),
                 "connect": True,
                 "description": "Nextoria Hub (Connect)",
             }
@@ -341,11 +347,11 @@ def upsert_webhook_endpoint(
         if existing is not None:
             client.v1.webhook_endpoints.update(
                 existing.id,
-                {"url": url, "enabled_events": events, "disabled": False},  # type: ignore[typeddict-unknown-key]
+                {"url": url, "enabled_events": _event_names(events), "disabled": False},
             )
             return existing.id, None
         created = client.v1.webhook_endpoints.create(
-            {"url": url, "enabled_events": events, "description": "Nextoria Hub"}  # type: ignore[typeddict-item]
+            {"url": url, "enabled_events": _event_names(events), "description": "Nextoria Hub"}
         )
         return created.id, created.secret
 
@@ -366,7 +372,7 @@ def replace_webhook_endpoint(
             if candidate.url == url or candidate.id == endpoint_id
         }
         created = client.v1.webhook_endpoints.create(
-            {"url": url, "enabled_events": events, "description": "Nextoria Hub"}  # type: ignore[typeddict-item]
+            {"url": url, "enabled_events": _event_names(events), "description": "Nextoria Hub"}
         )
         for old_id in sorted(old_ids):
             with suppress(stripe.InvalidRequestError):  # already gone
@@ -524,7 +530,7 @@ def retrieve_payment_intent(secret_key: str, payment_intent_id: str) -> dict[str
         try:
             pi = client_for(secret_key).v1.payment_intents.retrieve(
                 payment_intent_id,
-                {"expand": ["latest_charge"]},  # type: ignore[typeddict-item]
+                {"expand": ["latest_charge"]},
             )
         except stripe.InvalidRequestError as err:
             if err.http_status == 404:
@@ -542,7 +548,7 @@ def checkout_payment(secret_key: str, payment_intent_id: str) -> tuple[str, dict
                 "payment_intent": payment_intent_id,
                 "limit": 1,
                 "expand": ["data.payment_intent.latest_charge"],
-            }  # type: ignore[typeddict-item]
+            }
         )
     if not found.data:
         return "", None
@@ -589,7 +595,7 @@ def retrieve_setup_session(secret_key: str, session_id: str) -> dict[str, Any] |
         try:
             session = client_for(secret_key).v1.checkout.sessions.retrieve(
                 session_id,
-                {"expand": ["setup_intent", "setup_intent.payment_method"]},  # type: ignore[typeddict-item]
+                {"expand": ["setup_intent", "setup_intent.payment_method"]},
             )
         except stripe.InvalidRequestError as err:
             if err.http_status == 404:
@@ -605,7 +611,7 @@ def retrieve_setup_intent(secret_key: str, setup_intent_id: str) -> dict[str, An
         try:
             si = client_for(secret_key).v1.setup_intents.retrieve(
                 setup_intent_id,
-                {"expand": ["payment_method"]},  # type: ignore[typeddict-item]
+                {"expand": ["payment_method"]},
             )
         except stripe.InvalidRequestError as err:
             if err.http_status == 404:
@@ -678,7 +684,7 @@ def retrieve_payment_intent_raw(secret_key: str, payment_intent_id: str) -> dict
                 client_for(secret_key)
                 .v1.payment_intents.retrieve(
                     payment_intent_id,
-                    {"expand": ["latest_charge"]},  # type: ignore[typeddict-item]
+                    {"expand": ["latest_charge"]},
                 )
                 .to_dict()
             )
@@ -727,7 +733,7 @@ def create_product_price(
                 "product": product.id,
                 "currency": currency,
                 "unit_amount": unit_amount,
-                "recurring": {"interval": interval, "interval_count": interval_count},  # type: ignore[typeddict-item]
+                "recurring": {"interval": interval, "interval_count": interval_count},
             },
             {"idempotency_key": f"{idempotency_key}-price"},
         ),
@@ -882,6 +888,6 @@ def replace_customer_tax_id(
                     raise
         if not value:
             return ""
-        return str(tax_ids.create(customer_id, {"type": tax_type, "value": value}).id)  # type: ignore[typeddict-item]
+        return str(tax_ids.create(customer_id, {"type": tax_type, "value": value}).id)
 
     return _rate_limited(call, "update your tax ID")

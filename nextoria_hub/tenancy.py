@@ -15,6 +15,7 @@ from nextoria_hub.accounts.sessions import session_user
 from nextoria_hub.clock import utcnow
 from nextoria_hub.errors import AccessDenied, NotSignedIn
 from nextoria_hub.models import Role, User, Workspace, WorkspaceAlias
+from nextoria_hub.models.ids import require_id
 from nextoria_hub.settings import get_settings
 
 
@@ -109,7 +110,7 @@ class Actor:
     def of(cls, user: User) -> Actor:
         return cls(
             workspace_id=user.workspace_id,
-            user_id=user.id,  # type: ignore[arg-type]
+            user_id=user.id,
             role=Role(user.role),
             email=user.email,
             name=user.name,
@@ -121,7 +122,7 @@ def resolve_actor(db: Session, host: str, token: str) -> tuple[Workspace | None,
     workspace = workspace_for_host(db, host)
     if workspace is None:
         return None, None
-    user = session_user(db, workspace.id, token)  # type: ignore[arg-type]
+    user = session_user(db, require_id(workspace), token)
     return workspace, (Actor.of(user) if user else None)
 
 

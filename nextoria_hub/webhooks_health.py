@@ -37,7 +37,7 @@ class WebhookHealth:
     refused: bool = False
 
 
-def _when(value) -> str:  # type: ignore[no-untyped-def]
+def _when(value) -> str:
     return value.strftime("%d %b %Y %H:%M:%S UTC") if value else ""
 
 
@@ -112,7 +112,7 @@ def webhook_health(db: Session, workspace_id: int) -> WebhookHealth:
     )
 
 
-def _age(value) -> int:  # type: ignore[no-untyped-def]
+def _age(value) -> int:
     if value is None:
         return 0
     if value.tzinfo is None:

@@ -33,8 +33,9 @@ from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
 from nextoria_hub.clock import utcnow
-from nextoria_hub.db import get_engine, session_scope
+from nextoria_hub.db import get_engine, rows_changed, session_scope
 from nextoria_hub.models import InboxEvent, StripeEvent, WorkerHeartbeat
+from nextoria_hub.models.ids import require_id
 from nextoria_hub.notifications.outbox import render_stored, rendering_deferred
 from nextoria_hub.payments import (  # noqa: F401  (importing the handler modules registers them)
     account_events,
@@ -104,12 +105,13 @@ def _apply(ctx: EventContext, row_id: int, token: str) -> tuple[str, str]:
 def _apply_in_transaction(ctx: EventContext, row_id: int, token: str) -> tuple[str, str]:
     with session_scope() as db:
         now = utcnow()
-        held = db.execute(
+        held = rows_changed(
+            db,
             update(InboxEvent)
             .where(col(InboxEvent.id) == row_id, col(InboxEvent.claim_token) == token)
-            .values(status="applied", claim_token="", applied_at=now, last_error="")
+            .values(status="applied", claim_token="", applied_at=now, last_error=""),
         )
-        if held.rowcount != 1:  # type: ignore[attr-defined]
+        if held != 1:
             raise LeaseLost
         outcome, detail = dispatch(db, ctx)
         db.execute(
@@ -193,7 +195,7 @@ def _failed_try(
         counts.failed += 1
         inbox.finish(
             engine,
-            row.id,  # type: ignore[arg-type]
+            require_id(row),
             token,
             status="failed",
             result="error",
@@ -207,7 +209,7 @@ def _failed_try(
     retry_at = now + inbox.backoff(row.attempts)
     inbox.finish(
         engine,
-        row.id,  # type: ignore[arg-type]
+        require_id(row),
         token,
         status="pending",
         result="error",
@@ -313,12 +315,17 @@ async def worker_lifespan() -> AsyncIterator[None]:
         await asyncio.to_thread(stop_workers, threads, stop)
 
 
+def _wake_to_stop(stop: threading.Event) -> None:
+    stop.set()
+    inbox.NEW_EVENT.set()
+
+
 def run_forever(concurrency: int = 1, stop: threading.Event | None = None) -> None:
     """``nextoria worker``: apply the inbox in the foreground until SIGINT/SIGTERM."""
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: (stop.set(), inbox.NEW_EVENT.set()))
+            signal.signal(sig, lambda *_: _wake_to_stop(stop))
     threads = start_workers(concurrency, stop)
     try:
         while not stop.wait(1.0):

@@ -85,10 +85,10 @@ def clean_logo(data: bytes) -> bytes:
                 raise ValidationError("The logo must be at most 2048 × 2048 pixels.", "logo")
             with Image.open(io.BytesIO(data)) as image:
                 image.seek(0)
-                image = image.convert("RGBA")
-                image.thumbnail((LOGO_BOX, LOGO_BOX))
+                rgba = image.convert("RGBA")
+                rgba.thumbnail((LOGO_BOX, LOGO_BOX))
                 out = io.BytesIO()
-                image.save(out, format="PNG", optimize=True)
+                rgba.save(out, format="PNG", optimize=True)
     except (
         UnidentifiedImageError,
         OSError,

@@ -10,8 +10,10 @@ from sqlmodel import Session, col, select
 from nextoria_hub.accounts.tokens import claim_once, new_token, token_hash
 from nextoria_hub.accounts.users import may_sign_in
 from nextoria_hub.clock import utcnow
+from nextoria_hub.db import rows_changed
 from nextoria_hub.errors import NotFound
 from nextoria_hub.models import SignInLink, User, UserSession
+from nextoria_hub.models.ids import require_id
 from nextoria_hub.settings import get_settings
 
 SIGN_IN_LINK_TTL = timedelta(minutes=2)
@@ -29,7 +31,7 @@ def start_session(db: Session, user: User) -> str:
     db.add(
         UserSession(
             workspace_id=user.workspace_id,
-            user_id=user.id,  # type: ignore[arg-type]
+            user_id=require_id(user),
             token_hash=token_hash(token),
             created_at=now,
             last_seen_at=now,
@@ -78,7 +80,9 @@ def end_all_sessions(db: Session, user_id: int) -> int:
     """End every session of a user (password change, removal). Returns how many ended."""
     now = utcnow()
     records = db.exec(
-        select(UserSession).where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))  # type: ignore[union-attr]
+        select(UserSession).where(
+            UserSession.user_id == user_id, col(UserSession.ended_at).is_(None)
+        )
     ).all()
     for record in records:
         record.ended_at = now
@@ -92,7 +96,7 @@ def create_sign_in_link(db: Session, user: User) -> str:
     db.add(
         SignInLink(
             workspace_id=user.workspace_id,
-            user_id=user.id,  # type: ignore[arg-type]
+            user_id=require_id(user),
             token_hash=token_hash(token),
             expires_at=utcnow() + SIGN_IN_LINK_TTL,
         )
@@ -111,7 +115,7 @@ def issue_session_grant(db: Session, user: User) -> str:
     db.add(
         SignInLink(
             workspace_id=user.workspace_id,
-            user_id=user.id,  # type: ignore[arg-type]
+            user_id=require_id(user),
             token_hash=token_hash(grant),
             expires_at=utcnow() + SESSION_GRANT_TTL,
         )
@@ -157,16 +161,17 @@ def redeem_grant(db: Session, workspace_id: int, grant: str) -> str:
     link = db.exec(select(SignInLink).where(SignInLink.token_hash == token_hash(grant))).first()
     if link is None or link.workspace_id != workspace_id:
         raise refused
-    won = db.execute(
+    won = rows_changed(
+        db,
         update(SignInLink)
         .where(
             col(SignInLink.id) == link.id,
             col(SignInLink.used_at).is_(None),
             col(SignInLink.expires_at) > now,
         )
-        .values(used_at=now)
+        .values(used_at=now),
     )
-    if won.rowcount != 1:  # type: ignore[attr-defined]
+    if won != 1:
         raise refused
     user = db.get(User, link.user_id)
     if user is None or user.workspace_id != workspace_id or not may_sign_in(db, user):
@@ -185,7 +190,7 @@ def redeem_sign_in_link(db: Session, workspace_id: int, token: str) -> str:
         or now >= link.expires_at
     ):
         raise NotFound("This sign-in link has expired. Sign in with your email and password.")
-    if not claim_once(db, SignInLink, link.id, "used_at", now):  # type: ignore[arg-type]
+    if not claim_once(db, SignInLink, require_id(link), "used_at", now):
         raise NotFound("This sign-in link has expired. Sign in with your email and password.")
     db.refresh(link)
     user = db.get(User, link.user_id)

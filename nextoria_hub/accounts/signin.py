@@ -21,6 +21,7 @@ from nextoria_hub.accounts.users import find_user, may_sign_in
 from nextoria_hub.clock import utcnow
 from nextoria_hub.errors import Throttled, ValidationError
 from nextoria_hub.models import LoginFailure, User
+from nextoria_hub.models.ids import require_id
 from nextoria_hub.settings import get_settings
 
 BAD_CREDENTIALS = "Email or password is incorrect."
@@ -116,5 +117,5 @@ def change_password(db: Session, user: User, *, current: str, new: str) -> str:
     user.password_hash = hash_password(new)
     user.password_changed_at = utcnow()
     db.add(user)
-    end_all_sessions(db, user.id)  # type: ignore[arg-type]
+    end_all_sessions(db, require_id(user))
     return start_session(db, user)

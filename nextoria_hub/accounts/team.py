@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from nextoria_hub.accounts.passwords import check_password_strength, hash_password
@@ -15,6 +15,7 @@ from nextoria_hub.audit import record_audit
 from nextoria_hub.clock import utcnow
 from nextoria_hub.errors import NotFound, ValidationError
 from nextoria_hub.models import Client, Invitation, Role, User, Workspace
+from nextoria_hub.models.ids import require_id
 from nextoria_hub.notifications.links import issue_link_token
 from nextoria_hub.notifications.outbox import enqueue_email
 from nextoria_hub.settings import get_settings
@@ -32,7 +33,7 @@ def list_team(db: Session, actor: Actor) -> list[User]:
             .where(
                 User.workspace_id == actor.workspace_id,
                 User.role != Role.client,
-                User.removed_at.is_(None),  # type: ignore[union-attr]
+                col(User.removed_at).is_(None),
             )
             .order_by(col(User.name))
         )
@@ -46,8 +47,8 @@ def list_pending_invitations(db: Session, actor: Actor) -> list[Invitation]:
             select(Invitation)
             .where(
                 Invitation.workspace_id == actor.workspace_id,
-                Invitation.accepted_at.is_(None),  # type: ignore[union-attr]
-                Invitation.revoked_at.is_(None),  # type: ignore[union-attr]
+                col(Invitation.accepted_at).is_(None),
+                col(Invitation.revoked_at).is_(None),
                 Invitation.expires_at > utcnow(),
             )
             .order_by(col(Invitation.id).desc())
@@ -151,7 +152,7 @@ def list_client_contacts(db: Session, actor: Actor) -> list[tuple[User, str]]:
         .where(
             User.workspace_id == actor.workspace_id,
             User.role == Role.client,
-            User.removed_at.is_(None),  # type: ignore[union-attr]
+            col(User.removed_at).is_(None),
         )
         .order_by(col(User.name))
     ).all()
@@ -169,7 +170,7 @@ def remove_client_contact(db: Session, actor: Actor, *, user_id: int) -> None:
         or not user.active
     ):
         raise NotFound("That person is not in this workspace.")
-    end_all_sessions(db, user.id)  # type: ignore[arg-type]
+    end_all_sessions(db, require_id(user))
     _revoke_pending(db, actor.workspace_id, user.email)
     user.removed_at = utcnow()
     db.add(user)
@@ -192,13 +193,13 @@ def end_client_access(db: Session, client: Client) -> int:
         )
     ).all()
     for user in contacts:
-        ended += end_all_sessions(db, user.id)  # type: ignore[arg-type]
+        ended += end_all_sessions(db, require_id(user))
     pending = db.exec(
         select(Invitation).where(
             Invitation.workspace_id == client.workspace_id,
             Invitation.client_id == client.id,
-            Invitation.accepted_at.is_(None),  # type: ignore[union-attr]
-            Invitation.revoked_at.is_(None),  # type: ignore[union-attr]
+            col(Invitation.accepted_at).is_(None),
+            col(Invitation.revoked_at).is_(None),
         )
     ).all()
     for invitation in pending:
@@ -214,8 +215,8 @@ def _revoke_pending(db: Session, workspace_id: int, email: str) -> None:
         select(Invitation).where(
             Invitation.workspace_id == workspace_id,
             Invitation.email == email,
-            Invitation.accepted_at.is_(None),  # type: ignore[union-attr]
-            Invitation.revoked_at.is_(None),  # type: ignore[union-attr]
+            col(Invitation.accepted_at).is_(None),
+            col(Invitation.revoked_at).is_(None),
         )
     ).all()
     for invitation in pending:
@@ -257,7 +258,7 @@ def accept_invitation(
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
     # One acceptance per invitation, even from two workers at once (a conditional UPDATE).
-    if not claim_once(db, Invitation, invitation.id, "accepted_at", utcnow()):  # type: ignore[arg-type]
+    if not claim_once(db, Invitation, require_id(invitation), "accepted_at", utcnow()):
         raise NotFound("This invitation is no longer valid. Ask your admin for a new one.")
     db.refresh(invitation)
     db.add(user)
@@ -281,9 +282,10 @@ def _admin_count(db: Session, workspace_id: int) -> int:
     """Active admins, counted under the workspace's row lock: two admins demoting or
     removing each other at once take turns, and the second sees the first's change."""
     db.execute(
-        Workspace.__table__.update()  # type: ignore[attr-defined]
-        .where(Workspace.__table__.c.id == workspace_id)  # type: ignore[attr-defined]
-        .values(name=Workspace.__table__.c.name)  # type: ignore[attr-defined]
+        update(Workspace)
+        .where(col(Workspace.id) == workspace_id)
+        .values(name=col(Workspace.name))
+        .execution_options(synchronize_session=False)
     )
     return db.exec(
         select(func.count())
@@ -291,7 +293,7 @@ def _admin_count(db: Session, workspace_id: int) -> int:
         .where(
             User.workspace_id == workspace_id,
             User.role == Role.admin,
-            User.removed_at.is_(None),  # type: ignore[union-attr]
+            col(User.removed_at).is_(None),
         )
     ).one()
 
@@ -331,7 +333,7 @@ def remove_member(db: Session, actor: Actor, *, user_id: int) -> None:
             raise ValidationError(
                 "The last admin cannot be removed: promote someone first.", "role"
             )
-    end_all_sessions(db, user.id)  # type: ignore[arg-type]
+    end_all_sessions(db, require_id(user))
     _revoke_pending(db, actor.workspace_id, user.email)  # no way back in through an old invite
     user.removed_at = utcnow()
     db.add(user)

@@ -9,6 +9,8 @@ from typing import Any
 
 from sqlmodel import Session
 
+from nextoria_hub.db import rows_changed
+
 
 def new_token() -> str:
     return secrets.token_urlsafe(32)
@@ -27,7 +29,5 @@ def claim_once(db: Session, model: Any, row_id: int, column: str, when: datetime
     waits for the first to commit, then re-checks the condition).
     """
     table = model.__table__
-    result = db.execute(
-        table.update().where(table.c.id == row_id, table.c[column].is_(None)).values({column: when})
-    )
-    return result.rowcount == 1
+    claim = table.update().where(table.c.id == row_id, table.c[column].is_(None))
+    return rows_changed(db, claim.values({column: when})) == 1

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from nextoria_hub.accounts.passwords import check_password_strength, hash_password
 from nextoria_hub.accounts.throttle import AddressLimit, describe_wait
@@ -17,6 +17,7 @@ from nextoria_hub.audit import record_audit
 from nextoria_hub.clock import utcnow
 from nextoria_hub.errors import NotFound, Throttled, ValidationError
 from nextoria_hub.models import Role, User, Workspace, WorkspaceAlias
+from nextoria_hub.models.ids import require_id
 from nextoria_hub.settings import get_settings
 from nextoria_hub.tenancy import Actor, moved_workspace
 
@@ -206,7 +207,7 @@ def create_workspace(
     db.add(workspace)
     db.flush()
     admin = User(
-        workspace_id=workspace.id,  # type: ignore[arg-type]
+        workspace_id=require_id(workspace),
         email=email,
         name=admin_name,
         role=Role.admin,
@@ -252,13 +253,13 @@ def change_address(db: Session, actor: Actor, new_slug: str) -> tuple[str, str]:
     held = alias_workspace(db, slug)
     if taken is not None or (held is not None and held.id != workspace.id):
         raise ValidationError("That address is taken. Choose another.", "slug")
-    for stale in db.exec(select(WorkspaceAlias).where(WorkspaceAlias.slug.in_([slug, old]))):  # type: ignore[attr-defined]
+    for stale in db.exec(select(WorkspaceAlias).where(col(WorkspaceAlias.slug).in_([slug, old]))):
         db.delete(stale)  # an expired alias, or our own former address taken back
     db.flush()
     now = utcnow()
     db.add(
         WorkspaceAlias(
-            workspace_id=workspace.id,  # type: ignore[arg-type]
+            workspace_id=require_id(workspace),
             slug=old,
             created_at=now,
             expires_at=now + timedelta(days=ALIAS_DAYS),

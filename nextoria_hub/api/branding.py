@@ -9,13 +9,14 @@ from starlette.responses import JSONResponse, Response
 
 from nextoria_hub.accounts.branding import logo_png
 from nextoria_hub.db import session_scope
+from nextoria_hub.models.ids import require_id
 from nextoria_hub.tenancy import workspace_for_host
 
 
 def _logo_for(host: str) -> bytes | None:
     with session_scope() as db:
         workspace = workspace_for_host(db, host)
-        return None if workspace is None else logo_png(db, workspace.id)  # type: ignore[arg-type]
+        return None if workspace is None else logo_png(db, require_id(workspace))
 
 
 async def workspace_logo(request: Request) -> Response:

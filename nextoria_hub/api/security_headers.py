@@ -152,7 +152,7 @@ class SecurityHeadersMiddleware:
                 return
             if message["type"] != "http.response.body":
                 # Granian sends static files by path (the ASGI pathsend extension).
-                hashes = ()
+                hashes: tuple[str, ...] = ()
                 directory = self.static_dir()
                 if message["type"] == "http.response.pathsend" and directory is not None:
                     hashes = _file_hashes(directory, Path(message["path"]))
@@ -165,7 +165,7 @@ class SecurityHeadersMiddleware:
             if message.get("more_body", False) and size <= _HTML_BUFFER_MAX:
                 return
             body = b"".join(chunks)
-            hashes: tuple[str, ...] = ()
+            hashes = ()
             directory = self.static_dir()
             if not message.get("more_body", False) and directory is not None:
                 hashes = build_page_hashes(directory).get(hashlib.sha256(body).digest(), ())

@@ -19,6 +19,7 @@ from nextoria_hub.accounts.sessions import end_session, redeem_grant
 from nextoria_hub.api.session_cookie import cookie_header, request_token
 from nextoria_hub.db import session_scope
 from nextoria_hub.errors import NotFound
+from nextoria_hub.models.ids import require_id
 from nextoria_hub.settings import get_settings
 from nextoria_hub.tenancy import origin_allowed, workspace_for_host
 
@@ -82,7 +83,7 @@ async def start(request: Request) -> Response:
             workspace = workspace_for_host(db, host)
             if workspace is None:
                 return None
-            token = redeem_grant(db, workspace.id, grant)  # type: ignore[arg-type]
+            token = redeem_grant(db, require_id(workspace), grant)
             if previous:
                 end_session(db, previous)
             return token

@@ -126,7 +126,7 @@ def list_clients(
     actor.require_staff()
     query = select(Client).where(Client.workspace_id == actor.workspace_id)
     if not include_archived:
-        query = query.where(Client.archived_at.is_(None))  # type: ignore[union-attr]
+        query = query.where(col(Client.archived_at).is_(None))
     needle = search.strip().lower()
     if needle:
         pattern = f"%{needle}%"

@@ -19,6 +19,7 @@ from nextoria_hub.billing.invoices import display_status, list_invoices, process
 from nextoria_hub.billing.money import decimals, from_minor
 from nextoria_hub.errors import ValidationError
 from nextoria_hub.models import Client, Invoice, InvoiceStatus, Payment
+from nextoria_hub.models.ids import stored_key
 from nextoria_hub.tenancy import Actor
 
 # A spreadsheet reads a cell starting with one of these as a formula (CSV injection).
@@ -187,7 +188,7 @@ def payment_rows(
 
 def _client_names(db: Session, workspace_id: int) -> dict[int, str]:
     found = db.exec(select(Client.id, Client.name).where(Client.workspace_id == workspace_id))
-    return {client_id: name for client_id, name in found.all()}  # type: ignore[misc]
+    return {stored_key(client_id): name for client_id, name in found.all()}
 
 
 def aging_bucket(due: date, today: date) -> str:

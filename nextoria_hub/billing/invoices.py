@@ -29,6 +29,7 @@ from nextoria_hub.models import (
     Payment,
     Workspace,
 )
+from nextoria_hub.models.ids import require_id
 from nextoria_hub.notifications.outbox import enqueue_email
 from nextoria_hub.settings import get_settings
 from nextoria_hub.tenancy import Actor
@@ -79,7 +80,8 @@ def _parse_line(line: LineInput, currency: str, position: int) -> InvoiceLine:
         raise ValidationError(
             f"Line {position + 1}: the quantity must be more than 0.", f"{field}.quantity"
         )
-    if quantity.as_tuple().exponent < -4:  # type: ignore[operator]
+    exponent = quantity.as_tuple().exponent  # an int: the quantity is finite (checked above)
+    if isinstance(exponent, int) and exponent < -4:
         raise ValidationError(
             f"Line {position + 1}: use at most 4 decimals in the quantity.", f"{field}.quantity"
         )
@@ -165,8 +167,8 @@ def next_invoice_number(db: Session, workspace_id: int) -> str:
 
 def add_activity(db: Session, invoice: Invoice, kind: str, detail: str = "") -> InvoiceActivity:
     entry = InvoiceActivity(
-        workspace_id=invoice.workspace_id, invoice_id=invoice.id, kind=kind, detail=detail
-    )  # type: ignore[arg-type]
+        workspace_id=invoice.workspace_id, invoice_id=require_id(invoice), kind=kind, detail=detail
+    )
     db.add(entry)
     return entry
 
@@ -193,7 +195,7 @@ def create_invoice(
     number = next_invoice_number(db, actor.workspace_id)
     invoice = Invoice(
         workspace_id=actor.workspace_id,
-        client_id=client.id,  # type: ignore[arg-type]
+        client_id=require_id(client),
         number=number,
         status=InvoiceStatus.draft,
         currency=code,
@@ -205,7 +207,7 @@ def create_invoice(
     db.add(invoice)
     db.flush()
     for line in parsed:
-        line.invoice_id = invoice.id  # type: ignore[assignment]
+        line.invoice_id = require_id(invoice)
         db.add(line)
     add_activity(
         db,
@@ -263,7 +265,7 @@ def update_draft(
     _apply_totals(invoice, parsed)
     db.add(invoice)
     for line in parsed:
-        line.invoice_id = invoice.id  # type: ignore[assignment]
+        line.invoice_id = require_id(invoice)
         db.add(line)
     add_activity(db, invoice, "edited", f"Draft edited by {actor.name}")
     db.flush()
@@ -299,7 +301,7 @@ def send_invoice(db: Session, actor: Actor, invoice_id: int) -> Invoice:
             "number": invoice.number,
             "amount": amount,
             "due_date": invoice.due_date.strftime("%d %b %Y"),
-            "link": portal_link(workspace.slug, invoice.id),  # type: ignore[arg-type]
+            "link": portal_link(workspace.slug, require_id(invoice)),
         },
     )
     add_activity(db, invoice, "sent", f"Sent to {client.billing_email} by {actor.name} ({amount})")
@@ -370,7 +372,7 @@ def mark_paid_manually(db: Session, actor: Actor, invoice_id: int, note: str) ->
     settle_payment(
         db,
         workspace_id=invoice.workspace_id,
-        invoice_id=invoice.id,  # type: ignore[arg-type]
+        invoice_id=require_id(invoice),
         mode="manual",
         payment_intent={
             "id": f"manual_{invoice.id}",
@@ -494,7 +496,7 @@ def list_invoices(
             query = query.where(Invoice.status == status)
     needle = search.strip().lower()
     if needle:
-        query = query.join(Client, Client.id == Invoice.client_id).where(
+        query = query.join(Client, col(Client.id) == Invoice.client_id).where(
             or_(
                 func.lower(Invoice.number).like(f"%{needle}%"),
                 func.lower(Client.name).like(f"%{needle}%"),

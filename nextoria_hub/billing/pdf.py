@@ -24,6 +24,7 @@ from nextoria_hub.billing.money import format_money
 from nextoria_hub.clock import utcnow
 from nextoria_hub.errors import NotFound
 from nextoria_hub.models import Client, Invoice, InvoiceLine, Payment, Workspace
+from nextoria_hub.models.ids import require_id
 from nextoria_hub.settings import get_settings
 from nextoria_hub.tenancy import Actor
 
@@ -253,7 +254,7 @@ def _cache_path(workspace_id: int, invoice_id: int, doc: PdfDocument) -> Path:
 def cached_pdf(db: Session, invoice: Invoice, *, receipt: bool = False) -> tuple[str, bytes]:
     """(filename, bytes): from the cache when this revision was rendered before."""
     doc = invoice_document(db, invoice, receipt=receipt)
-    path = _cache_path(invoice.workspace_id, invoice.id, doc)  # type: ignore[arg-type]
+    path = _cache_path(invoice.workspace_id, require_id(invoice), doc)
     if path.exists():
         return doc.filename, path.read_bytes()
     data = render_pdf(doc)

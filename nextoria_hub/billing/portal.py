@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import exists, extract, func, or_
+from sqlalchemy import exists, extract, func
 from sqlmodel import Session, col, select
 
 from nextoria_hub.billing.clients import portal_client_id
@@ -69,14 +69,14 @@ class PaymentHistory:
     pages: int
 
 
-def _processing():  # type: ignore[no-untyped-def]
+def _processing():
     return (
         exists()
         .where(
-            Payment.invoice_id == Invoice.id,
-            Payment.workspace_id == Invoice.workspace_id,
-            Payment.kind == "payment",
-            Payment.status == "processing",
+            col(Payment.invoice_id) == Invoice.id,
+            col(Payment.workspace_id) == Invoice.workspace_id,
+            col(Payment.kind) == "payment",
+            col(Payment.status) == "processing",
         )
         .correlate(Invoice)
     )
@@ -115,9 +115,9 @@ def portal_home(
     if own_id is None:
         return PortalHome([], [], [], 1, 1, 0, [])
     mine = (
-        Invoice.workspace_id == actor.workspace_id,
-        Invoice.client_id == own_id,
-        Invoice.status != InvoiceStatus.draft,
+        col(Invoice.workspace_id) == actor.workspace_id,
+        col(Invoice.client_id) == own_id,
+        col(Invoice.status) != InvoiceStatus.draft,
     )
     flag = _processing().label("processing")
     open_found = db.exec(
@@ -133,16 +133,16 @@ def portal_home(
 
     filters = list(mine)
     if status == "overdue":
-        filters += [Invoice.status == InvoiceStatus.open, Invoice.due_date < today]
+        filters += [col(Invoice.status) == InvoiceStatus.open, col(Invoice.due_date) < today]
     elif status:
-        filters.append(Invoice.status == status)
+        filters.append(col(Invoice.status) == status)
     else:  # the open ones are already above it
-        filters.append(Invoice.status != InvoiceStatus.open)
+        filters.append(col(Invoice.status) != InvoiceStatus.open)
     needle = search.strip().lower()[:64]
     if needle:
         filters.append(func.lower(Invoice.number).like(f"%{needle}%"))
     if year is not None:
-        filters.append(extract("year", Invoice.issue_date) == year)
+        filters.append(extract("year", col(Invoice.issue_date)) == year)
     page = max(page, 1)
     found = db.exec(
         select(Invoice, flag, func.count().over().label("matches"))
@@ -155,10 +155,10 @@ def portal_home(
     if not found and page > 1:  # past the end (the filter narrowed): the last page instead
         return portal_home(db, actor, today, search=search, status=status, year=year)
     years = db.exec(
-        select(extract("year", Invoice.issue_date).label("y"))
+        select(extract("year", col(Invoice.issue_date)).label("y"))
         .where(*mine)
         .distinct()
-        .order_by(extract("year", Invoice.issue_date).desc())
+        .order_by(extract("year", col(Invoice.issue_date)).desc())
     ).all()
     return PortalHome(
         open_rows=open_rows,
@@ -181,14 +181,15 @@ def payment_history(db: Session, actor: Actor, *, page: int = 1) -> PaymentHisto
         select(Payment, Invoice.number, func.count().over())
         .join(
             Invoice,
-            (Invoice.id == Payment.invoice_id) & (Invoice.workspace_id == Payment.workspace_id),
+            (col(Invoice.id) == Payment.invoice_id)
+            & (col(Invoice.workspace_id) == Payment.workspace_id),
         )
         .where(
             Payment.workspace_id == actor.workspace_id,
             Payment.client_id == own_id,
             Invoice.client_id == own_id,
             Payment.kind == "payment",
-            or_(*(Payment.status == s for s in RECEIPT_STATUSES)),
+            col(Payment.status).in_(RECEIPT_STATUSES),
         )
         .order_by(col(Payment.created_at).desc(), col(Payment.id).desc())
         .offset((page - 1) * PAGE_SIZE)

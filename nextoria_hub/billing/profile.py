@@ -19,6 +19,7 @@ from nextoria_hub.clock import utcnow
 from nextoria_hub.errors import NextoriaError, ValidationError
 from nextoria_hub.models.client import Client, StripeCustomer
 from nextoria_hub.models.client_profile import ClientProfile
+from nextoria_hub.models.ids import require_id
 from nextoria_hub.models.reminders import ClientReminderSetting
 from nextoria_hub.payments.stripe_connection import secret_key_for
 from nextoria_hub.tenancy import Actor
@@ -159,7 +160,7 @@ def save_profile(db: Session, actor: Actor, data: ProfileInput) -> Profile:
     client = portal_client(db, actor)
     row = _row(db, client)
     if row is None:
-        row = ClientProfile(workspace_id=client.workspace_id, client_id=client.id)  # type: ignore[arg-type]
+        row = ClientProfile(workspace_id=client.workspace_id, client_id=require_id(client))
     tax_changed = (row.tax_id_type, row.tax_id) != (values.tax_id_type, values.tax_id)
     for name in (*LIMITS, "country", "tax_id_type", "tax_id", "email_receipts"):
         setattr(row, name, getattr(values, name))
@@ -168,7 +169,9 @@ def save_profile(db: Session, actor: Actor, data: ProfileInput) -> Profile:
     if values.email_reminders and reminders is not None:
         db.delete(reminders)
     elif not values.email_reminders and reminders is None:
-        db.add(ClientReminderSetting(workspace_id=client.workspace_id, client_id=client.id))  # type: ignore[arg-type]
+        db.add(
+            ClientReminderSetting(workspace_id=client.workspace_id, client_id=require_id(client))
+        )
     db.add(row)
     record_audit(db, actor, "client.profile", f"{client.name}: billing details updated")
     customers = db.exec(

@@ -34,6 +34,7 @@ from nextoria_hub.models import (
     ReminderSettings,
     Workspace,
 )
+from nextoria_hub.models.ids import require_id
 from nextoria_hub.notifications.outbox import enqueue_email
 from nextoria_hub.tenancy import Actor
 
@@ -320,7 +321,7 @@ def apply_late_fee(
         return None
     fee = LateFee(
         workspace_id=invoice.workspace_id,
-        invoice_id=invoice.id,  # type: ignore[arg-type]
+        invoice_id=require_id(invoice),
         seq=len(fees) + 1,
         amount=amount,
         currency=invoice.currency,
@@ -335,7 +336,7 @@ def apply_late_fee(
         db.exec(select(InvoiceLine.id).where(InvoiceLine.invoice_id == invoice.id)).all()
     )
     line = InvoiceLine(
-        invoice_id=invoice.id,  # type: ignore[arg-type]
+        invoice_id=require_id(invoice),
         position=position,
         description=LATE_FEE_LABEL,
         quantity="1",
@@ -414,7 +415,7 @@ def send_reminder(
         return None
     reminder = InvoiceReminder(
         workspace_id=invoice.workspace_id,
-        invoice_id=invoice.id,  # type: ignore[arg-type]
+        invoice_id=require_id(invoice),
         step=step,
         sent_on=today,
     )
@@ -441,7 +442,7 @@ def send_reminder(
             "due_date": invoice.due_date.strftime("%d %b %Y"),
             "overdue": invoice.due_date < today,
             "late_fee": format_money(sum(f.amount for f in fees), invoice.currency) if fees else "",
-            "link": portal_link(workspace.slug, invoice.id),  # type: ignore[arg-type]
+            "link": portal_link(workspace.slug, require_id(invoice)),
         },
     )
     reminder.email_id = email.id

@@ -43,6 +43,7 @@ from nextoria_hub.models import (
     StripeCustomer,
     Workspace,
 )
+from nextoria_hub.models.ids import require_id
 from nextoria_hub.notifications.outbox import email_admins
 from nextoria_hub.settings import get_settings
 from nextoria_hub.tenancy import Actor
@@ -105,7 +106,7 @@ def create_retainer(
         raise ValidationError("A retainer needs an amount.", "lines")
     retainer = Retainer(
         workspace_id=actor.workspace_id,
-        client_id=client.id,  # type: ignore[arg-type]
+        client_id=require_id(client),
         interval=interval,
         day_of_month=int(day_of_month),
         start_date=start_date,
@@ -133,7 +134,7 @@ def _start_subscription(db: Session, retainer: Retainer, client: Client, total: 
     from nextoria_hub.payments.stripe_connection import active_secret_key
 
     mode, secret_key = active_secret_key(db, retainer.workspace_id)
-    method = active_method(db, retainer.workspace_id, client.id, mode)  # type: ignore[arg-type]
+    method = active_method(db, retainer.workspace_id, require_id(client), mode)
     if method is None:
         raise ValidationError(
             "Billing through Stripe needs the client's saved card: ask them to save one first.",
@@ -201,7 +202,7 @@ def settle_stripe_invoice(
     return settle_payment(
         db,
         workspace_id=retainer.workspace_id,
-        invoice_id=invoice.id,  # type: ignore[arg-type]
+        invoice_id=require_id(invoice),
         mode=retainer.mode,
         payment_intent=pi,
         source="stripe_invoice",
@@ -252,7 +253,7 @@ def _issue_period(db: Session, retainer: Retainer, period: date) -> int | None:
     """Issue and send one period's invoice; the unique period row makes it happen once."""
     row = RetainerPeriod(
         workspace_id=retainer.workspace_id,
-        retainer_id=retainer.id,  # type: ignore[arg-type]
+        retainer_id=require_id(retainer),
         period_start=period,
     )
     db.add(row)
@@ -270,7 +271,7 @@ def _issue_period(db: Session, retainer: Retainer, period: date) -> int | None:
     )
     invoice.retainer_id = retainer.id
     db.add(invoice)
-    send_invoice(db, actor, invoice.id)  # type: ignore[arg-type]
+    send_invoice(db, actor, require_id(invoice))
     row.invoice_id = invoice.id
     db.add(row)
     db.flush()
@@ -289,7 +290,7 @@ def issue_retainer_invoices(now: datetime | None = None) -> int:
         with session_scope() as db:
             done = set(
                 db.exec(
-                    select(RetainerPeriod.period_start).where(
+                    select(col(RetainerPeriod.period_start)).where(
                         RetainerPeriod.retainer_id == retainer.id
                     )
                 ).all()
@@ -360,7 +361,7 @@ def mirror_stripe_invoice(
         if row is None:
             row = RetainerPeriod(
                 workspace_id=retainer.workspace_id,
-                retainer_id=retainer.id,  # type: ignore[arg-type]
+                retainer_id=require_id(retainer),
                 period_start=period,
             )
             db.add(row)

@@ -7,6 +7,7 @@ import typer
 from nextoria_hub.accounts.workspaces import get_workspace_by_slug
 from nextoria_hub.cli.common import print_json, unit_of_work
 from nextoria_hub.clock import utcnow
+from nextoria_hub.models.ids import require_id
 from nextoria_hub.payments.autopay import charge_due_invoices
 from nextoria_hub.payments.autopay.operations import autopay_workspaces, next_run, queue_status
 
@@ -18,7 +19,7 @@ WORKSPACE_HELP = "Workspace slug (default: every workspace with Autopay clients)
 def _workspace_ids(workspace: str | None) -> list[int]:
     with unit_of_work() as db:
         if workspace:
-            return [get_workspace_by_slug(db, workspace).id]  # type: ignore[list-item]
+            return [require_id(get_workspace_by_slug(db, workspace))]
         return autopay_workspaces(db)
 
 

@@ -6,7 +6,7 @@ from datetime import date
 from pathlib import Path
 
 import typer
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from nextoria_hub.accounts.workspaces import get_workspace_by_slug
 from nextoria_hub.billing.clients import create_client
@@ -15,6 +15,7 @@ from nextoria_hub.billing.pdf import cached_pdf, invoice_by_number
 from nextoria_hub.cli.common import print_json, unit_of_work
 from nextoria_hub.errors import NotFound, ValidationError
 from nextoria_hub.models import Client, Invoice, Role
+from nextoria_hub.models.ids import require_id
 from nextoria_hub.tenancy import Actor
 
 client_app = typer.Typer(help="The clients a workspace bills.", no_args_is_help=True)
@@ -40,10 +41,10 @@ def client_create(
         ws = get_workspace_by_slug(db, workspace)
         client = create_client(
             db,
-            _operator(ws.id),
+            _operator(require_id(ws)),
             name=name,
             billing_email=email,
-            currency=currency,  # type: ignore[arg-type]
+            currency=currency,
         )
         data = {
             "id": client.id,
@@ -72,7 +73,7 @@ def _client_by_email(db: Session, workspace_id: int, email: str) -> Client:
     found = db.exec(
         select(Client)
         .where(Client.workspace_id == workspace_id, Client.billing_email == email.strip().lower())
-        .order_by(Client.archived_at.is_not(None), Client.id)  # type: ignore[union-attr]
+        .order_by(col(Client.archived_at).is_not(None), col(Client.id))
     ).first()
     if found is None:
         raise NotFound(f"No client with billing email {email.strip()}.")
@@ -101,19 +102,19 @@ def invoice_create(
     """Create an invoice (a draft unless --send); prints its id and number."""
     with unit_of_work() as db:
         ws = get_workspace_by_slug(db, workspace)
-        actor = _operator(ws.id)  # type: ignore[arg-type]
+        actor = _operator(require_id(ws))
         lines = [parse_line(raw) for raw in line]
-        client = _client_by_email(db, ws.id, client_email)  # type: ignore[arg-type]
+        client = _client_by_email(db, require_id(ws), client_email)
         invoice = create_invoice(
             db,
             actor,
-            client_id=client.id,  # type: ignore[arg-type]
+            client_id=require_id(client),
             lines=lines,
             currency=currency,
             due_date=_parse_due(due),
         )
         if send:
-            send_invoice(db, actor, invoice.id)  # type: ignore[arg-type]
+            send_invoice(db, actor, require_id(invoice))
         data = _summary(invoice_json(db, invoice))
     if as_json:
         print_json(data)
@@ -166,7 +167,7 @@ def invoice_pdf_command(
     """Write an invoice's PDF (the same file the pages download), or its last receipt."""
     with unit_of_work() as db:
         ws = get_workspace_by_slug(db, workspace)
-        invoice = invoice_by_number(db, ws.id, number)  # type: ignore[arg-type]
+        invoice = invoice_by_number(db, require_id(ws), number)
         _filename, data = cached_pdf(db, invoice, receipt=receipt)
     out.write_bytes(data)
     typer.echo(f"{out} ({len(data)} bytes)")

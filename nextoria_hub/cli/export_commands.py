@@ -20,6 +20,7 @@ from nextoria_hub.billing.exports import (
 from nextoria_hub.cli.billing_commands import _operator
 from nextoria_hub.cli.common import unit_of_work
 from nextoria_hub.clock import utcnow
+from nextoria_hub.models.ids import require_id
 
 app = typer.Typer(help="Export a workspace's invoices or payments.", no_args_is_help=True)
 
@@ -43,7 +44,7 @@ def export_invoices(
         ws = get_workspace_by_slug(db, workspace)
         rows = invoice_rows(
             db,
-            _operator(ws.id),  # type: ignore[arg-type]
+            _operator(require_id(ws)),
             utcnow().date(),
             since=parse_since(since),
         )
@@ -57,5 +58,5 @@ def export_payments(
     """Every payment and failed attempt (from --since on), newest first."""
     with unit_of_work() as db:
         ws = get_workspace_by_slug(db, workspace)
-        rows = payment_rows(db, _operator(ws.id), since=parse_since(since))  # type: ignore[arg-type]
+        rows = payment_rows(db, _operator(require_id(ws)), since=parse_since(since))
     sys.stdout.write(to_csv(PAYMENT_COLUMNS, rows) if fmt == Format.csv else to_json(rows))

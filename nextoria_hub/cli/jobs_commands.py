@@ -9,6 +9,8 @@ import typer
 from nextoria_hub.cli.common import print_json
 from nextoria_hub.jobs import JOBS
 
+_JOB_NAMES = ", ".join(spec.id for spec in JOBS)
+
 email_app = typer.Typer(help="Outgoing email.", no_args_is_help=True)
 
 
@@ -36,11 +38,11 @@ def scheduler(
         "--run-now",
         metavar="JOB",
         help="Also run this job once right at start, then on its schedule (repeatable), e.g. "
-        "--run-now autopay_charge after an outage. Jobs: " + ", ".join(j.id for j in JOBS) + ".",
+        "--run-now autopay_charge after an outage. Jobs: " + _JOB_NAMES + ".",
     ),
 ) -> None:
     """Run the scheduled jobs in the foreground until Ctrl-C or SIGTERM (one per deployment)."""
-    from nextoria_hub.jobs import JOBS, run_forever
+    from nextoria_hub.jobs import run_forever
 
     unknown = sorted(set(run_now) - {spec.id for spec in JOBS})
     if unknown:

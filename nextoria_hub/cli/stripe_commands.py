@@ -5,6 +5,7 @@ import typer
 from nextoria_hub.accounts.workspaces import get_workspace_by_slug
 from nextoria_hub.cli.common import print_json, unit_of_work
 from nextoria_hub.models import Role
+from nextoria_hub.models.ids import require_id
 from nextoria_hub.payments.stripe_connection import ConnectInput, connect, connection_status
 from nextoria_hub.tenancy import Actor
 from nextoria_hub.webhooks_health import webhook_health
@@ -16,7 +17,7 @@ def _operator(workspace_id: int) -> Actor:
     """The CLI acts as the workspace's operator, with admin rights, recorded as 'cli'."""
     return Actor(
         workspace_id=workspace_id, user_id=None, role=Role.admin, email="cli", name="Command line"
-    )  # type: ignore[arg-type]
+    )
 
 
 @app.command("connect")
@@ -32,7 +33,7 @@ def connect_command(
         ws = get_workspace_by_slug(db, workspace)
         row = connect(
             db,
-            _operator(ws.id),  # type: ignore[arg-type]
+            _operator(require_id(ws)),
             ConnectInput(publishable_key, secret_key, webhook_secret, mode),
         )
         typer.echo(
@@ -48,9 +49,9 @@ def status_command(
     """Print the masked connection and webhook health."""
     with unit_of_work() as db:
         ws = get_workspace_by_slug(db, workspace)
-        actor = _operator(ws.id)  # type: ignore[arg-type]
+        actor = _operator(require_id(ws))
         active, modes = connection_status(db, actor)
-        health = webhook_health(db, ws.id)  # type: ignore[arg-type]
+        health = webhook_health(db, require_id(ws))
     if as_json:
         print_json(
             {

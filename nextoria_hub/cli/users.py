@@ -5,6 +5,7 @@ import typer
 from nextoria_hub.accounts.users import create_user
 from nextoria_hub.accounts.workspaces import get_workspace_by_slug
 from nextoria_hub.cli.common import print_json, unit_of_work
+from nextoria_hub.models.ids import require_id
 
 app = typer.Typer(help="People who sign in to a workspace.", no_args_is_help=True)
 
@@ -23,11 +24,11 @@ def create(
         ws = get_workspace_by_slug(db, workspace)
         user = create_user(
             db,
-            workspace_id=ws.id,
+            workspace_id=require_id(ws),
             email=email,
             name=name,
             role=role,
-            password=password,  # type: ignore[arg-type]
+            password=password,
         )
     if as_json:
         print_json({"id": user.id, "email": user.email, "role": user.role, "workspace": ws.slug})

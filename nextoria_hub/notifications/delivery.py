@@ -159,7 +159,7 @@ def release_expired(engine: Engine, now: datetime) -> int:
     return (gave_up.rowcount or 0) + (released.rowcount or 0)
 
 
-def _due(now: datetime, limit: int):  # type: ignore[no-untyped-def]
+def _due(now: datetime, limit: int):
     return (
         select(OutboxEmail.id)
         .where(col(OutboxEmail.status) == "pending", col(OutboxEmail.next_attempt_at) <= now)
@@ -232,11 +232,11 @@ def deliver_pending(limit: int = 50) -> DeliveryCounts:
         render_stored(ids)  # emails queued as template + context are rendered at delivery
         if ids:
             with Session(engine) as db:
-                for email in db.exec(select(OutboxEmail).where(col(OutboxEmail.id).in_(ids))):
+                for kept in db.exec(select(OutboxEmail).where(col(OutboxEmail.id).in_(ids))):
                     log.info(
                         "email not sent (no RESEND_API_KEY), kept in the outbox: %r to %s",
-                        email.subject,
-                        email.to_address,
+                        kept.subject,
+                        kept.to_address,
                     )
         return counts
 

@@ -16,6 +16,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from nextoria_hub.models import OutboxEmail, Role, User
+from nextoria_hub.models.ids import require_id
 from nextoria_hub.settings import get_settings
 from nextoria_hub.tenancy import Actor
 
@@ -84,7 +85,7 @@ def enqueue_email(
     db.add(email)
     db.flush()
     if deferred is not None:
-        deferred.append(email.id)  # type: ignore[arg-type]
+        deferred.append(require_id(email))
     log.info("email queued: %s to %s", kind, to)
     return email
 
@@ -119,7 +120,7 @@ def render_stored(ids: list[int]) -> int:
         for email_id, (subject, text, html) in todo:
             db.execute(
                 update(OutboxEmail)
-                .where(col(OutboxEmail.id) == email_id, OutboxEmail.text_body == "")
+                .where(col(OutboxEmail.id) == email_id, col(OutboxEmail.text_body) == "")
                 .values(subject=subject, text_body=text, html_body=html)
             )
     return len(todo)
@@ -131,7 +132,7 @@ def email_admins(db: Session, workspace_id: int, *, kind: str, context: dict[str
         select(User).where(
             User.workspace_id == workspace_id,
             User.role == Role.admin,
-            User.removed_at.is_(None),  # type: ignore[union-attr]
+            col(User.removed_at).is_(None),
         )
     ).all()
     for admin in admins:

@@ -26,6 +26,7 @@ from nextoria_hub.models import (
     Payment,
     StripeCustomer,
 )
+from nextoria_hub.models.ids import require_id
 from nextoria_hub.payments.payment_paths import expire_after_commit, pay_now_problem
 from nextoria_hub.payments.settlement import record_processing, settle_payment
 from nextoria_hub.payments.stripe_connection import active_secret_key, secret_key_for
@@ -99,7 +100,7 @@ def _save_customer(db: Session, client: Client, mode: str, customer_id: str) -> 
             db.add(
                 StripeCustomer(
                     workspace_id=client.workspace_id,
-                    client_id=client.id,  # type: ignore[arg-type]
+                    client_id=require_id(client),
                     mode=mode,
                     customer_id=customer_id,
                 )
@@ -211,7 +212,7 @@ def start_checkout(db: Session, actor: Actor, invoice_id: int, *, base_url: str)
     invoice = get_invoice(db, actor, invoice_id)
     for locked in (False, True):  # a read-only look first: a reused page takes no lock
         if locked:
-            invoice = require_locked_invoice(db, invoice.workspace_id, invoice.id)  # type: ignore[arg-type]
+            invoice = require_locked_invoice(db, invoice.workspace_id, require_id(invoice))
         problem = payable_problem(invoice) or pay_now_problem(db, invoice)
         if problem:
             raise ValidationError(problem, "invoice")
@@ -279,9 +280,9 @@ def start_checkout(db: Session, actor: Actor, invoice_id: int, *, base_url: str)
         )
     except BaseException:
         db.rollback()
-        _release(db, row.id)  # type: ignore[arg-type]
+        _release(db, require_id(row))
         raise
-    return _record_session(db, actor, row.id, session)  # type: ignore[arg-type]
+    return _record_session(db, actor, require_id(row), session)
 
 
 def _release(db: Session, row_id: int) -> None:
@@ -298,8 +299,8 @@ def _release(db: Session, row_id: int) -> None:
 
 def _record_session(db: Session, actor: Actor, row_id: int, session: dict[str, Any]) -> str:
     row = db.get(CheckoutSession, row_id)
-    assert row is not None
-    invoice = require_locked_invoice(db, row.workspace_id, row.invoice_id)  # type: ignore[arg-type]
+    assert row is not None and row.invoice_id is not None  # a Pay Now session
+    invoice = require_locked_invoice(db, row.workspace_id, row.invoice_id)
     db.refresh(row)
     expires = session.get("expires_at")
     row.session_id = str(session["id"])
@@ -376,7 +377,8 @@ def apply_session_state(db: Session, row: CheckoutSession, session: dict[str, An
     """Follow up on a session Stripe told us about: ``settled``, ``bank_debit`` (complete,
     the bank debit processing), ``expired`` or ``open``."""
     metadata = session.get("metadata") or {}
-    if str(metadata.get("nextoria_invoice_id", "")) != str(row.invoice_id):
+    invoice_id = row.invoice_id
+    if invoice_id is None or str(metadata.get("nextoria_invoice_id", "")) != str(invoice_id):
         return "open"
     status = session.get("status")
     if status == "complete" and session.get("payment_status") == "paid":
@@ -389,7 +391,7 @@ def apply_session_state(db: Session, row: CheckoutSession, session: dict[str, An
         settle_payment(
             db,
             workspace_id=row.workspace_id,
-            invoice_id=row.invoice_id,  # type: ignore[arg-type]
+            invoice_id=invoice_id,
             mode=row.mode,
             payment_intent=pi,
             source=source if source in ("checkout", "autopay") else "checkout",
@@ -403,7 +405,7 @@ def apply_session_state(db: Session, row: CheckoutSession, session: dict[str, An
             record_processing(
                 db,
                 workspace_id=row.workspace_id,
-                invoice_id=row.invoice_id,  # type: ignore[arg-type]
+                invoice_id=invoice_id,
                 mode=row.mode,
                 payment_intent=pi,
                 source=source if source in ("checkout", "autopay") else "checkout",

@@ -19,6 +19,7 @@ from nextoria_hub.billing.money import format_money
 from nextoria_hub.clock import utcnow
 from nextoria_hub.errors import StripeNotConnected
 from nextoria_hub.models import Client, Dispute, DisputeOutcome, Invoice, Payment, Workspace
+from nextoria_hub.models.ids import require_id
 from nextoria_hub.notifications.outbox import email_admins
 from nextoria_hub.payments.settlement import _lock_invoice, payment_for_charge
 from nextoria_hub.payments.stripe_connection import secret_key_for
@@ -66,7 +67,7 @@ def apply_dispute(
     if row is None:
         row = Dispute(
             workspace_id=workspace_id,
-            invoice_id=invoice.id,  # type: ignore[arg-type]
+            invoice_id=require_id(invoice),
             payment_id=payment.id,
             mode=mode,
             dispute_id=dispute_id,

@@ -52,21 +52,24 @@ def new_token() -> str:
     return secrets.token_hex(16)
 
 
-def _earlier_open():  # type: ignore[no-untyped-def]
+def _earlier_open():
     """An event about the same object, created earlier (or queued earlier), not yet done."""
     e = aliased(InboxEvent)
     return exists().where(
-        e.workspace_id == InboxEvent.workspace_id,
-        e.object_id == InboxEvent.object_id,
+        col(e.workspace_id) == InboxEvent.workspace_id,
+        col(e.object_id) == InboxEvent.object_id,
         col(e.status).in_(OPEN),
         or_(
-            e.stripe_created < InboxEvent.stripe_created,
-            and_(e.stripe_created == InboxEvent.stripe_created, e.id < InboxEvent.id),
+            col(e.stripe_created) < InboxEvent.stripe_created,
+            and_(
+                col(e.stripe_created) == InboxEvent.stripe_created,
+                col(e.id) < col(InboxEvent.id),
+            ),
         ),
     )
 
 
-def _due(now: datetime):  # type: ignore[no-untyped-def]
+def _due(now: datetime):
     return (
         col(InboxEvent.status) == "pending",
         col(InboxEvent.next_attempt_at) <= now,

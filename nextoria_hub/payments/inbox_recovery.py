@@ -19,7 +19,7 @@ from sqlmodel import col, select
 
 from nextoria_hub import stripe_gateway as gateway
 from nextoria_hub.clock import utcnow
-from nextoria_hub.db import session_scope
+from nextoria_hub.db import rows_changed, session_scope
 from nextoria_hub.errors import NextoriaError
 from nextoria_hub.models import InboxEvent, StripeKeys
 from nextoria_hub.payments.inbox import NEW_EVENT
@@ -49,12 +49,12 @@ def replay(
     if event_id:
         where.append(col(InboxEvent.event_id) == event_id)
     with session_scope() as db:
-        result = db.execute(
+        count = rows_changed(
+            db,
             update(InboxEvent)
             .where(*where)
-            .values(status="pending", attempts=0, claim_token="", next_attempt_at=utcnow())
+            .values(status="pending", attempts=0, claim_token="", next_attempt_at=utcnow()),
         )
-    count = result.rowcount or 0  # type: ignore[attr-defined]
     if count:
         NEW_EVENT.set()
     return count

@@ -16,6 +16,7 @@ from nextoria_hub.billing.money import format_money
 from nextoria_hub.db import session_scope
 from nextoria_hub.errors import NotFound, ValidationError
 from nextoria_hub.models import Invoice, Overpayment, Payment
+from nextoria_hub.models.ids import require_id
 from nextoria_hub.payments.stripe_connection import secret_key_for
 from nextoria_hub.tenancy import Actor
 
@@ -51,7 +52,7 @@ def list_overpayments(
     rows = db.exec(query.order_by(col(Overpayment.id).desc())).all()
     return [
         OverpaymentView(
-            id=o.id,  # type: ignore[arg-type]
+            id=require_id(o),
             invoice_id=o.invoice_id,
             number=number,
             amount=format_money(o.amount, o.currency),

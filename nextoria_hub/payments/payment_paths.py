@@ -26,6 +26,7 @@ from nextoria_hub.clock import utcnow
 from nextoria_hub.db import session_scope
 from nextoria_hub.errors import StripeNotConnected
 from nextoria_hub.models import AutopayAttempt, CheckoutSession, Invoice
+from nextoria_hub.models.ids import require_id
 from nextoria_hub.payments.settlement import processing_payment
 from nextoria_hub.payments.stripe_connection import secret_key_for
 
@@ -190,13 +191,13 @@ def expire_closed_sessions(workspace_id: int | None = None) -> int:
                 log.warning("could not expire a Checkout Session now: %s", err.message)
                 continue
         with session_scope() as db:
-            row = db.get(CheckoutSession, row_id)
-            if row is None or row.status != "expiring":
+            closing = db.get(CheckoutSession, row_id)
+            if closing is None or closing.status != "expiring":
                 continue
-            row.status = "complete" if status == "complete" else "expired"
+            closing.status = "complete" if status == "complete" else "expired"
             if status == "complete":
-                row.close_reason += " (it was paid before it could be closed)"
-            db.add(row)
+                closing.close_reason += " (it was paid before it could be closed)"
+            db.add(closing)
             done += 1
     return done
 
@@ -215,7 +216,7 @@ def pay_now_problem(db: Session, invoice: Invoice) -> str:
             "An automatic payment of this invoice is being processed right now. "
             "Please check back in a few minutes before paying again."
         )
-    if processing_payment(db, invoice.workspace_id, invoice.id) is not None:  # type: ignore[arg-type]
+    if processing_payment(db, invoice.workspace_id, require_id(invoice)) is not None:
         return BANK_DEBIT_IN_FLIGHT
     return ""
 

@@ -152,13 +152,13 @@ def _findings(
     for c in kept:
         pi = str(c.get("payment_intent") or "")
         if pi not in known_pis:
-            invoice_id = int(_ours(c, workspace_id))
+            charged_invoice = int(_ours(c, workspace_id))
             out.append(
                 (
                     "charge_without_payment",
                     str(c["id"]),
-                    invoice_id if db.get(Invoice, invoice_id) is not None else None,
-                    f"charge {c['id']} ({pi}) for invoice {invoice_id} has no payment recorded",
+                    charged_invoice if db.get(Invoice, charged_invoice) is not None else None,
+                    f"charge {c['id']} ({pi}) for invoice {charged_invoice} has no payment recorded",
                 )
             )
     charged_pis = {str(c.get("payment_intent") or "") for c in charges if c.get("paid")}

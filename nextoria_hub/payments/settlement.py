@@ -28,6 +28,7 @@ from nextoria_hub.models import (
     Payment,
     Workspace,
 )
+from nextoria_hub.models.ids import require_id
 from nextoria_hub.notifications.outbox import email_admins, enqueue_email
 from nextoria_hub.payments.stripe_connection import active_mode
 from nextoria_hub.settings import get_settings
@@ -106,7 +107,7 @@ def settle_payment(
     session_row = _checkout_row(db, workspace_id, checkout_session_id, pi_id)
     payment = Payment(
         workspace_id=workspace_id,
-        invoice_id=invoice.id,  # type: ignore[arg-type]
+        invoice_id=require_id(invoice),
         client_id=invoice.client_id,
         status="succeeded",
         kind="payment",
@@ -158,8 +159,8 @@ def settle_payment(
     if excess > 0:
         overpayment = Overpayment(
             workspace_id=workspace_id,
-            invoice_id=invoice.id,  # type: ignore[arg-type]
-            payment_id=payment.id,  # type: ignore[arg-type]
+            invoice_id=require_id(invoice),
+            payment_id=require_id(payment),
             mode=mode,
             amount=excess,
             currency=currency,
@@ -200,7 +201,7 @@ def settle_payment(
             invoice,
             f"paid by {method_detail or source} ({pi_id})" if mode != "manual" else "marked paid",
             keep_session_id=payment.checkout_session_id,
-            keep_attempt_id=_attempt_id_of(db, workspace_id, invoice.id, payment_intent),  # type: ignore[arg-type]
+            keep_attempt_id=_attempt_id_of(db, workspace_id, require_id(invoice), payment_intent),
         )
     _payment_emails(db, invoice, payment, problem)
     if overpayment is not None:
@@ -301,7 +302,7 @@ def _payment_emails(db: Session, invoice: Invoice, payment: Payment, problem: st
                 "number": invoice.number,
                 "method": payment.method_detail,
                 "paid_on": utcnow().strftime("%d %b %Y"),
-                "link": portal_link(workspace.slug, invoice.id),  # type: ignore[arg-type]
+                "link": portal_link(workspace.slug, require_id(invoice)),
             },
         )
 
@@ -374,7 +375,7 @@ def record_failed_attempt(
     db.add(
         Payment(
             workspace_id=workspace_id,
-            invoice_id=invoice.id,  # type: ignore[arg-type]
+            invoice_id=require_id(invoice),
             client_id=invoice.client_id,
             status="failed",
             kind=kind,
@@ -413,7 +414,7 @@ def record_failed_attempt(
             "amount": money,
             "number": invoice.number,
             "reason": message,
-            "link": portal_link(workspace.slug, invoice.id),  # type: ignore[arg-type]
+            "link": portal_link(workspace.slug, require_id(invoice)),
         },
     )
     # The agency hears of a decline too, not only the client.
@@ -542,7 +543,7 @@ def record_processing(
     method_type, method_detail = method_of(payment_intent)
     payment = Payment(
         workspace_id=workspace_id,
-        invoice_id=invoice.id,  # type: ignore[arg-type]
+        invoice_id=require_id(invoice),
         client_id=invoice.client_id,
         status=PROCESSING,
         kind="payment",
@@ -688,7 +689,7 @@ def record_refund_failure(
     db.add(
         Payment(
             workspace_id=workspace_id,
-            invoice_id=invoice.id,  # type: ignore[arg-type]
+            invoice_id=require_id(invoice),
             client_id=invoice.client_id,
             status="refund_failed",
             kind=kind,

@@ -32,6 +32,7 @@ from nextoria_hub.models import (
     UserSession,
     Workspace,
 )
+from nextoria_hub.models.ids import require_id
 from nextoria_hub.notifications.outbox import email_admins
 from nextoria_hub.settings import get_settings
 from nextoria_hub.tenancy import Actor
@@ -165,9 +166,9 @@ def complete(db: Session, *, state: str, code: str = "", error: str = "") -> Cal
         return CallbackResult(workspace.slug, False, err.message)
     mode = "live" if grant.livemode else "test"
     actor = Actor(
-        workspace_id=workspace.id,  # type: ignore[arg-type]
-        user_id=user.id,
-        role=user.role,
+        workspace_id=require_id(workspace),
+        user_id=require_id(user),
+        role=Role(user.role),
         email=user.email,
         name=user.name,
     )
@@ -176,7 +177,7 @@ def complete(db: Session, *, state: str, code: str = "", error: str = "") -> Cal
     ).first()
     if keys is None:
         keys = StripeKeys(
-            workspace_id=workspace.id,  # type: ignore[arg-type]
+            workspace_id=require_id(workspace),
             mode=mode,
             publishable_key="",
             secret_key_sealed="",
@@ -200,7 +201,7 @@ def complete(db: Session, *, state: str, code: str = "", error: str = "") -> Cal
     except gateway.StripeGatewayError:
         keys.account_name = grant.account  # readiness follows from account.updated / refresh
     db.add(keys)
-    finance = get_finance(db, workspace.id)  # type: ignore[arg-type]
+    finance = get_finance(db, require_id(workspace))
     other = "live" if mode == "test" else "test"
     has_other = db.exec(
         select(StripeKeys).where(StripeKeys.workspace_id == workspace.id, StripeKeys.mode == other)

@@ -269,6 +269,8 @@ def register_webhook(db: Session, actor: Actor, mode: str) -> StripeKeys:
     assert workspace is not None
     secret_key = unseal(row.secret_key_sealed)
     replace = bool(row.webhook_secret_sealed) and deliveries_refused(db, actor.workspace_id)
+    endpoint_id: str
+    secret: str | None
     try:
         if replace:
             endpoint_id, secret = gateway.replace_webhook_endpoint(

@@ -17,6 +17,7 @@ from nextoria_hub import stripe_gateway as gateway
 from nextoria_hub.billing import retainers
 from nextoria_hub.errors import StripeNotConnected
 from nextoria_hub.models import Invoice
+from nextoria_hub.models.ids import require_id
 from nextoria_hub.payments import autopay
 from nextoria_hub.payments.settlement import (
     payment_for_charge,
@@ -182,14 +183,14 @@ def _record_success(
     recorded = settle_payment(
         db,
         workspace_id=ctx.workspace_id,
-        invoice_id=invoice.id,  # type: ignore[arg-type]
+        invoice_id=require_id(invoice),
         mode=ctx.mode,
         payment_intent=pi,
         source=source,
         checkout_session_id=session_id,
     )
     if source == "autopay":
-        attempt = autopay.attempt_for_pi(db, ctx.workspace_id, invoice.id, pi)  # type: ignore[arg-type]
+        attempt = autopay.attempt_for_pi(db, ctx.workspace_id, require_id(invoice), pi)
         if attempt is not None:
             autopay.apply_success(db, ctx.workspace_id, attempt, pi)
     return recorded
@@ -229,14 +230,14 @@ def follow_payment_intent(
         recorded = record_processing(
             db,
             workspace_id=ctx.workspace_id,
-            invoice_id=invoice.id,  # type: ignore[arg-type]
+            invoice_id=require_id(invoice),
             mode=ctx.mode,
             payment_intent=pi,
             source=source,
             checkout_session_id=session_id or "",
         )
         if source == "autopay":
-            autopay.mark_processing(db, ctx.workspace_id, invoice.id, pi)  # type: ignore[arg-type]
+            autopay.mark_processing(db, ctx.workspace_id, require_id(invoice), pi)
         return "applied", f"{invoice.number}: " + (
             "bank payment processing" if recorded else "nothing to change"
         )
@@ -263,7 +264,7 @@ def payment_intent_failed(db: Session, ctx: EventContext) -> HandlerResult:
         return "unmatched", f"{OUTSIDE} ({pi.get('id')}): {why}"
     pi = _with_failed_charge(db, ctx, pi)
     if _source(pi.get("metadata")) == "autopay":
-        attempt = autopay.attempt_for_pi(db, ctx.workspace_id, invoice.id, pi)  # type: ignore[arg-type]
+        attempt = autopay.attempt_for_pi(db, ctx.workspace_id, require_id(invoice), pi)
         if attempt is not None:
             # Joins the attempt's own schedule: classified and retried once, not twice.
             before = attempt.status
@@ -274,7 +275,7 @@ def payment_intent_failed(db: Session, ctx: EventContext) -> HandlerResult:
     recorded = record_failed_attempt(
         db,
         workspace_id=ctx.workspace_id,
-        invoice_id=invoice.id,  # type: ignore[arg-type]
+        invoice_id=require_id(invoice),
         mode=ctx.mode,
         payment_intent=pi,
         source=_source(pi.get("metadata")),
@@ -329,7 +330,7 @@ def stripe_invoice_paid(db: Session, ctx: EventContext) -> HandlerResult:
     recorded = settle_payment(
         db,
         workspace_id=ctx.workspace_id,
-        invoice_id=invoice.id,  # type: ignore[arg-type]
+        invoice_id=require_id(invoice),
         mode=ctx.mode,
         payment_intent=pi,
         source="stripe_invoice",

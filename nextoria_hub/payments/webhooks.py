@@ -209,13 +209,15 @@ def _delivery(
     """The delivery record; signed junk can carry NUL (PostgreSQL text refuses it) or ids
     wider than the columns, so both are cleaned here for every row."""
     clean = {k: v.replace("\x00", "")[: WIDTHS.get(k)] for k, v in fields.items()}
-    return WebhookDelivery(
+    row = WebhookDelivery(
         workspace_id=workspace_id,
         outcome=outcome,
         detail=detail.replace("\x00", ""),
         body=body.replace("\x00", ""),
-        **clean,
     )
+    for name, value in clean.items():
+        setattr(row, name, value)
+    return row
 
 
 def _log_delivery(

@@ -29,6 +29,7 @@ from nextoria_hub.models import (
     SavedPaymentMethod,
     StripeCustomer,
 )
+from nextoria_hub.models.ids import require_id, stored_key
 from nextoria_hub.payments.autopay.outcomes import apply_failure, apply_success, mark_processing
 from nextoria_hub.payments.autopay.policy import _charge_date
 from nextoria_hub.payments.autopay.ratelimit import RATE_PER_SECOND, _bucket
@@ -107,7 +108,7 @@ def _due_invoices(db: Session, workspace_id: int, mode: str, now: datetime) -> l
         )
         .order_by(col(Invoice.due_date), col(Invoice.id))
     ).all()
-    out = []
+    out: list[int] = []
     methods: dict[int, SavedPaymentMethod | None] = {}
     for invoice in rows:
         if invoice.amount_due <= 0:
@@ -117,10 +118,10 @@ def _due_invoices(db: Session, workspace_id: int, mode: str, now: datetime) -> l
         method = methods[invoice.client_id]
         if method is None:
             continue
-        when = _charge_date(invoice, _attempts_of(db, workspace_id, invoice.id), method)  # type: ignore[arg-type]
+        when = _charge_date(invoice, _attempts_of(db, workspace_id, require_id(invoice)), method)
         if when is not None and when <= now:
-            out.append(invoice.id)
-    return out  # type: ignore[return-value]
+            out.append(require_id(invoice))
+    return out
 
 
 _sqlite_writer = threading.Lock()
@@ -248,11 +249,11 @@ def _call(workspace_id: int, attempt_id: int) -> tuple[str, dict[str, Any] | Non
     try:
         pi = gateway.charge_off_session(secret_key, params, idempotency_key=key)
     except gateway.StripeCardError as err:
-        pi = None
+        declined = None
         if err.payment_intent_id:
             _bucket(workspace_id, attempt.mode).take()
-            pi = gateway.retrieve_payment_intent_raw(secret_key, err.payment_intent_id)
-        return "failed", pi, err
+            declined = gateway.retrieve_payment_intent_raw(secret_key, err.payment_intent_id)
+        return "failed", declined, err
     except gateway.StripeUnavailable as err:
         return "unknown", None, err
     except gateway.StripeRequestFailed as err:
@@ -324,7 +325,7 @@ def _resolve_open_attempts(workspace_id: int, counts: ChargeCounts) -> None:
                 col(AutopayAttempt.status).in_(["claimed", "unknown"]),
             )
         ).all()
-    for attempt_id in ids:
+    for attempt_id in map(stored_key, ids):
         with session_scope() as db:
             attempt = db.get(AutopayAttempt, attempt_id)
             invoice = db.get(Invoice, attempt.invoice_id) if attempt is not None else None
@@ -333,8 +334,8 @@ def _resolve_open_attempts(workspace_id: int, counts: ChargeCounts) -> None:
                 # reached Stripe the replay would charge. A charge that did happen arrives by
                 # webhook (metadata names the attempt) and settles the attempt there.
                 continue
-        outcome, pi, err = _call(workspace_id, attempt_id)  # type: ignore[arg-type]
-        status = _record_outcome(workspace_id, attempt_id, outcome, pi, err)  # type: ignore[arg-type]
+        outcome, pi, err = _call(workspace_id, attempt_id)
+        status = _record_outcome(workspace_id, attempt_id, outcome, pi, err)
         if status in ("succeeded", "failed"):
             counts.resolved += 1
 
@@ -381,7 +382,7 @@ def _charge_workspace(
         else:
             futures = [calls.submit(_charge_attempt, workspace_id, a) for a in claimed]
             wait(futures)
-            errors = [f.exception() for f in futures if f.exception() is not None]
+            errors = [e for f in futures if (e := f.exception()) is not None]
             if errors:
                 _tally(counts, [f.result() for f in futures if f.exception() is None])
                 raise errors[0]

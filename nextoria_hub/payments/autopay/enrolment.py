@@ -7,7 +7,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -27,6 +27,7 @@ from nextoria_hub.models import (
     User,
     Workspace,
 )
+from nextoria_hub.models.ids import require_id
 from nextoria_hub.notifications.outbox import email_admins, enqueue_email
 from nextoria_hub.payments.autopay.records import _autopay_row, _aware, active_method
 from nextoria_hub.payments.autopay.status import AutopayStatus, SavedMethodView, _status, _view
@@ -64,9 +65,9 @@ def enable_autopay(db: Session, actor: Actor, client_id: int) -> AutopayStatus:
     client = get_client(db, actor, client_id)
     if client.archived_at is not None:
         raise ValidationError("This client is archived: restore it first.", "client_id")
-    row = _autopay_row(db, actor.workspace_id, client.id)  # type: ignore[arg-type]
+    row = _autopay_row(db, actor.workspace_id, require_id(client))
     if row is None:
-        row = ClientAutopay(workspace_id=actor.workspace_id, client_id=client.id)  # type: ignore[arg-type]
+        row = ClientAutopay(workspace_id=actor.workspace_id, client_id=require_id(client))
     was_on = row.enabled
     row.enabled = True
     row.enabled_at = row.enabled_at if was_on else utcnow()
@@ -94,20 +95,20 @@ def enable_autopay(db: Session, actor: Actor, client_id: int) -> AutopayStatus:
                 },
             )
         record_audit(db, actor, "autopay.enable", client.name)
-    return _status(db, actor.workspace_id, client.id)  # type: ignore[arg-type]
+    return _status(db, actor.workspace_id, require_id(client))
 
 
 def disable_autopay(db: Session, actor: Actor, client_id: int) -> AutopayStatus:
     actor.require_staff()
     client = get_client(db, actor, client_id)
-    row = _autopay_row(db, actor.workspace_id, client.id)  # type: ignore[arg-type]
+    row = _autopay_row(db, actor.workspace_id, require_id(client))
     if row is not None and row.enabled:
         row.enabled = False
         row.paused_reason = ""
         db.add(row)
         record_audit(db, actor, "autopay.disable", client.name)
         db.flush()
-    return _status(db, actor.workspace_id, client.id)  # type: ignore[arg-type]
+    return _status(db, actor.workspace_id, require_id(client))
 
 
 def _open_setup_session(db: Session, client: Client, mode: str) -> CheckoutSession | None:
@@ -196,7 +197,7 @@ def start_setup_checkout(db: Session, actor: Actor, *, base_url: str) -> str:
         CheckoutSession(
             workspace_id=client.workspace_id,
             invoice_id=None,
-            client_id=client.id,  # type: ignore[arg-type]
+            client_id=require_id(client),
             mode=mode,
             purpose="setup",
             session_id=str(session["id"]),
@@ -258,20 +259,21 @@ def save_method_from_setup_intent(
     if client is None or client.workspace_id != workspace_id:
         return None
     # Serialise concurrent webhook + return page for this client.
-    row = _autopay_row(db, workspace_id, client.id)  # type: ignore[arg-type]
+    row = _autopay_row(db, workspace_id, require_id(client))
     if row is None:
-        row = ClientAutopay(workspace_id=workspace_id, client_id=client.id)  # type: ignore[arg-type]
+        row = ClientAutopay(workspace_id=workspace_id, client_id=require_id(client))
         db.add(row)
         try:
             with db.begin_nested():
                 db.flush()
         except IntegrityError:
-            row = _autopay_row(db, workspace_id, client.id)  # type: ignore[arg-type]
+            row = _autopay_row(db, workspace_id, require_id(client))
             assert row is not None
     db.execute(
-        ClientAutopay.__table__.update()  # type: ignore[attr-defined]
-        .where(ClientAutopay.__table__.c.id == row.id)  # type: ignore[attr-defined]
-        .values(enabled=ClientAutopay.__table__.c.enabled)  # type: ignore[attr-defined]
+        update(ClientAutopay)
+        .where(col(ClientAutopay.id) == row.id)
+        .values(enabled=col(ClientAutopay.enabled))
+        .execution_options(synchronize_session=False)
     )
     existing = db.exec(
         select(SavedPaymentMethod).where(
@@ -307,7 +309,7 @@ def save_method_from_setup_intent(
         db.add(old)
     method = SavedPaymentMethod(
         workspace_id=workspace_id,
-        client_id=client.id,  # type: ignore[arg-type]
+        client_id=require_id(client),
         mode=mode,
         payment_method_id=str(pm["id"]),
         customer_id=customer_id,
@@ -354,7 +356,7 @@ def save_method_from_setup_intent(
 def list_payment_methods(db: Session, actor: Actor) -> list[SavedMethodView]:
     client = portal_client(db, actor)
     mode = active_mode(db, client.workspace_id)
-    method = active_method(db, client.workspace_id, client.id, mode)  # type: ignore[arg-type]
+    method = active_method(db, client.workspace_id, require_id(client), mode)
     return [_view(method)] if method is not None else []
 
 
@@ -377,7 +379,7 @@ def remove_payment_method(db: Session, actor: Actor, method_id: int) -> None:
         )
     except (StripeNotConnected, gateway.StripeGatewayError) as err:
         log.warning("could not detach %s: %s", method.payment_method_id, err.message)
-    row = _autopay_row(db, client.workspace_id, client.id)  # type: ignore[arg-type]
+    row = _autopay_row(db, client.workspace_id, client.id)
     if row is not None and row.enabled:
         row.paused_reason = PAUSED_METHOD_REMOVED
         db.add(row)

@@ -21,6 +21,7 @@ from nextoria_hub.models import (
     InvoiceStatus,
     Workspace,
 )
+from nextoria_hub.models.ids import require_id, stored_key
 from nextoria_hub.notifications.outbox import enqueue_email
 from nextoria_hub.payments.autopay.records import active_method
 from nextoria_hub.payments.stripe_connection import active_mode
@@ -50,7 +51,7 @@ def send_autopay_notices(now: datetime | None = None) -> int:
     for invoice_id, workspace_id in candidates:
         try:
             with session_scope() as db:
-                if _notice(db, workspace_id, invoice_id, today):  # type: ignore[arg-type]
+                if _notice(db, workspace_id, stored_key(invoice_id), today):
                     sent += 1
         except IntegrityError:
             continue  # another run sent it
@@ -96,7 +97,7 @@ def _notice(db: Session, workspace_id: int, invoice_id: int, today: date) -> boo
             "amount": format_money(invoice.amount_due, invoice.currency),
             "method": f"{method.brand} •••• {method.last4}",
             "charge_date": invoice.due_date.strftime("%d %b %Y"),
-            "link": portal_link(workspace.slug, invoice.id),  # type: ignore[arg-type]
+            "link": portal_link(workspace.slug, require_id(invoice)),
             "methods_link": get_settings().workspace_url(workspace.slug, "/portal/payment-methods"),
         },
     )

@@ -17,6 +17,7 @@ from nextoria_hub.models import (
     InvoiceStatus,
     Workspace,
 )
+from nextoria_hub.models.ids import require_id
 from nextoria_hub.notifications.outbox import email_admins, enqueue_email
 from nextoria_hub.payments.autopay.declines import classify_failure
 from nextoria_hub.payments.autopay.policy import Past, next_step
@@ -98,14 +99,14 @@ def apply_failure(
     client = db.get(Client, invoice.client_id)
     assert workspace is not None and client is not None
     money = format_money(attempt.amount, attempt.currency)
-    link = portal_link(workspace.slug, invoice.id)  # type: ignore[arg-type]
+    link = portal_link(workspace.slug, require_id(invoice))
     admin_link = get_settings().workspace_url(workspace.slug, f"/invoices/{invoice.id}")
     reason = attempt.failure_message
     outcome = ""
     step = next_step(
         [
             Past(a.status, a.failure_class, a.created_at, current=a.id == attempt.id)
-            for a in _attempts_of(db, workspace_id, invoice.id)  # type: ignore[arg-type]
+            for a in _attempts_of(db, workspace_id, require_id(invoice))
         ],
         klass,
         retry_schedule(get_finance(db, workspace_id)),

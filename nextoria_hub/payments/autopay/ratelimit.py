@@ -82,7 +82,10 @@ def _storage(uri: str) -> Storage:
     """One connection pool per Redis per process."""
     with _storages_lock:
         if uri not in _storages:
-            _storages[uri] = storage_from_string(uri)
+            storage = storage_from_string(uri)
+            if not isinstance(storage, Storage):  # an async URI: this limiter is threaded
+                raise TypeError(f"not a synchronous limits storage: {type(storage).__name__}")
+            _storages[uri] = storage
         return _storages[uri]
 
 

@@ -14,6 +14,7 @@ from nextoria_hub.models import (
     InvoiceStatus,
     SavedPaymentMethod,
 )
+from nextoria_hub.models.ids import require_id
 from nextoria_hub.payments.autopay.policy import _charge_date
 from nextoria_hub.payments.autopay.records import _attempts_of, _autopay_row, _aware, active_method
 from nextoria_hub.payments.stripe_connection import active_mode
@@ -61,7 +62,7 @@ class AutopayStatus:
 
 def _view(method: SavedPaymentMethod) -> SavedMethodView:
     return SavedMethodView(
-        id=method.id,  # type: ignore[arg-type]
+        id=require_id(method),
         brand=method.brand,
         last4=method.last4,
         exp_month=method.exp_month,
@@ -92,13 +93,15 @@ def _status(db: Session, workspace_id: int, client_id: int) -> AutopayStatus:
         for invoice in invoices:
             if invoice.amount_due <= 0 or invoice.payment_failed:
                 continue
-            when = _charge_date(invoice, _attempts_of(db, workspace_id, invoice.id), method)  # type: ignore[arg-type]
+            when = _charge_date(
+                invoice, _attempts_of(db, workspace_id, require_id(invoice)), method
+            )
             if when is not None and (best is None or when < best[0]):
                 best = (when, invoice)
         if best is not None:
             when, invoice = best
             next_charge = NextCharge(
-                invoice_id=invoice.id,  # type: ignore[arg-type]
+                invoice_id=require_id(invoice),
                 number=invoice.number,
                 amount=invoice.amount_due,
                 currency=invoice.currency,
@@ -138,7 +141,7 @@ def _status(db: Session, workspace_id: int, client_id: int) -> AutopayStatus:
 def autopay_status(db: Session, actor: Actor, client_id: int) -> AutopayStatus:
     actor.require_staff()
     client = get_client(db, actor, client_id)
-    return _status(db, actor.workspace_id, client.id)  # type: ignore[arg-type]
+    return _status(db, actor.workspace_id, require_id(client))
 
 
 # --- Client portal --------------------------------------------------------------------------
@@ -146,4 +149,4 @@ def autopay_status(db: Session, actor: Actor, client_id: int) -> AutopayStatus:
 
 def portal_autopay(db: Session, actor: Actor) -> AutopayStatus:
     client = portal_client(db, actor)
-    return _status(db, actor.workspace_id, client.id)  # type: ignore[arg-type]
+    return _status(db, actor.workspace_id, require_id(client))

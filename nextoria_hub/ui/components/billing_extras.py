@@ -136,7 +136,7 @@ def _number(label: str, name: str, value: rx.Var, hint: str = "") -> rx.Componen
     )
 
 
-def _switch(id_: str, label: str, checked: rx.Var, on_change) -> rx.Component:  # type: ignore[no-untyped-def]
+def _switch(id_: str, label: str, checked: rx.Var, on_change) -> rx.Component:
     return rx.hstack(
         rx.switch(id=id_, name=id_, checked=checked, on_change=on_change),
         rx.el.label(label, html_for=id_, style=LABEL),

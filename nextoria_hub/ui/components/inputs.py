@@ -60,7 +60,7 @@ def bound_input(
 
 def currency_select(
     label: str, key: str, value: rx.Var, options: rx.Var, on_change
-) -> rx.Component:  # type: ignore[no-untyped-def]
+) -> rx.Component:
     return labelled(
         label,
         rx.el.select(

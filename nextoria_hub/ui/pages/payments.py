@@ -12,7 +12,7 @@ from nextoria_hub.ui.states.payments import PaymentsState as S
 from nextoria_hub.ui.theme import CARD_STYLE
 
 
-def _filter(label: str, id_: str, value: rx.Var, on_change, *options: rx.Component) -> rx.Component:  # type: ignore[no-untyped-def]
+def _filter(label: str, id_: str, value: rx.Var, on_change, *options: rx.Component) -> rx.Component:
     return rx.box(
         labelled(
             label,

@@ -165,7 +165,7 @@ def _history_filters() -> rx.Component:
     )
 
 
-def _pager(page: rx.Var, pages: rx.Var, go, label: str) -> rx.Component:  # type: ignore[no-untyped-def]
+def _pager(page: rx.Var, pages: rx.Var, go, label: str) -> rx.Component:
     return rx.cond(
         pages > 1,
         rx.hstack(
@@ -624,7 +624,7 @@ def portal_payment_methods() -> rx.Component:
     )
 
 
-def _profile_field(label: str, name: str, **props) -> rx.Component:  # type: ignore[no-untyped-def]
+def _profile_field(label: str, name: str, **props) -> rx.Component:
     return field(
         label,
         name,

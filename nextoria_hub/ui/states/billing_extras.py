@@ -66,7 +66,7 @@ class RemindersState(AppState):
     fee_max: str = "1"
     error: str = ""
 
-    def _show(self, s) -> None:  # type: ignore[no-untyped-def]
+    def _show(self, s) -> None:
         self.enabled, self.on_due_date = s.enabled, s.on_due_date
         self.days_before, self.days_after = str(s.days_before), str(s.days_after)
         self.repeat_every, self.max_after = str(s.repeat_every), str(s.max_after)
@@ -139,7 +139,7 @@ class LateFeesState(AppState):
         raw = str(self.router.page.params.get("invoice_id", ""))
         return int(raw) if raw.isdigit() else 0
 
-    def _read(self, db, actor) -> None:  # type: ignore[no-untyped-def]
+    def _read(self, db, actor) -> None:
         self.fees = [
             {
                 "id": str(f.id),

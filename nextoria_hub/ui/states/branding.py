@@ -32,18 +32,18 @@ class BrandingState(AppState):
             return self._denied(err)
         return None
 
-    async def _save(self, work, done_message: str):  # type: ignore[no-untyped-def]
+    async def _save(self, work, done_message: str):
         self.saving, self.errors = True, {}
         done = await self._off_loop(work)
         self.saving = False
         if done.denied:
-            return self._denied(done.error)  # type: ignore[arg-type]
+            return self._denied(done.error)
         if isinstance(done.error, ValidationError):
             self.errors = {done.field or "logo": done.message}
             return None
         if not done.ok:
             return rx.toast.error(done.message)
-        self._show(done.value)  # type: ignore[arg-type]
+        self._show(done.unwrap())
         return rx.toast.success(done_message)
 
     @rx.event
@@ -56,7 +56,7 @@ class BrandingState(AppState):
         return await self._save(lambda db, actor: branding.remove_logo(db, actor), "Logo removed.")
 
     @rx.event
-    async def save_accent(self, form: dict):  # type: ignore[type-arg]
+    async def save_accent(self, form: dict):
         accent = str(form.get("accent", ""))[:20]
         return await self._save(
             lambda db, actor: branding.set_accent(db, actor, accent), "Accent colour saved."

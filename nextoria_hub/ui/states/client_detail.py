@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import reflex as rx
+from sqlmodel import Session
 
 from nextoria_hub.billing import clients as client_svc
 from nextoria_hub.billing import invoices as invoice_svc
@@ -17,8 +18,10 @@ from nextoria_hub.errors import (
     StripeNotConnected,
     ValidationError,
 )
+from nextoria_hub.models.ids import require_id
 from nextoria_hub.payments import autopay
 from nextoria_hub.stripe_gateway import StripeGatewayError
+from nextoria_hub.tenancy import Actor
 from nextoria_hub.ui.states.invoices import invoice_row, today
 from nextoria_hub.ui.states.session import AppState
 
@@ -103,7 +106,7 @@ class ClientDetailState(AppState):
         raw = str(self.router.page.params.get("client_id", ""))
         return int(raw) if raw.isdigit() else 0
 
-    def _refresh(self, db, actor) -> None:  # type: ignore[no-untyped-def]
+    def _refresh(self, db, actor) -> None:
         client = client_svc.get_client(db, actor, self._client_id())
         self.client = {
             "id": str(client.id),
@@ -117,7 +120,7 @@ class ClientDetailState(AppState):
             invoice_row(i, client.name)
             for i in invoice_svc.list_invoices(db, actor, client_id=client.id)
         ]
-        status = autopay.autopay_status(db, actor, client.id)  # type: ignore[arg-type]
+        status = autopay.autopay_status(db, actor, require_id(client))
         self.autopay = status_view(status)
         self.attempts = attempts_view(status)
         self.retainers = [
@@ -130,7 +133,7 @@ class ClientDetailState(AppState):
                 else "Invoiced by Nextoria Hub",
                 "status": r.status,
             }
-            for r in retainer_svc.list_retainers(db, actor, client.id)  # type: ignore[arg-type]
+            for r in retainer_svc.list_retainers(db, actor, require_id(client))
         ]
 
     @rx.event
@@ -151,11 +154,16 @@ class ClientDetailState(AppState):
     def set_tab(self, value: str | list[str]) -> None:
         self.tab = value if isinstance(value, str) else value[0]
 
-    async def _act(self, action, message: str):  # type: ignore[no-untyped-def]
+    async def _act(self, action, message: str):
         """Run ``action`` (it may call Stripe) and refresh the page, off the event loop."""
-        done = await self._off_loop(lambda db, actor: (action(db, actor), self._refresh(db, actor)))
+
+        def work(db: Session, actor: Actor) -> None:
+            action(db, actor)
+            self._refresh(db, actor)
+
+        done = await self._off_loop(work)
         if done.denied:
-            return self._denied(done.error)  # type: ignore[arg-type]
+            return self._denied(done.error)
         if not done.ok:
             return rx.toast.error(done.message)
         return rx.toast.success(message)
@@ -255,7 +263,7 @@ class PaymentMethodsState(AppState):
     busy: bool = False
     error: str = ""
 
-    def _refresh(self, db, actor) -> None:  # type: ignore[no-untyped-def]
+    def _refresh(self, db, actor) -> None:
         self.methods = [
             {
                 "id": str(m.id),
@@ -273,14 +281,14 @@ class PaymentMethodsState(AppState):
         self.error, self.busy = "", False
         session_id = self.router.url.query_parameters.get("session_id", "")
 
-        def work(db, actor) -> None:  # type: ignore[no-untyped-def]
+        def work(db, actor) -> None:
             if session_id:  # back from the setup page: asks Stripe, so off the event loop
                 autopay.complete_setup(db, actor, session_id)
             self._refresh(db, actor)
 
         done = await self._off_loop(work)
         if done.denied:
-            return self._denied(done.error)  # type: ignore[arg-type]
+            return self._denied(done.error)
         self.error = done.message
         if session_id and self.methods:
             return rx.toast.success("Saved for Autopay.")
@@ -301,7 +309,7 @@ class PaymentMethodsState(AppState):
             if done.ok:
                 event = rx.redirect(str(done.value))
             elif done.denied:
-                self.busy, event = False, self._denied(done.error)  # type: ignore[arg-type]
+                self.busy, event = False, self._denied(done.error)
             else:
                 self.error, self.busy, event = done.message, False, None
         if event is not None:
@@ -312,13 +320,13 @@ class PaymentMethodsState(AppState):
         """Detach the method at Stripe and forget it, off the event loop."""
         mid = int(method_id) if method_id.isdigit() else 0
 
-        def work(db, actor) -> None:  # type: ignore[no-untyped-def]
+        def work(db, actor) -> None:
             autopay.remove_payment_method(db, actor, mid)
             self._refresh(db, actor)
 
         done = await self._off_loop(work)
         if done.denied:
-            return self._denied(done.error)  # type: ignore[arg-type]
+            return self._denied(done.error)
         if not done.ok:
             return rx.toast.error(done.message)
         return rx.toast.success("Card removed. Autopay is paused until you save another card.")

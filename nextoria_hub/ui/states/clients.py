@@ -13,7 +13,7 @@ from nextoria_hub.ui.states.session import AppState
 CURRENCIES = [{"code": c, "label": currency_label(c)} for c in SUPPORTED_CURRENCIES]
 
 
-def client_row(c) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def client_row(c) -> dict[str, str]:
     return {
         "id": str(c.id),
         "name": c.name,
@@ -41,7 +41,7 @@ class ClientsState(AppState):
     invite_for: str = ""
     invite_error: str = ""
 
-    def _refresh(self, db, actor) -> None:  # type: ignore[no-untyped-def]
+    def _refresh(self, db, actor) -> None:
         self.clients = [
             client_row(c)
             for c in svc.list_clients(

@@ -50,7 +50,7 @@ class FinanceState(AppState):
     # Method key → why the Stripe account cannot use it yet (shown next to the method).
     method_warnings: dict[str, str] = {}
 
-    def _show(self, settings) -> None:  # type: ignore[no-untyped-def]
+    def _show(self, settings) -> None:
         self.currency = settings.default_currency
         self.methods = enabled_methods(settings)
         self.method_source = "dashboard" if settings.dashboard_methods else "choose"

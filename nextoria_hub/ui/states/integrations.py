@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import reflex as rx
+from sqlmodel import Session
 
 from nextoria_hub.errors import (
     AccessDenied,
@@ -15,6 +16,7 @@ from nextoria_hub.models import Workspace
 from nextoria_hub.payments import stripe_connect
 from nextoria_hub.payments import stripe_connection as conn
 from nextoria_hub.stripe_gateway import RESTRICTED_KEY_PERMISSIONS
+from nextoria_hub.tenancy import Actor
 from nextoria_hub.ui.states.session import AppState
 from nextoria_hub.webhooks_health import not_applied_events, webhook_health
 
@@ -70,7 +72,7 @@ class IntegrationsState(AppState):
     def any_connected(self) -> bool:
         return any(m["connected"] for m in self.modes)
 
-    def _refresh(self, db, actor) -> None:  # type: ignore[no-untyped-def]
+    def _refresh(self, db, actor) -> None:
         active, statuses = conn.connection_status(db, actor)
         self.active_mode = active
         self.modes = [
@@ -159,7 +161,7 @@ class IntegrationsState(AppState):
             except (NotSignedIn, AccessDenied):
                 return
 
-    def _load_not_applied(self, db, actor) -> None:  # type: ignore[no-untyped-def]
+    def _load_not_applied(self, db, actor) -> None:
         self.not_applied = [
             {
                 "event_id": e.event_id,
@@ -189,13 +191,18 @@ class IntegrationsState(AppState):
         self.form_mode = mode if isinstance(mode, str) else mode[0]
         self.errors = {}
 
-    async def _act(self, action, success: str, *, field_for: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    async def _act(self, action, success: str, *, field_for: dict[str, str] | None = None):
         """Run ``action(db, actor)`` off the event loop (it calls Stripe); show field errors
         (renamed by ``field_for``) or a toast."""
         self.errors = {}
-        done = await self._off_loop(lambda db, actor: (action(db, actor), self._refresh(db, actor)))
+
+        def work(db: Session, actor: Actor) -> None:
+            action(db, actor)
+            self._refresh(db, actor)
+
+        done = await self._off_loop(work)
         if done.denied:
-            return self._denied(done.error)  # type: ignore[arg-type]
+            return self._denied(done.error)
         if isinstance(done.error, ValidationError):
             name = done.field or "form"
             name = (field_for or {}).get(name, name)
@@ -258,10 +265,10 @@ class IntegrationsState(AppState):
         """Off to Stripe's consent page with a single-use state bound to this session."""
         token = self._session_token()
         done = await self._off_loop(
-            lambda db, actor: stripe_connect.authorize_url(db, actor, token)  # type: ignore[arg-type]
+            lambda db, actor: stripe_connect.authorize_url(db, actor, token)
         )
         if done.denied:
-            return self._denied(done.error)  # type: ignore[arg-type]
+            return self._denied(done.error)
         if not done.ok:
             return rx.toast.error(done.message)
         return rx.redirect(str(done.value), is_external=False)
@@ -278,13 +285,13 @@ class IntegrationsState(AppState):
     async def check(self):
         self.problems, self.checked = [], False
 
-        def work(db, actor) -> None:  # type: ignore[no-untyped-def]
+        def work(db, actor) -> None:
             self.problems = conn.check_connection(db, actor)  # asks Stripe: off the loop
             self._refresh(db, actor)
 
         done = await self._off_loop(work)
         if done.denied:
-            return self._denied(done.error)  # type: ignore[arg-type]
+            return self._denied(done.error)
         if not done.ok:
             return rx.toast.error(done.message)
         self.checked = True

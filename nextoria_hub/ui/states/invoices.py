@@ -35,7 +35,7 @@ def today() -> date:
     return utcnow().date()
 
 
-def invoice_row(invoice, client_name: str, processing: bool = False) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def invoice_row(invoice, client_name: str, processing: bool = False) -> dict[str, str]:
     status = svc.display_status(invoice, today(), processing=processing)
     return {
         "id": str(invoice.id),
@@ -226,7 +226,7 @@ class InvoiceDetailState(AppState):
         raw = str(self.router.page.params.get("invoice_id", ""))
         return int(raw) if raw.isdigit() else 0
 
-    def _show(self, view) -> None:  # type: ignore[no-untyped-def]
+    def _show(self, view) -> None:
         inv, client = view.invoice, view.client
         processing = svc.is_processing(view)
         self.invoice = {
@@ -285,7 +285,7 @@ class InvoiceDetailState(AppState):
             for p in view.payments
         ]
 
-    def _show_overpayments(self, db, actor) -> None:  # type: ignore[no-untyped-def]
+    def _show_overpayments(self, db, actor) -> None:
         from nextoria_hub.payments.overpayments import list_overpayments
 
         self.overpayments = [
@@ -320,7 +320,7 @@ class InvoiceDetailState(AppState):
         self.found = True
         return InvoiceDetailState.follow
 
-    def _start_following(self, db, actor) -> None:  # type: ignore[no-untyped-def]
+    def _start_following(self, db, actor) -> None:
         self._follow = [actor.workspace_id, actor.user_id or 0, self._invoice_id()]
         self._follow_version = invoice_version(db, actor, self._invoice_id())
 
@@ -336,7 +336,7 @@ class InvoiceDetailState(AppState):
     async def follow(self):
         await follow_invoice(self)
 
-    def _act(self, action, message: str):  # type: ignore[no-untyped-def]
+    def _act(self, action, message: str):
         try:
             with self._unit() as (db, actor):
                 actor.require_staff()

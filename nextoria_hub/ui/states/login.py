@@ -11,6 +11,7 @@ from nextoria_hub.api.session_routes import safe_path
 from nextoria_hub.db import session_scope
 from nextoria_hub.errors import NotFound, Throttled
 from nextoria_hub.models import Role
+from nextoria_hub.models.ids import require_id
 from nextoria_hub.tenancy import workspace_for_host
 from nextoria_hub.ui.states.session import AppState, post_form
 
@@ -37,13 +38,13 @@ class LoginState(AppState):
         host, client_ip = self._host(), self.router.session.client_ip
         email, password = (form.get("email") or ""), (form.get("password") or "")
 
-        def work(db, _actor) -> tuple[str, str] | None:  # type: ignore[no-untyped-def]
+        def work(db, _actor) -> tuple[str, str] | None:
             workspace = workspace_for_host(db, host)
             if workspace is None:
                 return None
             user, token = sign_in(
                 db,
-                workspace_id=workspace.id,  # type: ignore[arg-type]
+                workspace_id=require_id(workspace),
                 email=email,
                 password=password,
                 client_ip=client_ip,
@@ -91,7 +92,7 @@ class WelcomeState(AppState):
             if workspace is None:
                 self.host_kind = "unknown"
                 return None
-            if not grant_is_live(db, workspace.id, token):  # type: ignore[arg-type]
+            if not grant_is_live(db, require_id(workspace), token):
                 self.problem = EXPIRED_LINK
                 return None
         # The one-time link is itself a grant: the route redeems it and sets the cookie.
@@ -119,7 +120,7 @@ class InviteState(AppState):
             if workspace is None:
                 return None
             try:
-                invitation = invitation_for_token(db, workspace.id, self._token())  # type: ignore[arg-type]
+                invitation = invitation_for_token(db, require_id(workspace), self._token())
             except NotFound as err:
                 self.problem = err.message
                 return None
@@ -134,13 +135,13 @@ class InviteState(AppState):
         host, token = self._host(), self._token()
         name, password = (form.get("name") or ""), (form.get("password") or "")
 
-        def work(db, _actor) -> tuple[str, str] | None:  # type: ignore[no-untyped-def]
+        def work(db, _actor) -> tuple[str, str] | None:
             workspace = workspace_for_host(db, host)
             if workspace is None:
                 return None
             user, session = accept_invitation(
                 db,
-                workspace_id=workspace.id,  # type: ignore[arg-type]
+                workspace_id=require_id(workspace),
                 token=token,
                 name=name,
                 password=password,

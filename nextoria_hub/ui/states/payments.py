@@ -127,7 +127,7 @@ class DashboardState(AppState):
         return None
 
 
-def _attention(db, actor) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
+def _attention(db, actor) -> list[dict[str, str]]:
     """Unresolved overpayments and reconciliation flags, each linking to its invoice."""
     from nextoria_hub.payments.overpayments import list_overpayments
     from nextoria_hub.payments.reconciliation import open_flags

@@ -26,7 +26,7 @@ from nextoria_hub.ui.states.live import follow_invoice
 from nextoria_hub.ui.states.session import AppState
 
 
-def portal_row(invoice, processing: bool = False) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def portal_row(invoice, processing: bool = False) -> dict[str, str]:
     """What an invoice card in the portal list shows, and nothing more (a client may have
     hundreds: every field is formatted on the server and sent to the browser)."""
     status = svc.display_status(invoice, today(), processing=processing)
@@ -105,7 +105,7 @@ class PortalState(AppState):
     brand_logo: str = ""
     brand_accent: str = ""
 
-    def _refresh(self, page: int, payments_page: int):  # type: ignore[no-untyped-def]
+    def _refresh(self, page: int, payments_page: int):
         try:
             with self._unit() as (db, actor):
                 home = home_svc.portal_home(
@@ -137,7 +137,7 @@ class PortalState(AppState):
         return self._refresh(1, 1)
 
     @rx.event
-    def filter_history(self, form: dict):  # type: ignore[type-arg]
+    def filter_history(self, form: dict):
         """Search by number, filter by status and year: back to the first page."""
         self.search = str(form.get("search", ""))[:64]
         status = str(form.get("status", ""))
@@ -170,7 +170,7 @@ class PortalState(AppState):
             if done.ok:
                 event = rx.redirect(str(done.value))
             elif done.denied:
-                self.paying_id, event = "", self._denied(done.error)  # type: ignore[arg-type]
+                self.paying_id, event = "", self._denied(done.error)
             else:
                 self.paying_id, self.pay_error, event = "", done.message, None
         if event is not None:
@@ -197,7 +197,7 @@ class PortalInvoiceState(AppState):
         raw = str(self.router.page.params.get("invoice_id", ""))
         return int(raw) if raw.isdigit() else 0
 
-    def _show(self, view) -> None:  # type: ignore[no-untyped-def]
+    def _show(self, view) -> None:
         inv = view.invoice
         processing = svc.is_processing(view)
         status = svc.display_status(inv, today(), processing=processing)
@@ -264,7 +264,7 @@ class PortalInvoiceState(AppState):
             if done.ok:
                 event = rx.redirect(str(done.value))
             elif done.denied:
-                self.paying, event = False, self._denied(done.error)  # type: ignore[arg-type]
+                self.paying, event = False, self._denied(done.error)
             else:
                 self.paying, self.pay_error, event = False, done.message, None
         if event is not None:
@@ -291,7 +291,7 @@ class PortalInvoiceState(AppState):
         host, token = self._host(), self._session_token()
         try:
             outcome = await return_watch.wait_for_outcome(
-                (*who.value, invoice_id, session_id),  # type: ignore[misc]
+                (*who.unwrap(), invoice_id, session_id),
                 lambda: _check_return(host, token, invoice_id, session_id),
             )
         except (NotSignedIn, AccessDenied, NotFound):
@@ -307,7 +307,7 @@ class PortalInvoiceState(AppState):
             )
             async with self:
                 if shown.ok:
-                    view, receipts = shown.value  # type: ignore[misc]
+                    view, receipts = shown.unwrap()
                     self._show(view)
                     self.found, self.receipt_by_email = True, receipts
         async with self:
@@ -338,7 +338,7 @@ class PortalProfileState(AppState):
     errors: dict[str, str] = {}
     saving: bool = False
 
-    def _show(self, found) -> None:  # type: ignore[no-untyped-def]
+    def _show(self, found) -> None:
         v = found.values
         self.values = {
             **{name: getattr(v, name) for name in PROFILE_FIELDS},
@@ -368,7 +368,7 @@ class PortalProfileState(AppState):
         self.email_reminders = bool(on)
 
     @rx.event
-    async def save(self, form: dict):  # type: ignore[type-arg]
+    async def save(self, form: dict):
         """Saved, then sent to Stripe off the event loop (the service commits first)."""
         if self.saving:
             return
@@ -384,7 +384,7 @@ class PortalProfileState(AppState):
         done = await self._off_loop(lambda db, actor: profile_svc.save_profile(db, actor, data))
         self.saving = False
         if done.denied:
-            yield self._denied(done.error)  # type: ignore[arg-type]
+            yield self._denied(done.error)
             return
         if isinstance(done.error, ValidationError):
             self.errors = {done.field or "form": done.message}

@@ -17,9 +17,10 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar, cast, overload
 
 import reflex as rx
+from reflex.event import EventSpec
 from sqlmodel import Session
 
 from nextoria_hub.accounts.sessions import end_session
@@ -28,6 +29,7 @@ from nextoria_hub.api.session_routes import safe_path
 from nextoria_hub.db import session_scope
 from nextoria_hub.errors import AccessDenied, NextoriaError, NotSignedIn
 from nextoria_hub.models import Role
+from nextoria_hub.models.ids import require_id
 from nextoria_hub.payments.stripe_connection import uses_live_keys, uses_test_keys
 from nextoria_hub.tenancy import Actor, is_apex, resolve_actor
 
@@ -46,6 +48,12 @@ class Done(Generic[T]):
     def ok(self) -> bool:
         return self.error is None
 
+    def unwrap(self) -> T:
+        """The value of a call that succeeded; the call's error if it did not."""
+        if self.error is not None:
+            raise self.error
+        return cast(T, self.value)
+
     @property
     def message(self) -> str:
         return self.error.message if self.error else ""
@@ -60,7 +68,7 @@ class Done(Generic[T]):
         return isinstance(self.error, NotSignedIn | AccessDenied)
 
 
-def post_form(path: str, fields: dict[str, str]) -> rx.event.EventSpec:
+def post_form(path: str, fields: dict[str, str]) -> EventSpec:
     """Make the page submit a form to one of our routes on its backend (a full navigation).
 
     Used to trade a sign-in grant for the HttpOnly cookie (``/api/session``) and to sign
@@ -205,8 +213,16 @@ class AppState(rx.State):
                 raise NotSignedIn()
             yield db, actor
 
+    @overload
+    async def _off_loop(self, work: Callable[[Session, Actor], T]) -> Done[T]: ...
+
+    @overload
     async def _off_loop(
-        self, work: Callable[[Session, Actor | None], T], *, signed_in: bool = True
+        self, work: Callable[[Session, Actor | None], T], *, signed_in: Literal[False]
+    ) -> Done[T]: ...
+
+    async def _off_loop(
+        self, work: Callable[[Session, Any], T], *, signed_in: bool = True
     ) -> Done[T]:
         """Run one service call in a worker thread, never on the event loop.
 
@@ -260,8 +276,8 @@ class AppState(rx.State):
             return None
         self.host_kind = "workspace"
         self._set_identity(actor, workspace.name, workspace.slug)
-        self.test_mode = actor is not None and uses_test_keys(db, workspace.id)  # type: ignore[arg-type]
-        self.live_mode = actor is not None and uses_live_keys(db, workspace.id)  # type: ignore[arg-type]
+        self.test_mode = actor is not None and uses_test_keys(db, require_id(workspace))
+        self.live_mode = actor is not None and uses_live_keys(db, require_id(workspace))
         return actor
 
     async def _resolve_off_loop(self) -> Actor | None:
@@ -303,13 +319,13 @@ class AppState(rx.State):
         self.access = "signin"
         return post_form("/api/session/end", {})
 
-    def _denied(self, err: NotSignedIn | AccessDenied | NextoriaError):
+    def _denied(self, err: NextoriaError | None):
         """What a handler returns when the actor lost the right to act mid-page."""
         if isinstance(err, NotSignedIn):
             self.access = "signin"
             return rx.redirect("/login")
         self.access = "forbidden"
-        return rx.toast.error(err.message)
+        return rx.toast.error(err.message if err else AccessDenied().message)
 
 
 class HomeState(AppState):

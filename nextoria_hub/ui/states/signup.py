@@ -59,7 +59,7 @@ class SignupState(AppState):
             return rx.toast.error("Workspaces are created on the main Nextoria Hub address.")
         address, wanted_slug = self.router.session.client_ip, self.slug or self.suggested_slug
 
-        def work(db, _actor) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+        def work(db, _actor) -> tuple[str, str]:
             check_signup_allowed(address)
             created = create_workspace(
                 db,
@@ -75,9 +75,7 @@ class SignupState(AppState):
         if isinstance(done.error, ValidationError | Throttled):
             self.errors = {(done.field or "form"): done.message}
             return None
-        if not done.ok:
-            raise done.error  # type: ignore[misc]
-        token, slug = done.value  # type: ignore[misc]
+        token, slug = done.unwrap()
         record_signup(address)
         return rx.redirect(self._workspace_url(slug, f"/welcome?token={token}"))
 

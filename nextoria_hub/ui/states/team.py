@@ -16,7 +16,7 @@ class TeamState(AppState):
     invite_error: str = ""
     invite_open: bool = False
 
-    def _refresh(self, db, actor) -> None:  # type: ignore[no-untyped-def]
+    def _refresh(self, db, actor) -> None:
         self.members = [
             {
                 "id": str(u.id),
