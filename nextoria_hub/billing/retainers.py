@@ -45,6 +45,7 @@ from nextoria_hub.models import (
 )
 from nextoria_hub.models.ids import require_id
 from nextoria_hub.notifications.outbox import email_admins
+from nextoria_hub.payments.stripe_objects import NextoriaMetadata, stripe_id
 from nextoria_hub.settings import get_settings
 from nextoria_hub.tenancy import Actor
 
@@ -165,11 +166,11 @@ def _start_subscription(db: Session, retainer: Retainer, client: Client, total: 
             "items": [{"price": price_id}],
             "default_payment_method": method.payment_method_id,
             "expand": ["latest_invoice"],
-            "metadata": {
-                "nextoria_workspace_id": str(retainer.workspace_id),
-                "nextoria_retainer_id": str(retainer.id),
-                "nextoria_mode": mode,
-            },
+            "metadata": NextoriaMetadata(
+                workspace_id=str(retainer.workspace_id),
+                retainer_id=str(retainer.id),
+                mode=mode,
+            ).to_stripe(),
         },
         idempotency_key=f"{key}-subscription",
     )
@@ -192,8 +193,7 @@ def settle_stripe_invoice(
     from nextoria_hub.payments.settlement import settle_payment
 
     invoice = mirror_stripe_invoice(db, retainer, stripe_invoice)
-    pi_ref = stripe_invoice.get("payment_intent")
-    pi_id = pi_ref.get("id") if isinstance(pi_ref, dict) else str(pi_ref or "")
+    pi_id = stripe_id(stripe_invoice.get("payment_intent"))
     pi = (gateway.retrieve_payment_intent_raw(secret_key, pi_id) if pi_id else None) or {
         "id": pi_id or f"stripe_invoice_{stripe_invoice.get('id')}",
         "amount": stripe_invoice.get("amount_paid"),

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -27,6 +26,7 @@ from nextoria_hub.payments.stripe_events import (
     checkout_unpaid,
     follow_payment_intent,
 )
+from nextoria_hub.payments.stripe_objects import NextoriaMetadata, stripe_id
 from nextoria_hub.payments.webhook_handlers import (
     EventContext,
     HandlerResult,
@@ -37,24 +37,20 @@ from nextoria_hub.payments.webhook_handlers import (
 log = logging.getLogger(__name__)
 
 
-def _pi_id(value: Any) -> str:
-    return str(value.get("id") or "") if isinstance(value, dict) else str(value or "")
-
-
 @handler("payment_intent.processing")
 def payment_intent_processing(db: Session, ctx: EventContext) -> HandlerResult:
     pi = ctx.obj
-    invoice, why = _invoice_from_metadata(db, ctx, pi.get("metadata"))
+    invoice, why = _invoice_from_metadata(db, ctx, NextoriaMetadata.of(pi))
     if invoice is None:
         return "unmatched", f"{OUTSIDE} ({pi.get('id')}): {why}"
-    return follow_payment_intent(db, ctx, invoice, _pi_id(pi))
+    return follow_payment_intent(db, ctx, invoice, stripe_id(pi))
 
 
 def _async_result(db: Session, ctx: EventContext) -> HandlerResult:
     session = ctx.obj
     if session.get("mode") != "payment":
         return "ignored", f"{session.get('mode')} session {session.get('id')}: nothing to pay"
-    invoice, why = _invoice_from_metadata(db, ctx, session.get("metadata"))
+    invoice, why = _invoice_from_metadata(db, ctx, NextoriaMetadata.of(session))
     if invoice is None:
         return "unmatched", f"{OUTSIDE} (checkout session {session.get('id')}): {why}"
     return checkout_unpaid(db, ctx, invoice, session)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,6 +31,7 @@ from nextoria_hub.models.ids import require_id
 from nextoria_hub.payments.payment_paths import expire_after_commit, pay_now_problem
 from nextoria_hub.payments.settlement import record_processing, settle_payment
 from nextoria_hub.payments.stripe_connection import active_secret_key, secret_key_for
+from nextoria_hub.payments.stripe_objects import NextoriaMetadata
 from nextoria_hub.tenancy import Actor
 
 REUSE_MARGIN = timedelta(minutes=5)  # don't hand out a session about to expire
@@ -66,10 +68,9 @@ CUSTOMER_TRIES = 5
 
 
 def _create_customer(secret_key: str, client: Client, mode: str) -> str:
-    metadata = {
-        "nextoria_workspace_id": str(client.workspace_id),
-        "nextoria_client_id": str(client.id),
-    }
+    metadata = NextoriaMetadata(
+        workspace_id=str(client.workspace_id), client_id=str(client.id)
+    ).to_stripe()
     key = gateway.idempotency_key(
         f"customer-{client.workspace_id}-{client.id}-{mode}",
         {"name": client.name, "email": client.billing_email, **metadata},
@@ -241,11 +242,9 @@ def start_checkout(db: Session, actor: Actor, invoice_id: int, *, base_url: str)
         expires_at=utcnow() + CREATING_HOLD,
     )
     db.add(row)
-    metadata = {
-        "nextoria_workspace_id": str(invoice.workspace_id),
-        "nextoria_invoice_id": str(invoice.id),
-        "nextoria_mode": mode,
-    }
+    ours = NextoriaMetadata(
+        workspace_id=str(invoice.workspace_id), invoice_id=str(invoice.id), mode=mode
+    )
     base = base_url.rstrip("/")
     methods = checkout_method_params(get_finance(db, invoice.workspace_id), invoice.currency)
     items = line_items(db, invoice)
@@ -263,9 +262,9 @@ def start_checkout(db: Session, actor: Actor, invoice_id: int, *, base_url: str)
             "line_items": items,
             **methods,
             "client_reference_id": f"invoice-{invoice.id}",
-            "metadata": metadata,
+            "metadata": ours.to_stripe(),
             "payment_intent_data": {
-                "metadata": {**metadata, "nextoria_source": "checkout"},
+                "metadata": replace(ours, source="checkout").to_stripe(),
                 "description": f"Invoice {number}",
             },
             "success_url": f"{base}/portal/invoices/{invoice.id}/return?session_id={{CHECKOUT_SESSION_ID}}",
@@ -376,9 +375,8 @@ def _recorded(db: Session, row: CheckoutSession) -> bool:
 def apply_session_state(db: Session, row: CheckoutSession, session: dict[str, Any]) -> str:
     """Follow up on a session Stripe told us about: ``settled``, ``bank_debit`` (complete,
     the bank debit processing), ``expired`` or ``open``."""
-    metadata = session.get("metadata") or {}
     invoice_id = row.invoice_id
-    if invoice_id is None or str(metadata.get("nextoria_invoice_id", "")) != str(invoice_id):
+    if invoice_id is None or NextoriaMetadata.of(session).invoice != invoice_id:
         return "open"
     status = session.get("status")
     if status == "complete" and session.get("payment_status") == "paid":
@@ -387,28 +385,26 @@ def apply_session_state(db: Session, row: CheckoutSession, session: dict[str, An
             pi = gateway.retrieve_payment_intent(secret_key_for(db, row.workspace_id, row.mode), pi)
         if not isinstance(pi, dict):
             return "open"
-        source = str((pi.get("metadata") or {}).get("nextoria_source") or "checkout")
         settle_payment(
             db,
             workspace_id=row.workspace_id,
             invoice_id=invoice_id,
             mode=row.mode,
             payment_intent=pi,
-            source=source if source in ("checkout", "autopay") else "checkout",
+            source=NextoriaMetadata.of(pi).payment_source,
             checkout_session_id=row.session_id,
         )
         return "settled"
     if status == "complete" and session.get("payment_status") == "unpaid":
         pi = session.get("payment_intent")
         if isinstance(pi, dict) and pi.get("status") == "processing":
-            source = str((pi.get("metadata") or {}).get("nextoria_source") or "checkout")
             record_processing(
                 db,
                 workspace_id=row.workspace_id,
                 invoice_id=invoice_id,
                 mode=row.mode,
                 payment_intent=pi,
-                source=source if source in ("checkout", "autopay") else "checkout",
+                source=NextoriaMetadata.of(pi).payment_source,
                 checkout_session_id=row.session_id,
             )
             return "bank_debit"

@@ -24,6 +24,7 @@ from nextoria_hub.notifications.outbox import email_admins
 from nextoria_hub.payments.settlement import _lock_invoice, payment_for_charge
 from nextoria_hub.payments.stripe_connection import secret_key_for
 from nextoria_hub.payments.stripe_events import OUTSIDE, _settle_charge
+from nextoria_hub.payments.stripe_objects import stripe_id
 from nextoria_hub.payments.webhook_handlers import EventContext, HandlerResult, ask_stripe, handler
 from nextoria_hub.settings import get_settings
 
@@ -45,10 +46,6 @@ REASONS = {
 }
 
 
-def _id(value: Any) -> str:
-    return str(value.get("id") or "") if isinstance(value, dict) else str(value or "")
-
-
 def apply_dispute(
     db: Session, *, workspace_id: int, mode: str, dispute: dict[str, Any], payment: Payment
 ) -> list[str]:
@@ -56,7 +53,7 @@ def apply_dispute(
     dispute is new, and when Stripe has decided it, clear the flag (won) or record the money
     as returned (lost). Monotonic: a decided dispute is never reopened. Returns what changed."""
     invoice = _lock_invoice(db, workspace_id, payment.invoice_id)
-    dispute_id = _id(dispute)
+    dispute_id = stripe_id(dispute)
     row = db.exec(
         select(Dispute).where(
             Dispute.workspace_id == workspace_id, Dispute.dispute_id == dispute_id
@@ -71,7 +68,7 @@ def apply_dispute(
             payment_id=payment.id,
             mode=mode,
             dispute_id=dispute_id,
-            charge_id=_id(dispute.get("charge")),
+            charge_id=stripe_id(dispute.get("charge")),
             amount=int(dispute.get("amount") or 0),
             currency=str(dispute.get("currency") or payment.currency).lower(),
             reason=str(dispute.get("reason") or "")[:40],
@@ -171,10 +168,13 @@ def _current(db: Session, ctx: EventContext, dispute_id: str) -> dict[str, Any] 
 
 
 def _on_dispute(db: Session, ctx: EventContext) -> HandlerResult:
-    dispute = _current(db, ctx, _id(ctx.obj))
+    dispute = _current(db, ctx, stripe_id(ctx.obj))
     if dispute is None:  # the event body is a hint, not proof
-        return "unmatched", f"Stripe could not show dispute {_id(ctx.obj)[:40]}"
-    charge = {"id": _id(dispute.get("charge")), "payment_intent": dispute.get("payment_intent")}
+        return "unmatched", f"Stripe could not show dispute {stripe_id(ctx.obj)[:40]}"
+    charge = {
+        "id": stripe_id(dispute.get("charge")),
+        "payment_intent": dispute.get("payment_intent"),
+    }
     payment = payment_for_charge(db, ctx.workspace_id, charge)
     if payment is None and _settle_charge(db, ctx, charge):  # disputed before we saw it paid
         payment = payment_for_charge(db, ctx.workspace_id, charge)

@@ -24,6 +24,7 @@ from nextoria_hub.errors import NextoriaError
 from nextoria_hub.models import InboxEvent, StripeKeys
 from nextoria_hub.payments.inbox import NEW_EVENT
 from nextoria_hub.payments.stripe_connection import secret_key_for
+from nextoria_hub.payments.stripe_objects import NextoriaMetadata
 from nextoria_hub.payments.webhook_handlers import handled_types
 
 log = logging.getLogger(__name__)
@@ -70,12 +71,6 @@ class FetchCounts:
         return dict(self.__dict__)
 
 
-def _names_other_workspace(obj: dict, workspace_id: int) -> bool:
-    metadata = obj.get("metadata")
-    named = metadata.get("nextoria_workspace_id") if isinstance(metadata, dict) else None
-    return bool(named) and str(named) != str(workspace_id)
-
-
 def fetch_missed_events(workspace_id: int | None = None) -> FetchCounts:
     """Queue the last 30 days' events of every connected workspace that the inbox lacks.
 
@@ -100,7 +95,7 @@ def fetch_missed_events(workspace_id: int | None = None) -> FetchCounts:
                 if event["id"] in known or bool(event.get("livemode")) != (mode == "live"):
                     continue
                 obj = dict(event["data"]["object"])
-                if _names_other_workspace(obj, ws):
+                if NextoriaMetadata.of(obj).names_other_workspace(ws):
                     continue
                 if _queue(ws, mode, event, obj):
                     counts.queued += 1

@@ -18,6 +18,7 @@ from nextoria_hub.errors import NotFound, ValidationError
 from nextoria_hub.models import Invoice, Overpayment, Payment
 from nextoria_hub.models.ids import require_id
 from nextoria_hub.payments.stripe_connection import secret_key_for
+from nextoria_hub.payments.stripe_objects import NextoriaMetadata
 from nextoria_hub.tenancy import Actor
 
 UNRESOLVED = ("open", "refunding")
@@ -94,10 +95,9 @@ def refund_overpayment(actor: Actor, overpayment_id: int) -> str:
             secret_key,
             payment_intent_id=pi_id,
             amount=amount,
-            metadata={
-                "nextoria_workspace_id": str(actor.workspace_id),
-                "nextoria_overpayment_id": str(overpayment_id),
-            },
+            metadata=NextoriaMetadata(
+                workspace_id=str(actor.workspace_id), overpayment_id=str(overpayment_id)
+            ).to_stripe(),
             idempotency_key=f"overpayment-refund-{actor.workspace_id}-{overpayment_id}",
         )
     except gateway.StripeGatewayError as err:

@@ -26,6 +26,7 @@ from nextoria_hub.models import (
 from nextoria_hub.payments.checkout import apply_session_state
 from nextoria_hub.payments.payment_paths import expire_closed_sessions
 from nextoria_hub.payments.stripe_connection import secret_key_for
+from nextoria_hub.payments.stripe_objects import NextoriaMetadata
 
 log = logging.getLogger(__name__)
 
@@ -108,11 +109,10 @@ def _connected(workspace_id: int | None) -> list[tuple[int, str, str]]:
 
 def _ours(charge: dict[str, Any], workspace_id: int) -> str:
     """The Nextoria invoice id a charge names for this workspace, or ''."""
-    meta = charge.get("metadata") or {}
-    if str(meta.get("nextoria_workspace_id") or "") != str(workspace_id):
+    meta = NextoriaMetadata.of(charge)
+    if meta.workspace_id != str(workspace_id) or meta.invoice is None:
         return ""
-    raw = str(meta.get("nextoria_invoice_id") or "")
-    return raw if raw.isdigit() else ""
+    return meta.invoice_id
 
 
 def _findings(

@@ -7,11 +7,8 @@ from sqlmodel import Session
 
 from nextoria_hub.payments.settlement import payment_for_charge, record_refund_failure
 from nextoria_hub.payments.stripe_events import OUTSIDE, current_charge
+from nextoria_hub.payments.stripe_objects import stripe_id
 from nextoria_hub.payments.webhook_handlers import EventContext, HandlerResult, handler
-
-
-def _id(value: object) -> str:
-    return str(value.get("id") or "") if isinstance(value, dict) else str(value or "")
 
 
 @handler("charge.refund.updated")
@@ -19,7 +16,7 @@ def charge_refund_updated(db: Session, ctx: EventContext) -> HandlerResult:
     refund = ctx.obj
     if refund.get("status") != "failed":
         return "ignored", f"refund {refund.get('id')} is {refund.get('status')}: nothing to change"
-    charge = current_charge(db, ctx, _id(refund.get("charge")))
+    charge = current_charge(db, ctx, stripe_id(refund.get("charge")))
     if charge is None:
         return "ignored", f"refund {refund.get('id')}: Stripe could not show its charge"
     if payment_for_charge(db, ctx.workspace_id, charge) is None:

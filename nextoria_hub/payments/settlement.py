@@ -31,26 +31,13 @@ from nextoria_hub.models import (
 from nextoria_hub.models.ids import require_id
 from nextoria_hub.notifications.outbox import email_admins, enqueue_email
 from nextoria_hub.payments.stripe_connection import active_mode
+from nextoria_hub.payments.stripe_objects import (
+    DELAYED_METHODS,
+    NextoriaMetadata,
+    PaymentMethodInfo,
+    stripe_id,
+)
 from nextoria_hub.settings import get_settings
-
-BRANDS = {
-    "visa": "Visa",
-    "mastercard": "Mastercard",
-    "amex": "American Express",
-    "discover": "Discover",
-    "jcb": "JCB",
-    "diners": "Diners Club",
-    "unionpay": "UnionPay",
-}
-# Bank debits: confirmed as ``processing``, settled (or failed) days later by the bank.
-BANK_DEBITS = {"us_bank_account": "ACH Direct Debit", "sepa_debit": "SEPA Direct Debit"}
-DELAYED_METHODS = frozenset(BANK_DEBITS)
-
-
-def _id(value: Any) -> str:
-    if isinstance(value, dict):
-        return str(value.get("id") or "")
-    return str(value or "")
 
 
 def method_of(payment_intent: dict[str, Any]) -> tuple[str, str]:
@@ -65,13 +52,9 @@ def method_of(payment_intent: dict[str, Any]) -> tuple[str, str]:
     if not kind:
         types = payment_intent.get("payment_method_types") or []
         kind = str(types[0]) if types else ""
-    card = details.get("card") if isinstance(details.get("card"), dict) else None
-    if card and card.get("last4"):
-        brand = BRANDS.get(str(card.get("brand") or ""), str(card.get("brand") or "Card").title())
-        return kind or "card", f"{brand} •••• {card['last4']}"
-    bank = details.get(kind) if kind in BANK_DEBITS else None
-    if isinstance(bank, dict) and bank.get("last4"):
-        return kind, f"{BANK_DEBITS[kind]} •••• {bank['last4']}"
+    info = PaymentMethodInfo.from_stripe({**details, "type": kind})
+    if info is not None:
+        return info.kind, info.label
     if kind == "manual":
         return "manual", "Recorded manually"
     return kind, kind.replace("_", " ").title() if kind else ""
@@ -94,7 +77,7 @@ def settle_payment(
     note: str = "",
 ) -> bool:
     """Record a successful payment once per PaymentIntent; True if this call recorded it."""
-    pi_id = _id(payment_intent)
+    pi_id = stripe_id(payment_intent)
     if not pi_id:
         raise ValueError("a payment needs its PaymentIntent id")
     invoice = _lock_invoice(db, workspace_id, invoice_id)
@@ -118,7 +101,7 @@ def settle_payment(
         method_type=method_type,
         method_detail=method_detail,
         payment_intent_id=pi_id,
-        charge_id=_id(payment_intent.get("latest_charge")),
+        charge_id=stripe_id(payment_intent.get("latest_charge")),
         checkout_session_id=checkout_session_id or (session_row.session_id if session_row else ""),
         note=note,
     )
@@ -232,14 +215,14 @@ def _not_counted(db: Session, invoice: Invoice, mode: str, currency: str) -> tup
 def _attempt_id_of(
     db: Session, workspace_id: int, invoice_id: int, payment_intent: dict[str, Any]
 ) -> int | None:
-    raw = str((payment_intent.get("metadata") or {}).get("nextoria_attempt") or "")
-    if not raw.isdigit():
+    attempt_no = NextoriaMetadata.of(payment_intent).attempt_no
+    if attempt_no is None:
         return None
     return db.exec(
         select(AutopayAttempt.id).where(
             AutopayAttempt.workspace_id == workspace_id,
             AutopayAttempt.invoice_id == invoice_id,
-            AutopayAttempt.attempt_no == int(raw),
+            AutopayAttempt.attempt_no == attempt_no,
         )
     ).first()
 
@@ -328,12 +311,12 @@ def _checkout_row(
 
 def _attempt_kind(payment_intent: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     error = payment_intent.get("last_payment_error") or {}
-    charge = _id(error.get("charge")) or ""
+    charge = stripe_id(error.get("charge")) or ""
     key = charge or "|".join(
         [
             str(error.get("code") or ""),
             str(error.get("decline_code") or ""),
-            _id(error.get("payment_method")),
+            stripe_id(error.get("payment_method")),
             str(error.get("message") or ""),
         ]
     )
@@ -350,7 +333,7 @@ def record_failed_attempt(
     source: str,
 ) -> bool:
     """Record a declined or failed attempt once; the invoice stays open. True if recorded."""
-    pi_id = _id(payment_intent)
+    pi_id = stripe_id(payment_intent)
     invoice = _lock_invoice(db, workspace_id, invoice_id)
     _end_processing(db, workspace_id, pi_id)  # a bank debit that failed is no longer in flight
     if invoice.status != InvoiceStatus.open or _payment_for(db, workspace_id, pi_id) is not None:
@@ -386,7 +369,7 @@ def record_failed_attempt(
             method_type=method_type,
             method_detail=method_detail,
             payment_intent_id=pi_id,
-            charge_id=_id(error.get("charge")),
+            charge_id=stripe_id(error.get("charge")),
             failure_code=code[:80],
             failure_message=message,
         )
@@ -437,12 +420,12 @@ def record_failed_attempt(
 
 
 def payment_for_charge(db: Session, workspace_id: int, charge: dict[str, Any]) -> Payment | None:
-    pi_id = _id(charge.get("payment_intent"))
+    pi_id = stripe_id(charge.get("payment_intent"))
     if pi_id:
         found = _payment_for(db, workspace_id, pi_id)
         if found is not None:
             return found
-    charge_id = _id(charge)
+    charge_id = stripe_id(charge)
     if not charge_id:
         return None
     return db.exec(
@@ -490,7 +473,7 @@ def record_refund(db: Session, *, workspace_id: int, mode: str, charge: dict[str
         "refunded",
         f"{format_money(delta, payment.currency)} refunded"
         f" (in total {format_money(refunded, payment.currency)} of "
-        f"{format_money(payment.amount, payment.currency)}; {mode} mode; {_id(charge)})",
+        f"{format_money(payment.amount, payment.currency)}; {mode} mode; {stripe_id(charge)})",
     )
     record_audit(
         db,
@@ -521,7 +504,7 @@ def record_processing(
     """A bank debit is on its way: one ``processing`` Payment row per PaymentIntent (kind
     ``payment``), which ``settle_payment`` replaces on success and ``record_failed_attempt``
     removes on failure. Nothing is counted as paid yet. True if this call recorded it."""
-    pi_id = _id(payment_intent)
+    pi_id = stripe_id(payment_intent)
     if not pi_id:
         raise ValueError("a payment needs its PaymentIntent id")
     invoice = _lock_invoice(db, workspace_id, invoice_id)
@@ -535,7 +518,7 @@ def record_processing(
         existing.checkout_session_id = existing.checkout_session_id or checkout_session_id
         _session_processing(db, session_row, existing, pi_id)
         return False
-    charge_id = _id(payment_intent.get("latest_charge"))
+    charge_id = stripe_id(payment_intent.get("latest_charge"))
     if charge_id and _has_failed_attempt(db, workspace_id, pi_id, charge_id):
         return False  # this debit's failure was recorded first: it is no longer in flight
     amount = int(payment_intent.get("amount") or invoice.amount_due)
@@ -655,7 +638,7 @@ def record_refund_failure(
     amount brought down to what Stripe now says (``charge``, as retrieved after the failure),
     so the order of ``charge.refunded`` and this failure does not matter. True if recorded."""
     found = payment_for_charge(db, workspace_id, charge)
-    refund_id = _id(refund)
+    refund_id = stripe_id(refund)
     if found is None or not refund_id:
         return False
     invoice = _lock_invoice(db, workspace_id, found.invoice_id)

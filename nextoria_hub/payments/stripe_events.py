@@ -27,6 +27,7 @@ from nextoria_hub.payments.settlement import (
     settle_payment,
 )
 from nextoria_hub.payments.stripe_connection import secret_key_for
+from nextoria_hub.payments.stripe_objects import NextoriaMetadata, card_label, stripe_id
 from nextoria_hub.payments.webhook_handlers import (
     EventContext,
     HandlerResult,
@@ -42,32 +43,19 @@ FAILED = ("requires_payment_method", "canceled")
 
 
 def _invoice_from_metadata(
-    db: Session, ctx: EventContext, metadata: dict[str, Any] | None
+    db: Session, ctx: EventContext, metadata: NextoriaMetadata
 ) -> tuple[Invoice | None, str]:
-    metadata = metadata or {}
-    raw = str(metadata.get("nextoria_invoice_id") or "")
+    raw = metadata.invoice_id
     if not raw:
         return None, "no Nextoria Hub invoice in its metadata"
-    if not raw.isdigit():
+    if metadata.invoice is None:
         return None, f"unknown invoice reference “{raw[:40]}”"
-    named_mode = metadata.get("nextoria_mode")
-    if named_mode and named_mode != ctx.mode:
-        return None, f"created in {named_mode} mode but received in {ctx.mode} mode"
-    invoice = db.get(Invoice, int(raw))
+    if metadata.mode and metadata.mode != ctx.mode:
+        return None, f"created in {metadata.mode} mode but received in {ctx.mode} mode"
+    invoice = db.get(Invoice, metadata.invoice)
     if invoice is None or invoice.workspace_id != ctx.workspace_id:
         return None, f"invoice {raw} is not in this workspace"
     return invoice, ""
-
-
-def _source(metadata: dict[str, Any] | None) -> str:
-    source = str((metadata or {}).get("nextoria_source") or "checkout")
-    return source if source in ("checkout", "autopay") else "checkout"
-
-
-def _ref_id(value: Any) -> str:
-    if isinstance(value, dict):
-        value = value.get("id")
-    return value if isinstance(value, str) else ""
 
 
 PI_PREFIX = "pi_"
@@ -139,10 +127,10 @@ def _confirmed_session(db: Session, ctx: EventContext, session_id: str) -> dict[
 
 @handler("payment_intent.succeeded")
 def payment_intent_succeeded(db: Session, ctx: EventContext) -> HandlerResult:
-    pi_id = _ref_id(ctx.obj.get("id"))
+    pi_id = stripe_id(ctx.obj.get("id"))
     if not pi_id.startswith(PI_PREFIX):
         return "unmatched", f"{OUTSIDE} ({pi_id[:60]}): not a PaymentIntent id"
-    invoice, why = _invoice_from_metadata(db, ctx, ctx.obj.get("metadata"))
+    invoice, why = _invoice_from_metadata(db, ctx, NextoriaMetadata.of(ctx.obj))
     if invoice is None:
         return "unmatched", f"{OUTSIDE} ({pi_id}): {why}"
     session_id, pi = confirmed_payment(db, ctx, pi_id)
@@ -157,9 +145,9 @@ def _settle_confirmed(
     """Settle from Stripe's own PaymentIntent: its status, metadata and amount received."""
     if pi.get("status") != "succeeded":
         return "ignored", f"Stripe says {pi.get('id')} is {pi.get('status')}: nothing settled"
-    metadata = pi.get("metadata") or {}
-    named = metadata.get("nextoria_workspace_id")
-    if named and str(named) != str(ctx.workspace_id):
+    metadata = NextoriaMetadata.of(pi)
+    if metadata.names_other_workspace(ctx.workspace_id):
+        named = metadata.workspace_id
         return "unmatched", f"{OUTSIDE} ({pi.get('id')}): Stripe's metadata names workspace {named}"
     invoice, why = _invoice_from_metadata(db, ctx, metadata)
     if invoice is None:
@@ -179,7 +167,7 @@ def _record_success(
 ) -> bool:
     """Settle a succeeded PaymentIntent (as Stripe returned it) on its invoice and its
     autopay attempt; ``session_id`` is the Checkout Session that took it, if any. True if new."""
-    source = _source(pi.get("metadata"))
+    source = NextoriaMetadata.of(pi).payment_source
     recorded = settle_payment(
         db,
         workspace_id=ctx.workspace_id,
@@ -201,10 +189,10 @@ def checkout_session_completed(db: Session, ctx: EventContext) -> HandlerResult:
     session = ctx.obj
     if session.get("mode") == "setup":
         return _setup_completed(db, ctx, session)
-    invoice, why = _invoice_from_metadata(db, ctx, session.get("metadata"))
+    invoice, why = _invoice_from_metadata(db, ctx, NextoriaMetadata.of(session))
     if invoice is None:
         return "unmatched", f"{OUTSIDE} (checkout session {session.get('id')}): {why}"
-    actual = _confirmed_session(db, ctx, _ref_id(session.get("id")))
+    actual = _confirmed_session(db, ctx, stripe_id(session.get("id")))
     if actual is None:
         return "unmatched", f"{UNKNOWN} checkout session {session.get('id')}: nothing settled"
     if actual.get("payment_status") != "paid":
@@ -226,7 +214,7 @@ def follow_payment_intent(
     if status == "succeeded":
         return _settle_confirmed(db, ctx, pi, session_id or "")
     if status == "processing":
-        source = _source(pi.get("metadata"))
+        source = NextoriaMetadata.of(pi).payment_source
         recorded = record_processing(
             db,
             workspace_id=ctx.workspace_id,
@@ -250,7 +238,7 @@ def checkout_unpaid(
     db: Session, ctx: EventContext, invoice: Invoice, session: dict[str, Any]
 ) -> HandlerResult:
     """A Checkout Session complete but not paid yet: a bank debit started (or its answer)."""
-    pi_id = _ref_id(session.get("payment_intent"))
+    pi_id = stripe_id(session.get("payment_intent"))
     if not pi_id:
         return "ignored", f"{invoice.number}: the session names no PaymentIntent"
     return follow_payment_intent(db, ctx, invoice, pi_id, str(session.get("id") or ""))
@@ -259,11 +247,11 @@ def checkout_unpaid(
 @handler("payment_intent.payment_failed")
 def payment_intent_failed(db: Session, ctx: EventContext) -> HandlerResult:
     pi = ctx.obj
-    invoice, why = _invoice_from_metadata(db, ctx, pi.get("metadata"))
+    invoice, why = _invoice_from_metadata(db, ctx, NextoriaMetadata.of(pi))
     if invoice is None:
         return "unmatched", f"{OUTSIDE} ({pi.get('id')}): {why}"
     pi = _with_failed_charge(db, ctx, pi)
-    if _source(pi.get("metadata")) == "autopay":
+    if NextoriaMetadata.of(pi).payment_source == "autopay":
         attempt = autopay.attempt_for_pi(db, ctx.workspace_id, require_id(invoice), pi)
         if attempt is not None:
             # Joins the attempt's own schedule: classified and retried once, not twice.
@@ -278,7 +266,7 @@ def payment_intent_failed(db: Session, ctx: EventContext) -> HandlerResult:
         invoice_id=require_id(invoice),
         mode=ctx.mode,
         payment_intent=pi,
-        source=_source(pi.get("metadata")),
+        source=NextoriaMetadata.of(pi).payment_source,
     )
     return "applied", f"{invoice.number}: " + (
         "failed attempt recorded" if recorded else "nothing to change"
@@ -301,29 +289,33 @@ def _with_failed_charge(db: Session, ctx: EventContext, pi: dict[str, Any]) -> d
 @handler("invoice.paid")
 def stripe_invoice_paid(db: Session, ctx: EventContext) -> HandlerResult:
     obj = ctx.obj
-    stripe_id = str(obj.get("id") or "")
+    stripe_invoice_id = str(obj.get("id") or "")
     invoice = (
         db.exec(
             select(Invoice).where(
-                Invoice.workspace_id == ctx.workspace_id, Invoice.stripe_invoice_id == stripe_id
+                Invoice.workspace_id == ctx.workspace_id,
+                Invoice.stripe_invoice_id == stripe_invoice_id,
             )
         ).first()
-        if stripe_id
+        if stripe_invoice_id
         else None
     )
     if invoice is None:
         retainer = retainers.retainer_for_subscription(
             db, ctx.workspace_id, retainers.subscription_of(obj)
         )
-        if retainer is None or not stripe_id:
-            return "unmatched", f"Stripe invoice {stripe_id} was not created by Nextoria Hub"
+        if retainer is None or not stripe_invoice_id:
+            return (
+                "unmatched",
+                f"Stripe invoice {stripe_invoice_id} was not created by Nextoria Hub",
+            )
         invoice = retainers.mirror_stripe_invoice(db, retainer, obj)
-    pi_id = _ref_id(obj.get("payment_intent"))
+    pi_id = stripe_id(obj.get("payment_intent"))
     pi = confirmed_payment(db, ctx, pi_id)[1] if pi_id else None
     if pi_id and pi is None:
-        return "unmatched", f"{UNKNOWN} PaymentIntent {pi_id} of Stripe invoice {stripe_id}"
+        return "unmatched", f"{UNKNOWN} PaymentIntent {pi_id} of Stripe invoice {stripe_invoice_id}"
     pi = pi or {
-        "id": f"stripe_invoice_{stripe_id}",
+        "id": f"stripe_invoice_{stripe_invoice_id}",
         "amount": obj.get("amount_paid"),
         "currency": obj.get("currency"),
     }
@@ -386,26 +378,25 @@ def current_charge(db: Session, ctx: EventContext, charge_id: str) -> dict[str, 
 def _settle_charge(db: Session, ctx: EventContext, charge: dict[str, Any]) -> bool:
     """A refund that arrives before its payment's event: record the payment first (as
     ``payment_intent.succeeded`` will), or the refund would be lost. True if recorded."""
-    pi_id = _ref_id(charge.get("payment_intent"))
+    pi_id = stripe_id(charge.get("payment_intent"))
     if not pi_id:
         return False
     _session_id, pi = confirmed_payment(db, ctx, pi_id)
     if pi is None or pi.get("status") != "succeeded":
         return False
-    invoice, _why = _invoice_from_metadata(db, ctx, pi.get("metadata"))
-    named = (pi.get("metadata") or {}).get("nextoria_workspace_id")
-    if invoice is None or (named and str(named) != str(ctx.workspace_id)):
+    metadata = NextoriaMetadata.of(pi)
+    invoice, _why = _invoice_from_metadata(db, ctx, metadata)
+    if invoice is None or metadata.names_other_workspace(ctx.workspace_id):
         return False
     _record_success(db, ctx, invoice, pi, "")
     return payment_for_charge(db, ctx.workspace_id, charge) is not None
 
 
 def _setup_completed(db: Session, ctx: EventContext, session: dict[str, Any]) -> HandlerResult:
-    metadata = session.get("metadata") or {}
-    if metadata.get("nextoria_purpose") != autopay.PURPOSE:
+    if NextoriaMetadata.of(session).purpose != autopay.PURPOSE:
         return "ignored", f"setup session {session.get('id')} was not started by Nextoria Hub"
     si = session.get("setup_intent")
-    si_id = si.get("id") if isinstance(si, dict) else str(si or "")
+    si_id = stripe_id(si)
     if not si_id:
         return "ignored", f"setup session {session.get('id')} names no SetupIntent"
     try:
@@ -424,12 +415,12 @@ def _save_setup(db: Session, ctx: EventContext, si: dict[str, Any]) -> HandlerRe
     method = autopay.save_method_from_setup_intent(db, ctx.workspace_id, ctx.mode, si)
     if method is None:
         return "ignored", f"{si.get('id')}: not an Autopay card of this workspace and mode"
-    return "applied", f"card •••• {method.last4} saved for Autopay"
+    return "applied", f"{card_label(method.brand, method.last4)} saved for Autopay"
 
 
 @handler("setup_intent.succeeded")
 def setup_intent_succeeded(db: Session, ctx: EventContext) -> HandlerResult:
     si = ctx.obj
-    if (si.get("metadata") or {}).get("nextoria_purpose") != autopay.PURPOSE:
+    if NextoriaMetadata.of(si).purpose != autopay.PURPOSE:
         return "ignored", f"setup intent {si.get('id')} was not started by Nextoria Hub"
     return _save_setup(db, ctx, si)

@@ -23,6 +23,7 @@ from nextoria_hub.models import InboxEvent, WebhookDelivery
 from nextoria_hub.payments import stripe_connect
 from nextoria_hub.payments.inbox import NEW_EVENT
 from nextoria_hub.payments.stripe_connection import webhook_secrets
+from nextoria_hub.payments.stripe_objects import NextoriaMetadata
 from nextoria_hub.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -91,10 +92,9 @@ def receive_webhook(
         log.warning("webhook %s for workspace %s ignored: %s", event_id, workspace_id, detail)
         _log_delivery(workspace_id, "wrong_mode", detail=detail, **base)
         return WebhookOutcome(200, "wrong_mode", detail)
-    metadata = obj.get("metadata")
-    named = metadata.get("nextoria_workspace_id") if isinstance(metadata, dict) else None
-    if named and str(named) != str(workspace_id):
-        detail = f"metadata names workspace {named}"
+    ours = NextoriaMetadata.of(obj)
+    if ours.names_other_workspace(workspace_id):
+        detail = f"metadata names workspace {ours.workspace_id}"
         log.warning("webhook %s for workspace %s ignored: %s", event_id, workspace_id, detail)
         _log_delivery(workspace_id, "foreign", detail=detail, **base)
         return WebhookOutcome(200, "foreign", detail)

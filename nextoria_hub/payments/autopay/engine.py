@@ -35,10 +35,8 @@ from nextoria_hub.payments.autopay.policy import _charge_date
 from nextoria_hub.payments.autopay.ratelimit import RATE_PER_SECOND, _bucket
 from nextoria_hub.payments.autopay.records import _attempts_of, active_method
 from nextoria_hub.payments.payment_paths import checkout_blocks_autopay
-from nextoria_hub.payments.settlement import (
-    BANK_DEBITS,
-)
 from nextoria_hub.payments.stripe_connection import active_mode, secret_key_for
+from nextoria_hub.payments.stripe_objects import BANK_DEBITS, NextoriaMetadata
 
 log = logging.getLogger(__name__)
 
@@ -70,13 +68,13 @@ def _params(
         "payment_method": attempt.payment_method_id,
         "allowed_payment_method_types": [method_type],
         "description": f"Invoice {invoice.number} (Autopay)",
-        "metadata": {
-            "nextoria_workspace_id": str(workspace_id),
-            "nextoria_invoice_id": str(attempt.invoice_id),
-            "nextoria_mode": attempt.mode,
-            "nextoria_source": "autopay",
-            "nextoria_attempt": str(attempt.attempt_no),
-        },
+        "metadata": NextoriaMetadata(
+            workspace_id=str(workspace_id),
+            invoice_id=str(attempt.invoice_id),
+            mode=attempt.mode,
+            source="autopay",
+            attempt=str(attempt.attempt_no),
+        ).to_stripe(),
     }
 
 

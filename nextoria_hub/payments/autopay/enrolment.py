@@ -32,11 +32,8 @@ from nextoria_hub.notifications.outbox import email_admins, enqueue_email
 from nextoria_hub.payments.autopay.records import _autopay_row, _aware, active_method
 from nextoria_hub.payments.autopay.status import AutopayStatus, SavedMethodView, _status, _view
 from nextoria_hub.payments.checkout import REUSE_MARGIN, stripe_customer_id
-from nextoria_hub.payments.settlement import (
-    BANK_DEBITS,
-    BRANDS,
-)
 from nextoria_hub.payments.stripe_connection import active_mode, active_secret_key, secret_key_for
+from nextoria_hub.payments.stripe_objects import NextoriaMetadata, PaymentMethodInfo, card_label
 from nextoria_hub.settings import get_settings
 from nextoria_hub.tenancy import Actor
 
@@ -170,12 +167,12 @@ def start_setup_checkout(db: Session, actor: Actor, *, base_url: str) -> str:
             CheckoutSession.purpose == "setup",
         )
     ).one()
-    metadata = {
-        "nextoria_workspace_id": str(client.workspace_id),
-        "nextoria_client_id": str(client.id),
-        "nextoria_mode": mode,
-        "nextoria_purpose": PURPOSE,
-    }
+    metadata = NextoriaMetadata(
+        workspace_id=str(client.workspace_id),
+        client_id=str(client.id),
+        mode=mode,
+        purpose=PURPOSE,
+    ).to_stripe()
     base = base_url.rstrip("/")
     session = gateway.create_checkout_session(
         secret_key,
@@ -247,15 +244,14 @@ def save_method_from_setup_intent(
     It replaces the client's previous card of that mode, becomes the Stripe customer's
     default, and un-pauses Autopay if it was paused for want of a card.
     """
-    metadata = si.get("metadata") or {}
-    if metadata.get("nextoria_purpose") != PURPOSE or si.get("status") != "succeeded":
+    ours = NextoriaMetadata.of(si)
+    if ours.purpose != PURPOSE or si.get("status") != "succeeded":
         return None
-    if str(metadata.get("nextoria_workspace_id")) != str(workspace_id):
+    if ours.workspace_id != str(workspace_id):
         return None
-    if metadata.get("nextoria_mode") and metadata.get("nextoria_mode") != mode:
+    if ours.mode and ours.mode != mode:
         return None
-    raw_client = str(metadata.get("nextoria_client_id") or "")
-    client = db.get(Client, int(raw_client)) if raw_client.isdigit() else None
+    client = db.get(Client, ours.client) if ours.client is not None else None
     if client is None or client.workspace_id != workspace_id:
         return None
     # Serialise concurrent webhook + return page for this client.
@@ -289,10 +285,9 @@ def save_method_from_setup_intent(
         pm = gateway.retrieve_payment_method(secret_key, pm)
     if not isinstance(pm, dict) or not pm.get("id"):
         return None
-    card = pm.get("card") or {}
-    bank_label = BANK_DEBITS.get(str(pm.get("type") or ""))
-    if bank_label:  # a US bank account or a SEPA mandate: no brand, no expiry
-        card = {"brand": bank_label, "last4": (pm.get(pm["type"]) or {}).get("last4")}
+    info = PaymentMethodInfo.from_stripe(pm) or PaymentMethodInfo(
+        str(pm.get("type") or "card"), "Card", ""
+    )
     customer_id = str(si.get("customer") or pm.get("customer") or "")
     if isinstance(si.get("customer"), dict):
         customer_id = str(si["customer"].get("id"))
@@ -314,11 +309,10 @@ def save_method_from_setup_intent(
         payment_method_id=str(pm["id"]),
         customer_id=customer_id,
         setup_intent_id=str(si.get("id")),
-        brand=bank_label
-        or BRANDS.get(str(card.get("brand") or ""), str(card.get("brand") or "Card").title()),
-        last4=str(card.get("last4") or "")[:4],
-        exp_month=int(card.get("exp_month") or 0),
-        exp_year=int(card.get("exp_year") or 0),
+        brand=info.brand,
+        last4=info.last4,
+        exp_month=info.exp_month,
+        exp_year=info.exp_year,
     )
     db.add(method)
     if row.enabled and row.paused_reason:
@@ -347,7 +341,7 @@ def save_method_from_setup_intent(
         db,
         None,
         "autopay.method_saved",
-        f"{client.name}: {method.brand} •••• {method.last4} ({mode})",
+        f"{client.name}: {card_label(method.brand, method.last4)} ({mode})",
         workspace_id=workspace_id,
     )
     return method
@@ -401,7 +395,7 @@ def remove_payment_method(db: Session, actor: Actor, method_id: int) -> None:
         db,
         actor,
         "autopay.method_removed",
-        f"{client.name}: {method.brand} •••• {method.last4}",
+        f"{client.name}: {card_label(method.brand, method.last4)}",
     )
     db.flush()
 

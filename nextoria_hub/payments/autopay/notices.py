@@ -25,6 +25,7 @@ from nextoria_hub.models.ids import require_id, stored_key
 from nextoria_hub.notifications.outbox import enqueue_email
 from nextoria_hub.payments.autopay.records import active_method
 from nextoria_hub.payments.stripe_connection import active_mode
+from nextoria_hub.payments.stripe_objects import card_label
 from nextoria_hub.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -95,7 +96,7 @@ def _notice(db: Session, workspace_id: int, invoice_id: int, today: date) -> boo
             "client_name": client.contact_name or client.name,
             "number": invoice.number,
             "amount": format_money(invoice.amount_due, invoice.currency),
-            "method": f"{method.brand} •••• {method.last4}",
+            "method": card_label(method.brand, method.last4),
             "charge_date": invoice.due_date.strftime("%d %b %Y"),
             "link": portal_link(workspace.slug, require_id(invoice)),
             "methods_link": get_settings().workspace_url(workspace.slug, "/portal/payment-methods"),

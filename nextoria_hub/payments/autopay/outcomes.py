@@ -28,6 +28,7 @@ from nextoria_hub.payments.settlement import (
     record_processing,
     settle_payment,
 )
+from nextoria_hub.payments.stripe_objects import NextoriaMetadata
 from nextoria_hub.settings import get_settings
 
 
@@ -192,14 +193,14 @@ def attempt_for_pi(
     db: Session, workspace_id: int, invoice_id: int, pi: dict[str, Any]
 ) -> AutopayAttempt | None:
     """The autopay attempt a PaymentIntent belongs to (by its metadata), if any."""
-    raw = str((pi.get("metadata") or {}).get("nextoria_attempt") or "")
-    if not raw.isdigit():
+    attempt_no = NextoriaMetadata.of(pi).attempt_no
+    if attempt_no is None:
         return None
     return db.exec(
         select(AutopayAttempt).where(
             AutopayAttempt.workspace_id == workspace_id,
             AutopayAttempt.invoice_id == invoice_id,
-            AutopayAttempt.attempt_no == int(raw),
+            AutopayAttempt.attempt_no == attempt_no,
         )
     ).first()
 

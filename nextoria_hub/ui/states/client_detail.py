@@ -20,6 +20,7 @@ from nextoria_hub.errors import (
 )
 from nextoria_hub.models.ids import require_id
 from nextoria_hub.payments import autopay
+from nextoria_hub.payments.stripe_objects import card_label
 from nextoria_hub.stripe_gateway import StripeGatewayError
 from nextoria_hub.tenancy import Actor
 from nextoria_hub.ui.states.invoices import invoice_row, today
@@ -27,9 +28,7 @@ from nextoria_hub.ui.states.session import AppState
 
 
 def method_label(method: autopay.SavedMethodView) -> str:
-    """ "Visa •••• 4242", "ACH Direct Debit •••• 6789" (brands are stored as shown)."""
-    brand = method.brand if method.brand[:1].isupper() else method.brand.title()
-    return f"{brand} •••• {method.last4}"
+    return card_label(method.brand, method.last4)
 
 
 def method_expiry(method: autopay.SavedMethodView) -> str:
