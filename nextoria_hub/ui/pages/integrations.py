@@ -83,14 +83,35 @@ def _connect_with_stripe() -> rx.Component:
                     on_click=S.connect_with_stripe,
                     id="connect-with-stripe",
                 ),
-                rx.text(
-                    "Sign in to Stripe and approve: no key to copy. Or paste keys below.",
-                    size="1",
-                    color="var(--gray-11)",
+                rx.cond(
+                    S.form_mode_status["connected"] == "",
+                    rx.button(
+                        "Create a new Stripe account",
+                        variant="soft",
+                        on_click=S.create_stripe_account,
+                        id="create-stripe-account",
+                    ),
+                    rx.cond(
+                        (S.form_mode_status["connected_account"] != "")
+                        & (S.form_mode_status["details_submitted"] == ""),
+                        rx.button(
+                            "Continue Stripe account set-up",
+                            variant="soft",
+                            on_click=S.create_stripe_account,
+                            id="create-stripe-account",
+                        ),
+                    ),
                 ),
                 align="center",
                 spacing="3",
                 flex_wrap="wrap",
+            ),
+            rx.text(
+                "Have a Stripe account? Connect it: sign in to Stripe and approve, no key to "
+                "copy. New to Stripe? Create an account and give Stripe your business details. "
+                "Or paste keys below.",
+                size="1",
+                color="var(--gray-11)",
             ),
             rx.divider(),
             spacing="3",
@@ -187,8 +208,15 @@ def _readiness() -> rx.Component:
                 rx.cond(
                     status["charges_enabled"] == "",
                     rx.callout(
-                        "Stripe's identity verification is unfinished, so this account can't take payments yet. "
-                        "Finish it in the Stripe Dashboard under Settings → Business details.",
+                        rx.cond(
+                            (status["connected_account"] != "")
+                            & (status["details_submitted"] == ""),
+                            "Stripe does not have your business details yet, so this account "
+                            "can't take payments. Click Continue Stripe account set-up above.",
+                            "Stripe's identity verification is unfinished, so this account "
+                            "can't take payments yet. Finish it in the Stripe Dashboard under "
+                            "Settings → Business details.",
+                        ),
                         icon="triangle_alert",
                         color_scheme="amber",
                         width="100%",
