@@ -47,12 +47,22 @@ def _connected_summary() -> rx.Component:
                 status["account_name"] + " (" + status["account_id"] + ")",
                 id="account-name",
             ),
-            _row("Publishable key", status["publishable_key"]),
-            _row("Secret key", status["secret_key_mask"], id="secret-key-mask"),
-            _row(
-                "Webhook secret",
-                rx.cond(
-                    status["webhook_secret_mask"] != "", status["webhook_secret_mask"], "Not set"
+            rx.cond(
+                status["connected_account"] != "",
+                _row("Connection", status["secret_key_mask"], id="secret-key-mask"),
+                rx.vstack(
+                    _row("Publishable key", status["publishable_key"]),
+                    _row("Secret key", status["secret_key_mask"], id="secret-key-mask"),
+                    _row(
+                        "Webhook secret",
+                        rx.cond(
+                            status["webhook_secret_mask"] != "",
+                            status["webhook_secret_mask"],
+                            "Not set",
+                        ),
+                    ),
+                    spacing="2",
+                    width="100%",
                 ),
             ),
             _row("Connected", status["connected_at"] + " by " + status["connected_by"]),
@@ -60,8 +70,14 @@ def _connected_summary() -> rx.Component:
             width="100%",
         ),
         rx.callout(
-            "No " + S.form_mode + " keys yet. In the Stripe Dashboard go to Developers → API keys, "
-            "copy the publishable and secret keys, and paste them below.",
+            rx.cond(
+                S.connect_available,
+                "No " + S.form_mode + " keys yet. Connect your Stripe account or create a new "
+                "one with the buttons below, or paste the keys from the Stripe Dashboard "
+                "(Developers → API keys).",
+                "No " + S.form_mode + " keys yet. In the Stripe Dashboard go to Developers → "
+                "API keys, copy the publishable and secret keys, and paste them below.",
+            ),
             icon="info",
             width="100%",
         ),
@@ -246,6 +262,22 @@ def _readiness() -> rx.Component:
 def _webhook() -> rx.Component:
     return _card(
         "Webhook",
+        rx.cond(
+            S.form_mode_status["connected_account"] != "",
+            rx.text(
+                "This account is connected with Stripe Connect: Stripe sends its events to the "
+                "platform's one Connect webhook, which Nextoria Hub runs for every connected "
+                "workspace. Nothing to register or paste here.",
+                size="2",
+                id="connect-webhook-note",
+            ),
+            _own_webhook(),
+        ),
+    )
+
+
+def _own_webhook() -> rx.Component:
+    return rx.vstack(
         rx.text("Stripe tells Nextoria Hub about payments through this endpoint:", size="2"),
         rx.hstack(
             rx.code(
@@ -337,6 +369,8 @@ def _webhook() -> rx.Component:
                 width="100%",
             ),
         ),
+        spacing="3",
+        width="100%",
     )
 
 
@@ -488,7 +522,15 @@ def _disconnect() -> rx.Component:
         S.is_admin & (S.form_mode_status["connected"] != ""),
         rx.alert_dialog.root(
             rx.alert_dialog.trigger(
-                rx.button("Disconnect " + S.form_mode + " keys", color_scheme="red", variant="soft")
+                rx.button(
+                    rx.cond(
+                        S.form_mode_status["connected_account"] != "",
+                        "Disconnect " + S.form_mode + " Stripe account",
+                        "Disconnect " + S.form_mode + " keys",
+                    ),
+                    color_scheme="red",
+                    variant="soft",
+                )
             ),
             rx.alert_dialog.content(
                 rx.alert_dialog.title("Disconnect Stripe (" + S.form_mode + ")?"),
