@@ -58,6 +58,10 @@ def test_new_agency_connects_with_stripe_and_a_client_pays(
     page.goto(app_server.url(slug, "/settings/integrations"))
     expect(page.locator("#create-stripe-account")).to_have_text("Create a new Stripe account")
     screenshot(page, "settings-integrations-connect")
+    page.get_by_role("radio", name="Live keys").click()  # the platform's key is a test key
+    expect(page.locator("#connect-other-mode")).to_contain_text("in test mode on this server")
+    expect(page.locator("#connect-with-stripe")).to_have_count(0)
+    page.get_by_role("radio", name="Test keys").click()
 
     page.locator("#connect-with-stripe").click()
     page.wait_for_url(re.compile(rf"{re.escape(stripe_sandbox.base_url)}/oauth/authorize\?.*"))

@@ -71,7 +71,7 @@ def _connected_summary() -> rx.Component:
         ),
         rx.callout(
             rx.cond(
-                S.connect_available,
+                S.connect_available & (S.form_mode == S.connect_mode),
                 "No " + S.form_mode + " keys yet. Connect your Stripe account or create a new "
                 "one with the buttons below, or paste the keys from the Stripe Dashboard "
                 "(Developers → API keys).",
@@ -85,7 +85,22 @@ def _connected_summary() -> rx.Component:
 
 
 def _connect_with_stripe() -> rx.Component:
-    """The one-button path (Stripe Connect OAuth), when the platform is configured."""
+    """The one-button paths (Connect OAuth, Connect Onboarding) when the platform is configured,
+    on the tab of its key's mode (a test platform key links test-mode accounts only)."""
+    return rx.cond(
+        S.is_admin & S.connect_available & (S.form_mode != S.connect_mode),
+        rx.text(
+            "Connect with Stripe and new Stripe accounts are in " + S.connect_mode + " mode on "
+            "this server (the mode of its platform key).",
+            size="1",
+            color="var(--gray-11)",
+            id="connect-other-mode",
+        ),
+        _connect_buttons(),
+    )
+
+
+def _connect_buttons() -> rx.Component:
     return rx.cond(
         S.is_admin & S.connect_available,
         rx.vstack(

@@ -59,6 +59,7 @@ class IntegrationsState(AppState):
     checked: bool = False
     saving: bool = False
     connect_available: bool = False  # "Connect with Stripe" is offered (platform configured)
+    connect_mode: str = ""  # the mode of the platform's key: Connect links accounts in it
 
     @rx.var
     def form_mode_status(self) -> dict[str, str]:
@@ -94,6 +95,7 @@ class IntegrationsState(AppState):
             for s in statuses
         ]
         self.connect_available = stripe_connect.configured()
+        self.connect_mode = stripe_connect.platform_mode() if self.connect_available else ""
         workspace = db.get(Workspace, actor.workspace_id)
         self.webhook_endpoint_url = conn.webhook_url(workspace)
         health = webhook_health(db, actor.workspace_id)
