@@ -14,7 +14,7 @@ from nextoria_hub.billing.clients import create_client
 from nextoria_hub.billing.invoices import LineInput, create_invoice, send_invoice
 from nextoria_hub.clock import utcnow
 from nextoria_hub.errors import StripeNotConnected
-from nextoria_hub.models import Role, Workspace
+from nextoria_hub.models import Workspace
 from nextoria_hub.models.ids import require_id
 from nextoria_hub.payments.stripe_connection import (
     ConnectInput,
@@ -108,13 +108,7 @@ def connect_demo_stripe(db: Session, workspace: Workspace, sandbox_url: str) -> 
     The account is created through the sandbox's control API (it is not part of Stripe's);
     the keys then go through the same validation and storage as the settings page.
     """
-    actor = Actor(
-        workspace_id=require_id(workspace),
-        user_id=None,
-        role=Role.admin,
-        email="demo",
-        name="Demo set-up",
-    )
+    actor = Actor.system(workspace, name="Demo set-up", label="demo")
     try:
         mode, secret_key = active_secret_key(db, require_id(workspace))
         retrieve_account(secret_key)

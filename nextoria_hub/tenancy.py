@@ -107,6 +107,13 @@ class Actor:
             raise AccessDenied()
 
     @classmethod
+    def system(cls, workspace: Workspace | int, *, name: str, label: str = "") -> Actor:
+        """The workspace acting for itself (a job, the command line, set-up): admin rights, no
+        user; ``label`` is what the audit trail shows for it."""
+        workspace_id = workspace if isinstance(workspace, int) else require_id(workspace)
+        return cls(workspace_id=workspace_id, user_id=None, role=Role.admin, email=label, name=name)
+
+    @classmethod
     def of(cls, user: User) -> Actor:
         return cls(
             workspace_id=user.workspace_id,

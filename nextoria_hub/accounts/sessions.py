@@ -14,6 +14,7 @@ from nextoria_hub.db import rows_changed
 from nextoria_hub.errors import NotFound
 from nextoria_hub.models import SignInLink, User, UserSession
 from nextoria_hub.models.ids import require_id
+from nextoria_hub.ownership import belongs_to, get_owned
 from nextoria_hub.settings import get_settings
 
 SIGN_IN_LINK_TTL = timedelta(minutes=2)
@@ -51,7 +52,7 @@ def session_user(db: Session, workspace_id: int, token: str) -> User | None:
     if not token:
         return None
     record = db.exec(select(UserSession).where(UserSession.token_hash == token_hash(token))).first()
-    if record is None or record.workspace_id != workspace_id or record.ended_at is not None:
+    if record is None or not belongs_to(record, workspace_id) or record.ended_at is not None:
         return None
     now = utcnow()
     idle = timedelta(minutes=get_settings().session_idle_minutes)
@@ -59,8 +60,8 @@ def session_user(db: Session, workspace_id: int, token: str) -> User | None:
         record.ended_at = now
         db.add(record)
         return None
-    user = db.get(User, record.user_id)
-    if user is None or user.workspace_id != workspace_id or not may_sign_in(db, user):
+    user = get_owned(db, User, record.user_id, workspace_id)
+    if user is None or not may_sign_in(db, user):
         return None
     if now - record.last_seen_at >= _TOUCH_EVERY:
         record.last_seen_at = now
@@ -142,7 +143,7 @@ def grant_is_live(db: Session, workspace_id: int, grant: str) -> bool:
     link = db.exec(select(SignInLink).where(SignInLink.token_hash == token_hash(grant))).first()
     return (
         link is not None
-        and link.workspace_id == workspace_id
+        and belongs_to(link, workspace_id)
         and link.used_at is None
         and utcnow() < link.expires_at
     )
@@ -159,7 +160,7 @@ def redeem_grant(db: Session, workspace_id: int, grant: str) -> str:
     if not grant:
         raise refused
     link = db.exec(select(SignInLink).where(SignInLink.token_hash == token_hash(grant))).first()
-    if link is None or link.workspace_id != workspace_id:
+    if link is None or not belongs_to(link, workspace_id):
         raise refused
     won = rows_changed(
         db,
@@ -173,8 +174,8 @@ def redeem_grant(db: Session, workspace_id: int, grant: str) -> str:
     )
     if won != 1:
         raise refused
-    user = db.get(User, link.user_id)
-    if user is None or user.workspace_id != workspace_id or not may_sign_in(db, user):
+    user = get_owned(db, User, link.user_id, workspace_id)
+    if user is None or not may_sign_in(db, user):
         raise refused
     return start_session(db, user)
 
@@ -185,7 +186,7 @@ def redeem_sign_in_link(db: Session, workspace_id: int, token: str) -> str:
     now = utcnow()
     if (
         link is None
-        or link.workspace_id != workspace_id
+        or not belongs_to(link, workspace_id)
         or link.used_at is not None
         or now >= link.expires_at
     ):

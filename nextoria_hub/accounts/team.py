@@ -18,6 +18,7 @@ from nextoria_hub.models import Client, Invitation, Role, User, Workspace
 from nextoria_hub.models.ids import require_id
 from nextoria_hub.notifications.links import issue_link_token
 from nextoria_hub.notifications.outbox import enqueue_email
+from nextoria_hub.ownership import belongs_to, get_owned
 from nextoria_hub.settings import get_settings
 from nextoria_hub.tenancy import Actor
 
@@ -162,13 +163,8 @@ def list_client_contacts(db: Session, actor: Actor) -> list[tuple[User, str]]:
 def remove_client_contact(db: Session, actor: Actor, *, user_id: int) -> None:
     """Cut a client's contact off: signed out everywhere at once, no sign-in, no old invite."""
     actor.require_admin()
-    user = db.get(User, user_id)
-    if (
-        user is None
-        or user.workspace_id != actor.workspace_id
-        or user.role != Role.client
-        or not user.active
-    ):
+    user = get_owned(db, User, user_id, actor)
+    if user is None or user.role != Role.client or not user.active:
         raise NotFound("That person is not in this workspace.")
     end_all_sessions(db, require_id(user))
     _revoke_pending(db, actor.workspace_id, user.email)
@@ -230,7 +226,7 @@ def invitation_for_token(db: Session, workspace_id: int, token: str) -> Invitati
     ).first()
     if (
         invitation is None
-        or invitation.workspace_id != workspace_id
+        or not belongs_to(invitation, workspace_id)
         or invitation.accepted_at is not None
         or invitation.revoked_at is not None
         or utcnow() >= invitation.expires_at
@@ -267,13 +263,8 @@ def accept_invitation(
 
 
 def _member(db: Session, actor: Actor, user_id: int) -> User:
-    user = db.get(User, user_id)
-    if (
-        user is None
-        or user.workspace_id != actor.workspace_id
-        or user.role == Role.client
-        or not user.active
-    ):
+    user = get_owned(db, User, user_id, actor)
+    if user is None or user.role == Role.client or not user.active:
         raise NotFound("That person is not in this workspace.")
     return user
 

@@ -13,6 +13,7 @@ from nextoria_hub.billing.money import validate_currency
 from nextoria_hub.clock import utcnow
 from nextoria_hub.errors import AccessDenied, NotFound, ValidationError
 from nextoria_hub.models import Client, Invitation, Role, User
+from nextoria_hub.ownership import get_owned
 from nextoria_hub.tenancy import Actor
 
 NAME_MAX = 160
@@ -68,8 +69,8 @@ def create_client(
 
 def get_client(db: Session, actor: Actor, client_id: int) -> Client:
     """A client of the actor's workspace; a client user may only read their own."""
-    client = db.get(Client, client_id)
-    if client is None or client.workspace_id != actor.workspace_id:
+    client = get_owned(db, Client, client_id, actor)
+    if client is None:
         raise NotFound("This client does not exist.")
     if not actor.is_staff and _portal_client_id(db, actor) != client.id:
         raise NotFound("This client does not exist.")
@@ -154,8 +155,8 @@ def invite_client_contact(
 def _portal_client_id(db: Session, actor: Actor) -> int | None:
     if actor.user_id is None:
         return None
-    user = db.get(User, actor.user_id)
-    if user is None or user.workspace_id != actor.workspace_id or not user.active:
+    user = get_owned(db, User, actor.user_id, actor)
+    if user is None or not user.active:
         return None
     if user.role != Role.client:
         return None
@@ -167,8 +168,8 @@ def portal_client_id(db: Session, actor: Actor) -> int | None:
     client_id = _portal_client_id(db, actor)
     if client_id is None:
         return None
-    client = db.get(Client, client_id)
-    return client.id if client is not None and client.workspace_id == actor.workspace_id else None
+    client = get_owned(db, Client, client_id, actor)
+    return client.id if client is not None else None
 
 
 def portal_client(db: Session, actor: Actor) -> Client:
@@ -176,7 +177,7 @@ def portal_client(db: Session, actor: Actor) -> Client:
     client_id = _portal_client_id(db, actor)
     if client_id is None:
         raise AccessDenied("The Client Portal is for your clients' contacts.")
-    client = db.get(Client, client_id)
-    if client is None or client.workspace_id != actor.workspace_id:
+    client = get_owned(db, Client, client_id, actor)
+    if client is None:
         raise AccessDenied("The Client Portal is for your clients' contacts.")
     return client

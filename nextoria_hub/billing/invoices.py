@@ -31,6 +31,7 @@ from nextoria_hub.models import (
 )
 from nextoria_hub.models.ids import require_id
 from nextoria_hub.notifications.outbox import enqueue_email
+from nextoria_hub.ownership import get_owned
 from nextoria_hub.settings import get_settings
 from nextoria_hub.tenancy import Actor
 
@@ -222,16 +223,16 @@ def create_invoice(
 
 def _staff_invoice(db: Session, actor: Actor, invoice_id: int) -> Invoice:
     actor.require_staff()
-    invoice = db.get(Invoice, invoice_id)
-    if invoice is None or invoice.workspace_id != actor.workspace_id:
+    invoice = get_owned(db, Invoice, invoice_id, actor)
+    if invoice is None:
         raise NotFound("This invoice does not exist.")
     return invoice
 
 
 def get_invoice(db: Session, actor: Actor, invoice_id: int) -> Invoice:
     """An invoice the actor may see: staff any of the workspace, clients their own non-drafts."""
-    invoice = db.get(Invoice, invoice_id)
-    if invoice is None or invoice.workspace_id != actor.workspace_id:
+    invoice = get_owned(db, Invoice, invoice_id, actor)
+    if invoice is None:
         raise NotFound("This invoice does not exist.")
     if not actor.is_staff:
         client = portal_client(db, actor)

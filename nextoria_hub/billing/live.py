@@ -14,6 +14,7 @@ from nextoria_hub.billing.invoices import get_invoice
 from nextoria_hub.db import session_scope
 from nextoria_hub.errors import AccessDenied, NotFound
 from nextoria_hub.models import InvoiceActivity, Payment, User
+from nextoria_hub.ownership import get_owned
 from nextoria_hub.tenancy import Actor
 
 
@@ -56,7 +57,7 @@ def invoice_version_for(workspace_id: int, user_id: int, invoice_id: int) -> str
     The user is read again each time: someone removed meanwhile gets "" and the poll stops.
     """
     with session_scope() as db:
-        user = db.get(User, user_id)
-        if user is None or user.workspace_id != workspace_id or user.removed_at is not None:
+        user = get_owned(db, User, user_id, workspace_id)
+        if user is None or user.removed_at is not None:
             return ""
         return invoice_version(db, Actor.of(user), invoice_id)

@@ -7,6 +7,7 @@ from sqlmodel import Session
 
 from nextoria_hub.errors import NotFound
 from nextoria_hub.models import Invoice
+from nextoria_hub.ownership import get_owned
 
 
 def lock_invoice(db: Session, workspace_id: int, invoice_id: int) -> Invoice | None:
@@ -20,8 +21,8 @@ def lock_invoice(db: Session, workspace_id: int, invoice_id: int) -> Invoice | N
         text("UPDATE invoice SET status = status WHERE id = :id AND workspace_id = :ws"),
         {"id": invoice_id, "ws": workspace_id},
     )
-    invoice = db.get(Invoice, invoice_id)
-    if invoice is None or invoice.workspace_id != workspace_id:
+    invoice = get_owned(db, Invoice, invoice_id, workspace_id)
+    if invoice is None:
         return None
     db.refresh(invoice)
     return invoice

@@ -36,6 +36,7 @@ from nextoria_hub.models import (
 )
 from nextoria_hub.models.ids import require_id
 from nextoria_hub.notifications.outbox import enqueue_email
+from nextoria_hub.ownership import get_owned
 from nextoria_hub.tenancy import Actor
 
 log = logging.getLogger(__name__)
@@ -368,8 +369,8 @@ def waive_late_fee(db: Session, actor: Actor, invoice_id: int, fee_id: int) -> I
     """Remove a late fee's line and say so on the timeline (admins; open invoices only)."""
     actor.require_admin()
     invoice = _staff_invoice(db, actor, invoice_id)
-    fee = db.get(LateFee, fee_id)
-    if fee is None or fee.invoice_id != invoice.id or fee.workspace_id != actor.workspace_id:
+    fee = get_owned(db, LateFee, fee_id, actor)
+    if fee is None or fee.invoice_id != invoice.id:
         raise NotFound("This late fee does not exist.")
     if fee.waived_at is not None:
         raise ValidationError("This late fee was already waived.", "late_fee")

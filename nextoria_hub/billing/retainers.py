@@ -39,12 +39,12 @@ from nextoria_hub.models import (
     InvoiceStatus,
     Retainer,
     RetainerPeriod,
-    Role,
     StripeCustomer,
     Workspace,
 )
 from nextoria_hub.models.ids import require_id
 from nextoria_hub.notifications.outbox import email_admins
+from nextoria_hub.ownership import get_owned
 from nextoria_hub.payments.stripe_objects import NextoriaMetadata, stripe_id
 from nextoria_hub.settings import get_settings
 from nextoria_hub.tenancy import Actor
@@ -223,8 +223,8 @@ def list_retainers(db: Session, actor: Actor, client_id: int) -> list[Retainer]:
 
 def end_retainer(db: Session, actor: Actor, retainer_id: int) -> Retainer:
     actor.require_staff()
-    retainer = db.get(Retainer, retainer_id)
-    if retainer is None or retainer.workspace_id != actor.workspace_id:
+    retainer = get_owned(db, Retainer, retainer_id, actor)
+    if retainer is None:
         raise NotFound("This retainer does not exist.")
     if retainer.status == "ended":
         return retainer
@@ -244,9 +244,7 @@ def end_retainer(db: Session, actor: Actor, retainer_id: int) -> Retainer:
 
 
 def _job_actor(workspace_id: int) -> Actor:
-    return Actor(
-        workspace_id=workspace_id, user_id=None, role=Role.admin, email="", name="Retainer"
-    )
+    return Actor.system(workspace_id, name="Retainer")
 
 
 def _issue_period(db: Session, retainer: Retainer, period: date) -> int | None:

@@ -14,7 +14,7 @@ from nextoria_hub.billing.invoices import LineInput, create_invoice, invoice_jso
 from nextoria_hub.billing.pdf import cached_pdf, invoice_by_number
 from nextoria_hub.cli.common import print_json, unit_of_work
 from nextoria_hub.errors import NotFound, ValidationError
-from nextoria_hub.models import Client, Invoice, Role
+from nextoria_hub.models import Client, Invoice
 from nextoria_hub.models.ids import require_id
 from nextoria_hub.tenancy import Actor
 
@@ -23,9 +23,7 @@ invoice_app = typer.Typer(help="A workspace's invoices.", no_args_is_help=True)
 
 
 def _operator(workspace_id: int) -> Actor:
-    return Actor(
-        workspace_id=workspace_id, user_id=None, role=Role.admin, email="cli", name="Command line"
-    )
+    return Actor.system(workspace_id, name="Command line", label="cli")
 
 
 @client_app.command("create")

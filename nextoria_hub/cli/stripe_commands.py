@@ -4,7 +4,6 @@ import typer
 
 from nextoria_hub.accounts.workspaces import get_workspace_by_slug
 from nextoria_hub.cli.common import print_json, unit_of_work
-from nextoria_hub.models import Role
 from nextoria_hub.models.ids import require_id
 from nextoria_hub.payments.stripe_connection import ConnectInput, connect, connection_status
 from nextoria_hub.tenancy import Actor
@@ -15,9 +14,7 @@ app = typer.Typer(help="A workspace's Stripe connection.", no_args_is_help=True)
 
 def _operator(workspace_id: int) -> Actor:
     """The CLI acts as the workspace's operator, with admin rights, recorded as 'cli'."""
-    return Actor(
-        workspace_id=workspace_id, user_id=None, role=Role.admin, email="cli", name="Command line"
-    )
+    return Actor.system(workspace_id, name="Command line", label="cli")
 
 
 @app.command("connect")

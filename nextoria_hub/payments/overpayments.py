@@ -17,6 +17,7 @@ from nextoria_hub.db import session_scope
 from nextoria_hub.errors import NotFound, ValidationError
 from nextoria_hub.models import Invoice, Overpayment, Payment
 from nextoria_hub.models.ids import require_id
+from nextoria_hub.ownership import get_owned
 from nextoria_hub.payments.stripe_connection import secret_key_for
 from nextoria_hub.payments.stripe_objects import NextoriaMetadata
 from nextoria_hub.tenancy import Actor
@@ -74,8 +75,8 @@ def refund_overpayment(actor: Actor, overpayment_id: int) -> str:
     """
     actor.require_admin()
     with session_scope() as db:
-        over = db.get(Overpayment, overpayment_id)
-        if over is None or over.workspace_id != actor.workspace_id:
+        over = get_owned(db, Overpayment, overpayment_id, actor)
+        if over is None:
             raise NotFound("This overpayment does not exist.")
         if over.status == "refunded":
             raise ValidationError("This overpayment was already refunded.", "overpayment")

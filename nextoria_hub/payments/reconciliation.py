@@ -110,7 +110,7 @@ def _connected(workspace_id: int | None) -> list[tuple[int, str, str]]:
 def _ours(charge: dict[str, Any], workspace_id: int) -> str:
     """The Nextoria invoice id a charge names for this workspace, or ''."""
     meta = NextoriaMetadata.of(charge)
-    if meta.workspace_id != str(workspace_id) or meta.invoice is None:
+    if not meta.names_workspace(workspace_id) or meta.invoice is None:
         return ""
     return meta.invoice_id
 

@@ -32,8 +32,8 @@ from nextoria_hub.models import (
     UserSession,
     Workspace,
 )
-from nextoria_hub.models.ids import require_id
 from nextoria_hub.notifications.outbox import email_admins
+from nextoria_hub.ownership import belongs_to, get_owned
 from nextoria_hub.settings import get_settings
 from nextoria_hub.tenancy import Actor
 
@@ -79,7 +79,7 @@ def _session_id(db: Session, actor: Actor, token: str) -> int | None:
     row = db.exec(select(UserSession).where(UserSession.token_hash == token_hash(token))).first()
     if row is None or row.ended_at is not None:
         return None
-    if row.workspace_id != actor.workspace_id or row.user_id != actor.user_id:
+    if not belongs_to(row, actor) or row.user_id != actor.user_id:
         return None
     return row.id
 
@@ -136,14 +136,14 @@ def _claim_state(db: Session, state: str) -> ConnectOAuthState | None:
     if utcnow() - created > STATE_TTL:
         return None
     session = db.get(UserSession, row.session_id)
-    user = db.get(User, row.user_id)
+    user = get_owned(db, User, row.user_id, row)
     now = utcnow()
     if session is None or session.ended_at is not None or session.user_id != row.user_id:
         return None
     expires = session.expires_at
     if (expires.replace(tzinfo=UTC) if expires.tzinfo is None else expires) < now:
         return None
-    if user is None or user.workspace_id != row.workspace_id or user.role != Role.admin:
+    if user is None or user.role != Role.admin:
         return None
     if user.removed_at is not None:
         return None
@@ -165,13 +165,7 @@ def complete(db: Session, *, state: str, code: str = "", error: str = "") -> Cal
     except gateway.StripeGatewayError as err:
         return CallbackResult(workspace.slug, False, err.message)
     mode = "live" if grant.livemode else "test"
-    actor = Actor(
-        workspace_id=require_id(workspace),
-        user_id=require_id(user),
-        role=Role(user.role),
-        email=user.email,
-        name=user.name,
-    )
+    actor = Actor.of(user)
     try:
         info: gateway.AccountInfo | None = gateway.retrieve_account(
             gateway.ConnectedKey(platform_key(), grant.account)
@@ -234,7 +228,7 @@ def store_connected_account(
 def disconnect_connected(db: Session, actor: Actor, row: StripeKeys) -> None:
     """Deauthorize the platform's access, then forget the connected account."""
     actor.require_admin()
-    if row.workspace_id != actor.workspace_id or not row.connected_account:
+    if not belongs_to(row, actor) or not row.connected_account:
         raise NotFound("Stripe is not connected with Stripe Connect here.")
     gateway.oauth_deauthorize(platform_key(), row.connected_account)
     record_audit(

@@ -18,6 +18,7 @@ from nextoria_hub.billing import retainers
 from nextoria_hub.errors import StripeNotConnected
 from nextoria_hub.models import Invoice
 from nextoria_hub.models.ids import require_id
+from nextoria_hub.ownership import get_owned
 from nextoria_hub.payments import autopay
 from nextoria_hub.payments.settlement import (
     payment_for_charge,
@@ -52,8 +53,8 @@ def _invoice_from_metadata(
         return None, f"unknown invoice reference “{raw[:40]}”"
     if metadata.mode and metadata.mode != ctx.mode:
         return None, f"created in {metadata.mode} mode but received in {ctx.mode} mode"
-    invoice = db.get(Invoice, metadata.invoice)
-    if invoice is None or invoice.workspace_id != ctx.workspace_id:
+    invoice = get_owned(db, Invoice, metadata.invoice, ctx)
+    if invoice is None:
         return None, f"invoice {raw} is not in this workspace"
     return invoice, ""
 

@@ -123,9 +123,13 @@ class NextoriaMetadata:
             if getattr(self, f.name)
         }
 
+    def names_workspace(self, workspace_id: int) -> bool:
+        """The object says it belongs to this workspace."""
+        return self.workspace_id == str(workspace_id)
+
     def names_other_workspace(self, workspace_id: int) -> bool:
         """The object says it belongs to another workspace (saying nothing is not other)."""
-        return bool(self.workspace_id) and self.workspace_id != str(workspace_id)
+        return bool(self.workspace_id) and not self.names_workspace(workspace_id)
 
     @property
     def invoice(self) -> int | None:

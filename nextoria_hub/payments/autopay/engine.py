@@ -30,6 +30,7 @@ from nextoria_hub.models import (
     StripeCustomer,
 )
 from nextoria_hub.models.ids import require_id, stored_key
+from nextoria_hub.ownership import get_owned
 from nextoria_hub.payments.autopay.outcomes import apply_failure, apply_success, mark_processing
 from nextoria_hub.payments.autopay.policy import _charge_date
 from nextoria_hub.payments.autopay.ratelimit import RATE_PER_SECOND, _bucket
@@ -231,8 +232,8 @@ def _customer_of(db: Session, workspace_id: int, invoice: Invoice, mode: str) ->
 def _call(workspace_id: int, attempt_id: int) -> tuple[str, dict[str, Any] | None, Any]:
     """Send (or replay) the attempt's request: ("succeeded"|"failed"|"unknown"|"pending", PI, error)."""
     with session_scope() as db:
-        attempt = db.get(AutopayAttempt, attempt_id)
-        assert attempt is not None and attempt.workspace_id == workspace_id
+        attempt = get_owned(db, AutopayAttempt, attempt_id, workspace_id)
+        assert attempt is not None
         if attempt.status not in ("claimed", "unknown"):
             return "skipped", None, None  # abandoned since the claim: never sent
         invoice = db.get(Invoice, attempt.invoice_id)

@@ -29,6 +29,7 @@ from nextoria_hub.models import (
 )
 from nextoria_hub.models.ids import require_id
 from nextoria_hub.notifications.outbox import email_admins, enqueue_email
+from nextoria_hub.ownership import get_owned
 from nextoria_hub.payments.autopay.records import _autopay_row, _aware, active_method
 from nextoria_hub.payments.autopay.status import AutopayStatus, SavedMethodView, _status, _view
 from nextoria_hub.payments.checkout import REUSE_MARGIN, stripe_customer_id
@@ -247,12 +248,12 @@ def save_method_from_setup_intent(
     ours = NextoriaMetadata.of(si)
     if ours.purpose != PURPOSE or si.get("status") != "succeeded":
         return None
-    if ours.workspace_id != str(workspace_id):
+    if not ours.names_workspace(workspace_id):
         return None
     if ours.mode and ours.mode != mode:
         return None
-    client = db.get(Client, ours.client) if ours.client is not None else None
-    if client is None or client.workspace_id != workspace_id:
+    client = get_owned(db, Client, ours.client, workspace_id)
+    if client is None:
         return None
     # Serialise concurrent webhook + return page for this client.
     row = _autopay_row(db, workspace_id, require_id(client))
@@ -357,13 +358,8 @@ def list_payment_methods(db: Session, actor: Actor) -> list[SavedMethodView]:
 def remove_payment_method(db: Session, actor: Actor, method_id: int) -> None:
     """Remove the client's card; Autopay (if on) pauses and the admins are told."""
     client = portal_client(db, actor)
-    method = db.get(SavedPaymentMethod, method_id)
-    if (
-        method is None
-        or method.workspace_id != client.workspace_id
-        or method.client_id != client.id
-        or method.removed_at is not None
-    ):
+    method = get_owned(db, SavedPaymentMethod, method_id, client)
+    if method is None or method.client_id != client.id or method.removed_at is not None:
         raise NotFound("This payment method does not exist.")
     method.removed_at = utcnow()
     db.add(method)

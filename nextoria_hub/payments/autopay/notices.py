@@ -23,6 +23,7 @@ from nextoria_hub.models import (
 )
 from nextoria_hub.models.ids import require_id, stored_key
 from nextoria_hub.notifications.outbox import enqueue_email
+from nextoria_hub.ownership import get_owned
 from nextoria_hub.payments.autopay.records import active_method
 from nextoria_hub.payments.stripe_connection import active_mode
 from nextoria_hub.payments.stripe_objects import card_label
@@ -65,8 +66,8 @@ def _notice(db: Session, workspace_id: int, invoice_id: int, today: date) -> boo
     days = get_finance(db, workspace_id).autopay_notice_days
     if days <= 0:
         return False
-    invoice = db.get(Invoice, invoice_id)
-    if invoice is None or invoice.workspace_id != workspace_id or invoice.amount_due <= 0:
+    invoice = get_owned(db, Invoice, invoice_id, workspace_id)
+    if invoice is None or invoice.amount_due <= 0:
         return False
     if not (invoice.due_date - timedelta(days=days) <= today <= invoice.due_date):
         return False
