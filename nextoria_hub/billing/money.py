@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 
@@ -120,10 +121,25 @@ def _locale(name: str) -> Locale:
     return Locale.parse(name)
 
 
+@lru_cache(maxsize=128)
+def _pattern(locale: str, places: int) -> str | None:
+    """The locale's currency pattern with Stripe's decimals (None: Babel's own, for two).
+
+    ``en_US`` keeps the pattern it always had; other locales keep their own symbol place and
+    separators (``1.250 ¥`` in German) with the fraction digits replaced.
+    """
+    if places == 2:
+        return None
+    if locale == "en_US":
+        return "¤#,##0" if places == 0 else "¤#,##0.000"
+    standard = _locale(locale).currency_formats["standard"].pattern
+    return re.sub(r"0\.0+", "0" if places == 0 else "0.000", standard)
+
+
 def format_money(amount: int, currency: str, locale: str = "en_US") -> str:
     """Display through Babel with the currency's own number of decimals."""
     places = decimals(currency)
-    pattern = None if places == 2 else ("¤#,##0" if places == 0 else "¤#,##0.000")
+    pattern = _pattern(locale, places)
     return format_currency(
         from_minor(amount, currency),
         currency.upper(),
