@@ -248,10 +248,25 @@ def update_draft(
     issue_date: date,
     due_date: date,
     notes: str,
+    client_id: int | None = None,
 ) -> Invoice:
-    invoice = _staff_invoice(db, actor, invoice_id)
+    """Replace a draft's lines, dates, notes, currency and (optionally) client.
+
+    Under the invoice's row lock, so an edit and a send of the same draft can't interleave:
+    what is sent is what was last saved.
+    """
+    invoice = _locked_staff_invoice(db, actor, invoice_id)
     if invoice.status != InvoiceStatus.draft:
-        raise ValidationError("Only drafts can be edited.", "status")
+        raise ValidationError(
+            "Only drafts can be edited. Use “Void and duplicate as draft” to revise a sent "
+            "invoice.",
+            "status",
+        )
+    if client_id is not None and client_id != invoice.client_id:
+        client = get_client(db, actor, client_id)
+        if client.archived_at is not None:
+            raise ValidationError("This client is archived: restore it first.", "client_id")
+        invoice.client_id = client.id  # type: ignore[assignment]
     code = validate_currency(currency) if currency and currency.strip() else invoice.currency
     parsed = _parse_lines(lines, code)
     issue, due = _dates(issue_date, due_date)

@@ -115,6 +115,11 @@ def from_minor(amount: int, currency: str) -> Decimal:
     return Decimal(amount) / (10 ** decimals(currency))
 
 
+def typed_amount(amount: int, currency: str) -> str:
+    """Minor units as a person would type them back: 45000 USD → "450.00", ¥3000 → "3000"."""
+    return f"{from_minor(amount, currency):.{decimals(currency)}f}"
+
+
 @lru_cache(maxsize=32)
 def _locale(name: str) -> Locale:
     """Parsed once: Babel parses a locale name again on every call, most of a format's cost."""

@@ -11,7 +11,7 @@ import reflex as rx
 
 from nextoria_hub.billing import reminders as rem
 from nextoria_hub.billing.exports import AGING_BUCKETS, aged_receivables
-from nextoria_hub.billing.money import SUPPORTED_CURRENCIES, format_money, from_minor
+from nextoria_hub.billing.money import SUPPORTED_CURRENCIES, format_money, typed_amount
 from nextoria_hub.errors import AccessDenied, NotFound, NotSignedIn, ValidationError
 from nextoria_hub.ui.states.invoices import InvoiceDetailState, today
 from nextoria_hub.ui.states.session import AppState
@@ -81,7 +81,7 @@ class RemindersState(AppState):
             {
                 "code": c,
                 "label": c.upper(),
-                "amount": f"{from_minor(saved[c], c)}" if c in saved else "",
+                "amount": typed_amount(saved[c], c) if c in saved else "",
             }
             for c in shown
         ]
