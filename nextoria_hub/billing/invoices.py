@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from nextoria_hub.audit import record_audit
 from nextoria_hub.billing.clients import get_client, portal_client, portal_client_id
 from nextoria_hub.billing.finance import get_finance
+from nextoria_hub.billing.locales import Formatter
 from nextoria_hub.billing.money import decimals, format_money, to_minor, validate_currency
 from nextoria_hub.clock import utcnow
 from nextoria_hub.errors import NotFound, ValidationError
@@ -302,7 +303,8 @@ def send_invoice(db: Session, actor: Actor, invoice_id: int) -> Invoice:
     invoice.status = InvoiceStatus.open
     invoice.sent_at = utcnow()
     db.add(invoice)
-    amount = format_money(invoice.total, invoice.currency)
+    fmt = Formatter.of(db, invoice.workspace_id)
+    amount = fmt.money(invoice.total, invoice.currency)
     enqueue_email(
         db,
         workspace_id=invoice.workspace_id,
@@ -313,7 +315,7 @@ def send_invoice(db: Session, actor: Actor, invoice_id: int) -> Invoice:
             "client_name": client.contact_name or client.name,
             "number": invoice.number,
             "amount": amount,
-            "due_date": invoice.due_date.strftime("%d %b %Y"),
+            "due_date": fmt.day(invoice.due_date),
             "link": portal_link(workspace.slug, invoice.id),  # type: ignore[arg-type]
         },
     )

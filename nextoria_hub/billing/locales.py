@@ -6,6 +6,8 @@ choose ("$1,250.00", "05 Dec 2026"); other locales use Babel's own medium date f
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from functools import lru_cache
 
@@ -14,12 +16,11 @@ from babel.dates import format_date, format_datetime
 from sqlmodel import Session
 
 from nextoria_hub.audit import record_audit
-from nextoria_hub.billing.money import format_money
+from nextoria_hub.billing.money import ACTIVE_LOCALE, DEFAULT_LOCALE, format_money
 from nextoria_hub.errors import ValidationError
 from nextoria_hub.models import Workspace
 from nextoria_hub.tenancy import Actor
 
-DEFAULT_LOCALE = "en_US"
 # Offered in Settings → Workspace: the languages and regions agencies bill in most. Any other
 # Babel locale is refused (not silently replaced) so what is saved is what prints.
 LOCALES = (
@@ -103,15 +104,28 @@ def set_workspace_locale(db: Session, actor: Actor, locale: str) -> str:
     return code
 
 
-def format_day(value: date, locale: str = DEFAULT_LOCALE) -> str:
+@contextmanager
+def use_locale(locale: str) -> Iterator[None]:
+    """Format money and dates in ``locale`` inside the block (a page's unit of work), like
+    Flask-Babel's per-request locale: the pages' many formatting calls need no argument."""
+    token = ACTIVE_LOCALE.set(locale if locale in LOCALES else DEFAULT_LOCALE)
+    try:
+        yield
+    finally:
+        ACTIVE_LOCALE.reset(token)
+
+
+def format_day(value: date, locale: str | None = None) -> str:
     """A date as the workspace writes it ("05 Dec 2026" in en_US, "05.12.2026" in de_DE)."""
+    locale = locale or ACTIVE_LOCALE.get()
     if locale == DEFAULT_LOCALE:
         return format_date(value, format=_LEGACY_DAY, locale=DEFAULT_LOCALE)
     return format_date(value, format="medium", locale=locale)
 
 
-def format_moment(value: datetime, locale: str = DEFAULT_LOCALE) -> str:
+def format_moment(value: datetime, locale: str | None = None) -> str:
     """A date and time (UTC, as stored) for timelines and payment rows."""
+    locale = locale or ACTIVE_LOCALE.get()
     if locale == DEFAULT_LOCALE:
         return format_datetime(value, format=_LEGACY_TIME, locale=DEFAULT_LOCALE)
     return format_datetime(value, format="medium", locale=locale, tzinfo=None)

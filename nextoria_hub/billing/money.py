@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 
@@ -120,6 +121,12 @@ def typed_amount(amount: int, currency: str) -> str:
     return f"{from_minor(amount, currency):.{decimals(currency)}f}"
 
 
+DEFAULT_LOCALE = "en_US"
+# The locale of the workspace whose page is being built (billing/locales.py ``use_locale``);
+# services that write for a workspace outside a page (emails, PDFs) pass theirs explicitly.
+ACTIVE_LOCALE: ContextVar[str] = ContextVar("nextoria_locale", default=DEFAULT_LOCALE)
+
+
 @lru_cache(maxsize=32)
 def _locale(name: str) -> Locale:
     """Parsed once: Babel parses a locale name again on every call, most of a format's cost."""
@@ -141,8 +148,12 @@ def _pattern(locale: str, places: int) -> str | None:
     return re.sub(r"0\.0+", "0" if places == 0 else "0.000", standard)
 
 
-def format_money(amount: int, currency: str, locale: str = "en_US") -> str:
-    """Display through Babel with the currency's own number of decimals."""
+def format_money(amount: int, currency: str, locale: str | None = None) -> str:
+    """Display through Babel with the currency's own number of decimals.
+
+    ``locale``: the active workspace's (see ``ACTIVE_LOCALE``) unless given.
+    """
+    locale = locale or ACTIVE_LOCALE.get()
     places = decimals(currency)
     pattern = _pattern(locale, places)
     return format_currency(

@@ -11,6 +11,7 @@ import reflex as rx
 
 from nextoria_hub.billing import reminders as rem
 from nextoria_hub.billing.exports import AGING_BUCKETS, aged_receivables
+from nextoria_hub.billing.locales import format_day
 from nextoria_hub.billing.money import SUPPORTED_CURRENCIES, format_money, typed_amount
 from nextoria_hub.errors import AccessDenied, NotFound, NotSignedIn, ValidationError
 from nextoria_hub.ui.states.invoices import InvoiceDetailState, today
@@ -172,7 +173,7 @@ class LateFeesState(AppState):
             {
                 "id": str(f.id),
                 "amount": format_money(f.amount, f.currency),
-                "added": f.applied_at.strftime("%d %b %Y"),
+                "added": format_day(f.applied_at),
             }
             for f in rem.active_late_fees(db, actor, self._invoice_id())
         ]
