@@ -123,8 +123,8 @@ def void_and_duplicate(db: Session, actor: Actor, invoice_id: int, reason: str =
     )
     draft.duplicated_from_id = original.id
     db.add(draft)
-    add_activity(db, original, "replaced_by", f"Replaced by {draft.number}")
-    add_activity(db, draft, "duplicated_from", f"Duplicated from {original.number}")
+    add_activity(db, original, "replaced", f"Replaced by {draft.number}")
+    add_activity(db, draft, "duplicated", f"Duplicated from {original.number}")
     record_audit(db, actor, "invoice.void_and_duplicate", f"{original.number} → {draft.number}")
     db.flush()
     return draft

@@ -188,11 +188,11 @@ def test_void_and_duplicate_links_both_timelines(db, admin, member, client) -> N
     )
     today = utcnow().date()
     assert (copy.issue_date, copy.due_date) == (today, today + (DUE - ISSUE))
-    assert ("replaced_by", "Replaced by INV-0002") in _timeline(db, admin, original)
+    assert ("replaced", "Replaced by INV-0002") in _timeline(db, admin, original)
     assert ("voided", "Voided by Acme Member: replaced by a revised draft") in _timeline(
         db, admin, original
     )
-    assert ("duplicated_from", "Duplicated from INV-0001") in _timeline(db, admin, copy)
+    assert ("duplicated", "Duplicated from INV-0001") in _timeline(db, admin, copy)
     source, copies = drafts.related_invoices(db, admin, copy.id)  # type: ignore[arg-type]
     assert source == drafts.RelatedInvoice(original.id, "INV-0001") and copies == []  # type: ignore[arg-type]
     source, copies = drafts.related_invoices(db, admin, original.id)  # type: ignore[arg-type]

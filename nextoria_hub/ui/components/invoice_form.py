@@ -73,6 +73,7 @@ def _line_editor(state: Any, line: dict, index: rx.Var) -> rx.Component:
             on_change=lambda v: state.set_line(index, "description", v),
             placeholder="Description",
             aria_label="Line " + n + " description",
+            grid_column=rx.breakpoints(initial="1 / -1", sm="auto"),
         ),
         rx.input(
             value=line["quantity"],
@@ -99,7 +100,11 @@ def _line_editor(state: Any, line: dict, index: rx.Var) -> rx.Component:
             on_click=state.remove_line(index),
             aria_label="Remove line " + n,
         ),
-        columns="minmax(10rem, 3fr) minmax(4rem, 1fr) minmax(6rem, 1.4fr) minmax(4rem, 1fr) auto",
+        # On a phone the description takes its own row, the figures the next one.
+        columns=rx.breakpoints(
+            initial="minmax(3rem, 1fr) minmax(5rem, 1.4fr) minmax(3rem, 1fr) auto",
+            sm="minmax(10rem, 3fr) minmax(4rem, 1fr) minmax(6rem, 1.4fr) minmax(4rem, 1fr) auto",
+        ),
         spacing="2",
         width="100%",
         align="center",
@@ -107,17 +112,13 @@ def _line_editor(state: Any, line: dict, index: rx.Var) -> rx.Component:
 
 
 def line_items(state: Any) -> rx.Component:
-    """The lines, each editable, with Add line; scrolls sideways on a phone."""
+    """The lines, each editable, with Add line."""
     return rx.vstack(
         rx.heading("Line items", size="3", margin_top="0.5rem"),
-        rx.box(
-            rx.vstack(
-                rx.foreach(state.lines, lambda line, i: _line_editor(state, line, i)),
-                spacing="2",
-                width="100%",
-            ),
+        rx.vstack(
+            rx.foreach(state.lines, lambda line, i: _line_editor(state, line, i)),
+            spacing=rx.breakpoints(initial="4", sm="2"),
             width="100%",
-            overflow_x="auto",
         ),
         rx.button(
             rx.icon("plus", size=14), "Add line", variant="soft", size="1", on_click=state.add_line

@@ -77,7 +77,7 @@ class RemindersState(AppState):
         self.fee_kind = s.late_fee_kind
         self.fee_percent = f"{s.late_fee_percent_bp / 100:g}" if s.late_fee_percent_bp else ""
         saved = rem.fixed_fees(s)
-        shown = [*sorted(saved), *(c for c in self._in_use if c not in saved)]
+        shown = [*self._in_use, *sorted(c for c in saved if c not in self._in_use)]
         self.fee_fixed = [
             {
                 "code": c,

@@ -120,6 +120,8 @@ class DraftEditState(AppState):
         if 0 <= index < len(lines) and key in lines[index]:
             lines[index][key] = value
             self.lines = lines
+            if self.error_field == f"lines.{index}.{key}":  # being corrected
+                self.error, self.error_field = "", ""
 
     @rx.event
     def add_line(self) -> None:
