@@ -40,22 +40,24 @@ def _minor(major: str, currency: str) -> int:
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("invoice") as batch:
-        batch.add_column(sa.Column("duplicated_from_id", sa.Integer(), nullable=True))
-        batch.create_index("ix_invoice_duplicated_from_id", ["duplicated_from_id"])
-        batch.create_foreign_key(
-            "fk_invoice_duplicated_from_id", "invoice", ["duplicated_from_id"], ["id"]
+    # Plain ADD COLUMNs: a batch copy would DROP TABLE invoice and workspace, which SQLite
+    # refuses while other rows reference them (foreign_keys=ON). Alembic renders no inline
+    # foreign key on SQLite's ADD COLUMN, so that one is written out.
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("ALTER TABLE invoice ADD COLUMN duplicated_from_id INTEGER REFERENCES invoice (id)")
+    else:
+        op.add_column("invoice", sa.Column("duplicated_from_id", sa.Integer(), nullable=True))
+        op.create_foreign_key(
+            "fk_invoice_duplicated_from_id", "invoice", "invoice", ["duplicated_from_id"], ["id"]
         )
-    with op.batch_alter_table("workspace") as batch:
-        batch.add_column(
-            sa.Column("locale", S(length=16), nullable=False, server_default="en_US")
-        )
-    with op.batch_alter_table("reminder_settings") as batch:
-        batch.add_column(
-            sa.Column(
-                "late_fee_fixed_amounts", S(length=4000), nullable=False, server_default="{}"
-            )
-        )
+    op.create_index("ix_invoice_duplicated_from_id", "invoice", ["duplicated_from_id"])
+    op.add_column(
+        "workspace", sa.Column("locale", S(length=16), nullable=False, server_default="en_US")
+    )
+    op.add_column(
+        "reminder_settings",
+        sa.Column("late_fee_fixed_amounts", S(length=4000), nullable=False, server_default="{}"),
+    )
     bind = op.get_bind()
     rows = bind.execute(
         sa.text(
@@ -75,20 +77,17 @@ def upgrade() -> None:
             ),
             {"a": amounts, "w": workspace_id},
         )
-    with op.batch_alter_table("reminder_settings") as batch:
-        batch.drop_column("late_fee_fixed")
+    op.drop_column("reminder_settings", "late_fee_fixed")  # ALTER … DROP COLUMN (SQLite ≥ 3.35)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("reminder_settings") as batch:
-        batch.add_column(
-            sa.Column("late_fee_fixed", S(length=20), nullable=False, server_default="")
-        )
-    with op.batch_alter_table("reminder_settings") as batch:
-        batch.drop_column("late_fee_fixed_amounts")
-    with op.batch_alter_table("workspace") as batch:
-        batch.drop_column("locale")
-    with op.batch_alter_table("invoice") as batch:
-        batch.drop_constraint("fk_invoice_duplicated_from_id", type_="foreignkey")
-        batch.drop_index("ix_invoice_duplicated_from_id")
-        batch.drop_column("duplicated_from_id")
+    op.add_column(
+        "reminder_settings",
+        sa.Column("late_fee_fixed", S(length=20), nullable=False, server_default=""),
+    )
+    op.drop_column("reminder_settings", "late_fee_fixed_amounts")
+    op.drop_column("workspace", "locale")
+    op.drop_index("ix_invoice_duplicated_from_id", table_name="invoice")
+    if op.get_bind().dialect.name == "postgresql":
+        op.drop_constraint("fk_invoice_duplicated_from_id", "invoice", type_="foreignkey")
+    op.drop_column("invoice", "duplicated_from_id")
