@@ -1,7 +1,9 @@
 """Migration 0014_drafts on a database with data: a fixed late fee that was one number in
 every currency is kept for the workspace's default currency only (in that currency's minor
-units), and the new columns have their defaults. Runs on its own SQLite file, or on a
-throwaway schema-free PostgreSQL database is not needed: the SQL is the same on both."""
+units), the new columns get their defaults, and tables other rows reference are altered in
+place (a SQLite table copy could not drop them). On its own SQLite file; the PostgreSQL path
+runs whenever the suite runs there (the session fixture migrates to head).
+"""
 
 from __future__ import annotations
 

@@ -123,3 +123,20 @@ def test_emails_and_pdf_in_the_workspace_locale(
     db.commit()
     reminder = db.exec(select(OutboxEmail).where(OutboxEmail.kind == "invoice_reminder")).first()
     assert reminder is not None and f"1.500,00{NBSP}€" in reminder.text_body
+
+
+def test_the_portal_in_the_workspace_locale(
+    db: Session, admin: Actor, acme: Tenant, client: Client
+) -> None:
+    from nextoria_hub.billing.portal import portal_home
+    from tests.factories import quick_portal_user
+
+    _sent(db, admin, client)
+    portal = Actor.of(quick_portal_user(db, client, "p@initech.test"))
+    locales.set_workspace_locale(db, admin, "de_DE")
+    db.commit()
+    with locales.use_locale(locales.workspace_locale(db, acme.id)):  # as the portal page does
+        home = portal_home(db, portal, date(2026, 11, 2))
+    assert home.open_totals == [f"1.500,00{NBSP}€"]
+    [row] = home.open_rows
+    assert (row.amount, row.due) == (f"1.500,00{NBSP}€", "30.11.2026")
