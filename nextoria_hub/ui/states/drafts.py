@@ -96,7 +96,11 @@ class DraftEditState(AppState):
 
     @rx.event
     def set_client(self, value: str) -> None:
+        """As on New invoice: the currency follows the client's (it can be changed after)."""
         self.client_id = value
+        match = next((c for c in self.client_options if c["id"] == value), None)
+        if match:
+            self.currency = match["currency"]
 
     @rx.event
     def set_currency(self, value: str) -> None:
