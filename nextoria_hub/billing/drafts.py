@@ -104,6 +104,11 @@ def void_and_duplicate(db: Session, actor: Actor, invoice_id: int, reason: str =
     original = get_invoice(db, actor, invoice_id)
     if original.status == InvoiceStatus.draft:
         raise ValidationError("This is a draft: edit it instead.", "status")
+    if original.stripe_invoice_id:
+        raise ValidationError(
+            "This retainer invoice is billed by Stripe: revise it in the Stripe Dashboard.",
+            "status",
+        )
     lines = _line_inputs(db, original, skip_late_fees=True)
     if not lines:
         raise ValidationError("This invoice has no lines to copy.", "lines")

@@ -230,6 +230,12 @@ def test_what_cannot_be_voided_is_not_duplicated(db, admin, client, globex: Tena
     draft = _draft(db, admin, client)
     with pytest.raises(ValidationError, match="edit it instead"):
         drafts.void_and_duplicate(db, admin, draft.id)  # type: ignore[arg-type]
+    billed_by_stripe = _sent(db, admin, client)
+    billed_by_stripe.stripe_invoice_id = "in_test_retainer"
+    db.add(billed_by_stripe)
+    db.commit()
+    with pytest.raises(ValidationError, match="Stripe Dashboard"):
+        drafts.void_and_duplicate(db, admin, billed_by_stripe.id)  # type: ignore[arg-type]
     paid = _sent(db, admin, client)
     inv.mark_paid_manually(db, admin, paid.id, "Bank transfer")  # type: ignore[arg-type]
     db.commit()
@@ -257,7 +263,7 @@ def test_what_cannot_be_voided_is_not_duplicated(db, admin, client, globex: Tena
     with pytest.raises(NotFound):
         drafts.void_and_duplicate(db, Actor.of(globex.admin), debiting.id)  # type: ignore[arg-type]
     count = db.exec(select(Invoice).where(Invoice.workspace_id == draft.workspace_id)).all()
-    assert len(count) == 3  # no copy was made of any of them
+    assert len(count) == 4  # no copy was made of any of them
 
 
 def test_cli_void_and_duplicate(db, admin, client) -> None:
