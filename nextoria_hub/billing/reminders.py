@@ -388,12 +388,8 @@ def apply_late_fee(
     fee.line_id = line.id
     db.add(fee)
     _totals_from_lines(db, invoice)
-    add_activity(
-        db,
-        invoice,
-        "late_fee",
-        f"{LATE_FEE_LABEL} of {format_money(amount, invoice.currency)} added",
-    )
+    shown = Formatter.of(db, invoice.workspace_id).money(amount, invoice.currency)
+    add_activity(db, invoice, "late_fee", f"{LATE_FEE_LABEL} of {shown} added")
     db.flush()
     return fee
 
@@ -424,7 +420,8 @@ def waive_late_fee(db: Session, actor: Actor, invoice_id: int, fee_id: int) -> I
         db.delete(line)
         db.flush()
     _totals_from_lines(db, invoice)
-    detail = f"{LATE_FEE_LABEL} of {format_money(fee.amount, fee.currency)} waived by {actor.name}"
+    amount = Formatter.of(db, invoice.workspace_id).money(fee.amount, fee.currency)
+    detail = f"{LATE_FEE_LABEL} of {amount} waived by {actor.name}"
     add_activity(db, invoice, "late_fee_waived", detail)
     record_audit(db, actor, "invoice.waive_late_fee", f"{invoice.number}: {detail}")
     db.flush()
