@@ -85,6 +85,7 @@ def validate_locale(name: str) -> str:
 
 
 def workspace_locale(db: Session, workspace_id: int) -> str:
+    """The workspace's locale; the default when unset or no longer offered."""
     workspace = db.get(Workspace, workspace_id)
     locale = workspace.locale if workspace is not None else ""
     return locale if locale in LOCALES else DEFAULT_LOCALE
