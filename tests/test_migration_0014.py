@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import sqlalchemy as sa
+from alembic.script import ScriptDirectory
 
 from alembic import command
 from nextoria_hub.db import alembic_config
@@ -91,7 +92,8 @@ def _invoice(engine: sa.Engine) -> None:
 def test_fixed_fee_kept_for_the_default_currency_only(tmp_path: Path) -> None:
     path = tmp_path / "migrate.db"
     cfg = _config(path)
-    command.upgrade(cfg, "0013_stripe_connect")
+    before = ScriptDirectory.from_config(cfg).get_revision("0014_drafts").down_revision
+    command.upgrade(cfg, before)
     engine = sa.create_engine(f"sqlite:///{path}")
     _seed(engine)
     _invoice(engine)
@@ -115,7 +117,7 @@ def test_fixed_fee_kept_for_the_default_currency_only(tmp_path: Path) -> None:
     assert locales == {"en_US"}
     columns = {c["name"] for c in sa.inspect(engine).get_columns("invoice")}
     assert "duplicated_from_id" in columns
-    command.downgrade(cfg, "0013_stripe_connect")
+    command.downgrade(cfg, before)
     columns = {c["name"] for c in sa.inspect(engine).get_columns("reminder_settings")}
     assert "late_fee_fixed" in columns and "late_fee_fixed_amounts" not in columns
     engine.dispose()

@@ -1,7 +1,7 @@
 """drafts: void-and-duplicate link, workspace locale, fixed late fee per currency
 
 Revision ID: 0014_drafts
-Revises: 0013_stripe_connect
+Revises: 0017_connect_onboarding
 Create Date: 2026-12-05 17:00:00
 
 A fixed late fee was one number applied in every currency. It becomes an amount per currency
@@ -19,7 +19,8 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0014_drafts"
-down_revision: str | None = "0013_stripe_connect"
+# Written after 0013_stripe_connect; relinked after main's 0017 so the chain has one head.
+down_revision: str | None = "0017_connect_onboarding"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
