@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
+from nextoria_hub.billing.locales import use_locale, workspace_locale
 from nextoria_hub.clock import utcnow
 from nextoria_hub.db import get_engine, rows_changed, session_scope
 from nextoria_hub.models import InboxEvent, StripeEvent, WorkerHeartbeat
@@ -113,7 +114,8 @@ def _apply_in_transaction(ctx: EventContext, row_id: int, token: str) -> tuple[s
         )
         if held != 1:
             raise LeaseLost
-        outcome, detail = dispatch(db, ctx)
+        with use_locale(workspace_locale(db, ctx.workspace_id)):  # its emails' amounts
+            outcome, detail = dispatch(db, ctx)
         db.execute(
             update(InboxEvent)
             .where(col(InboxEvent.id) == row_id)
