@@ -26,6 +26,7 @@ MAX_LOGO_PIXELS = 2048
 LOGO_BOX = 512  # stored at most this wide and high
 FORMATS = {"PNG", "JPEG", "WEBP", "GIF"}
 HEX = re.compile(r"#[0-9a-fA-F]{6}")
+LOGO_PATH = "/api/branding/logo.png"  # served on the workspace's own host (api/branding.py)
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,11 @@ def get_branding(db: Session, workspace_id: int) -> Branding:
     if row is None:
         return Branding("", False, "")
     return Branding(row.accent, row.logo_png is not None, str(int(row.updated_at.timestamp())))
+
+
+def logo_url(brand: Branding) -> str:
+    """The logo's path on the workspace's host, versioned so a new logo is not cached, or ''."""
+    return f"{LOGO_PATH}?v={brand.version}" if brand.has_logo else ""
 
 
 def logo_png(db: Session, workspace_id: int) -> bytes | None:

@@ -15,7 +15,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from nextoria_hub.models import OutboxEmail, Role, User
+from nextoria_hub.accounts.branding import get_branding, logo_url
+from nextoria_hub.models import OutboxEmail, Role, User, Workspace
 from nextoria_hub.settings import get_settings
 from nextoria_hub.tenancy import Actor
 
@@ -35,8 +36,25 @@ def _env() -> Environment:
     )
 
 
+# The product's look, for emails of a workspace without a brand and rows queued before brands.
+DEFAULT_BRAND = {"brand_accent": "#5b5bd6", "brand_logo_url": ""}
+
+
+def brand_context(db: Session, workspace_id: int | None) -> dict[str, str]:
+    """The workspace's accent and an absolute logo URL (mail clients load it from its host)."""
+    if workspace_id is None:
+        return dict(DEFAULT_BRAND)
+    workspace = db.get(Workspace, workspace_id)
+    brand = get_branding(db, workspace_id)
+    logo = ""
+    if brand.has_logo and workspace is not None:
+        logo = get_settings().workspace_url(workspace.slug, logo_url(brand))
+    return {"brand_accent": brand.accent or DEFAULT_BRAND["brand_accent"], "brand_logo_url": logo}
+
+
 def render(kind: str, context: dict[str, Any]) -> tuple[str, str, str]:
     """(subject, text, html) of the template ``kind``; the subject is the text's first line."""
+    context = {**DEFAULT_BRAND, **context}
     text = _env().get_template(f"{kind}.txt").render(**context)
     subject, _, body = text.partition("\n")
     html = _env().get_template(f"{kind}.html").render(**context)
@@ -70,6 +88,7 @@ def enqueue_email(
     The template's name and context are always kept; the rendered text is written now, or
     after the transaction inside ``rendering_deferred()``.
     """
+    context = {**context, **brand_context(db, workspace_id)}
     deferred = _deferred.get()
     subject, text, html = render(kind, context) if deferred is None else ("", "", "")
     email = OutboxEmail(

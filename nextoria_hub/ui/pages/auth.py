@@ -6,16 +6,23 @@ import reflex as rx
 
 from nextoria_hub.ui.components.forms import field, form_error, submit_button
 from nextoria_hub.ui.components.layout import brand, loading_page, message_page, no_workspace_page
-from nextoria_hub.ui.states.login import InviteState, LoginState, WelcomeState
+from nextoria_hub.ui.states.login import (
+    BrandedFrontState,
+    InviteState,
+    LoginState,
+    WelcomeState,
+)
 from nextoria_hub.ui.states.session import AppState
 from nextoria_hub.ui.states.signup import SignupState
 from nextoria_hub.ui.theme import CARD_STYLE, PAGE_BG
 
 
-def _card_page(*children: rx.Component, width: str = "26rem") -> rx.Component:
+def _card_page(
+    *children: rx.Component, width: str = "26rem", header: rx.Component | None = None
+) -> rx.Component:
     return rx.center(
         rx.vstack(
-            brand(),
+            header if header is not None else brand(),
             rx.box(rx.vstack(*children, spacing="4", width="100%"), style=CARD_STYLE),
             align="center",
             spacing="5",
@@ -95,6 +102,27 @@ def index() -> rx.Component:
     )
 
 
+def _workspace_brand(state: type[BrandedFrontState]) -> rx.Component:
+    """The agency's logo when it set one (Settings → Branding), else the product's mark."""
+    return rx.cond(
+        state.brand_logo != "",
+        rx.image(
+            src=state.brand_logo,
+            alt=AppState.workspace_name + " logo",
+            max_height="56px",
+            max_width="min(240px, 100%)",
+            object_fit="contain",
+            id="workspace-logo",
+        ),
+        brand(),
+    )
+
+
+def _accent(state: type[BrandedFrontState]) -> rx.Var:
+    """The agency's accent (checked dark enough for white text), else the theme's."""
+    return rx.cond(state.brand_accent != "", state.brand_accent, "var(--accent-9)")
+
+
 def login() -> rx.Component:
     form = _card_page(
         rx.heading("Sign in", size="6"),
@@ -115,7 +143,7 @@ def login() -> rx.Component:
                         width="100%",
                     ),
                 ),
-                submit_button("Sign in"),
+                submit_button("Sign in", background=_accent(LoginState)),
                 spacing="4",
                 width="100%",
             ),
@@ -123,6 +151,7 @@ def login() -> rx.Component:
             reset_on_submit=False,
             width="100%",
         ),
+        header=_workspace_brand(LoginState),
     )
     return rx.match(
         AppState.host_kind,
@@ -175,13 +204,14 @@ def invite() -> rx.Component:
                     auto_complete="new-password",
                 ),
                 form_error(_err(InviteState, "form")),
-                submit_button("Join workspace"),
+                submit_button("Join workspace", background=_accent(InviteState)),
                 spacing="4",
                 width="100%",
             ),
             on_submit=InviteState.accept,
             width="100%",
         ),
+        header=_workspace_brand(InviteState),
     )
     return rx.match(
         AppState.host_kind,

@@ -8,7 +8,8 @@ from nextoria_hub.ui.components.billing_extras import export_button, late_fees_b
 from nextoria_hub.ui.components.ids import stripe_id
 from nextoria_hub.ui.components.inputs import SELECT_STYLE, labelled
 from nextoria_hub.ui.components.layout import empty_state, guarded, page_header
-from nextoria_hub.ui.components.status import status_badge, timeline
+from nextoria_hub.ui.components.status import status_badge
+from nextoria_hub.ui.components.timeline import timeline
 from nextoria_hub.ui.states.invoices import InvoiceDetailState as D
 from nextoria_hub.ui.states.invoices import InvoiceEditorState as E
 from nextoria_hub.ui.states.invoices import InvoicesState as S

@@ -12,6 +12,7 @@ from nextoria_hub.billing.live import invoice_version
 from nextoria_hub.billing.money import SUPPORTED_CURRENCIES, currency_label, format_money
 from nextoria_hub.clock import utcnow
 from nextoria_hub.errors import AccessDenied, NotFound, NotSignedIn, ValidationError
+from nextoria_hub.ui.components.timeline import TimelineEntry, split_stripe_ids
 from nextoria_hub.ui.states.live import follow_invoice
 from nextoria_hub.ui.states.session import AppState
 
@@ -212,7 +213,7 @@ class InvoiceDetailState(AppState):
     found: bool = False
     invoice: dict[str, str] = {}
     lines: list[dict[str, str]] = []
-    activity: list[dict[str, str]] = []
+    activity: list[TimelineEntry] = []
     payments: list[dict[str, str]] = []
     notes_failed_refunds: list[str] = []
     overpayments: list[dict[str, str]] = []
@@ -262,11 +263,11 @@ class InvoiceDetailState(AppState):
             for ln in view.lines
         ]
         self.activity = [
-            {
-                "at": a.at.strftime("%d %b %Y %H:%M"),
-                "kind": a.kind.replace("_", " "),
-                "detail": a.detail,
-            }
+            TimelineEntry(
+                at=a.at.strftime("%d %b %Y %H:%M"),
+                kind=a.kind.replace("_", " "),
+                parts=split_stripe_ids(a.detail),
+            )
             for a in view.activity
         ]
         self.notes_failed_refunds = [

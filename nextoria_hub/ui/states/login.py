@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import reflex as rx
+from sqlmodel import Session
 
+from nextoria_hub.accounts import branding
 from nextoria_hub.accounts.sessions import EXPIRED_LINK, grant_for_session, grant_is_live
 from nextoria_hub.accounts.signin import sign_in
 from nextoria_hub.accounts.team import accept_invitation, invitation_for_token
@@ -24,7 +26,20 @@ def _take_cookie(grant: str, next_path: str):
     return post_form("/api/session", {"grant": grant, "next": next_path})
 
 
-class LoginState(AppState):
+class BrandedFrontState(AppState):
+    """Pages a workspace's people see before signing in carry the agency's brand."""
+
+    brand_logo: str = ""  # the logo's URL on this host, or ""
+    brand_accent: str = ""  # "#rrggbb", or "" for the product's
+
+    def _show_brand(self, db: Session) -> None:
+        workspace = workspace_for_host(db, self._host())
+        brand = branding.get_branding(db, workspace.id) if workspace is not None else None  # type: ignore[arg-type]
+        self.brand_logo = branding.logo_url(brand) if brand is not None else ""
+        self.brand_accent = brand.accent if brand is not None else ""
+
+
+class LoginState(BrandedFrontState):
     error: str = ""
     # Shown when tries are slowed down (per account or per address): when to try again.
     throttle_note: str = ""
@@ -70,7 +85,9 @@ class LoginState(AppState):
         """If already signed in here, go home instead of showing the form."""
         self.error = ""
         self.throttle_note = ""
-        actor = self._resolve()
+        with session_scope() as db:
+            actor = self._resolve(db)
+            self._show_brand(db)
         self.access = "ok"
         if actor is not None:
             return rx.redirect(_home_for(actor.role))
@@ -99,7 +116,7 @@ class WelcomeState(AppState):
         return _take_cookie(token, "/dashboard")
 
 
-class InviteState(AppState):
+class InviteState(BrandedFrontState):
     invite_email: str = ""
     invite_name: str = ""  # the name the agency typed, filled in for the person to confirm
     invite_role: str = ""
@@ -111,10 +128,11 @@ class InviteState(AppState):
 
     @rx.event
     def load_invite(self):
-        self._resolve()
         self.access = "ok"
         self.problem = ""
         with session_scope() as db:
+            self._resolve(db)
+            self._show_brand(db)
             workspace = workspace_for_host(db, self._host())
             if workspace is None:
                 return None

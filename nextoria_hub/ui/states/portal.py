@@ -126,7 +126,7 @@ class PortalState(AppState):
             return None
         for name, value in home_vars(home, payments).items():
             setattr(self, name, value)
-        self.brand_logo = f"/api/branding/logo.png?v={brand.version}" if brand.has_logo else ""
+        self.brand_logo = branding.logo_url(brand)
         self.brand_accent = brand.accent
         self.loaded = True
         return None
