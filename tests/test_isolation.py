@@ -108,7 +108,7 @@ from nextoria_hub.models import (
 )
 from nextoria_hub.models.client_profile import ClientProfile
 from nextoria_hub.notifications import outbox
-from nextoria_hub.notifications.outbox import list_emails
+from nextoria_hub.notifications.outbox import DEFAULT_BRAND, brand_context, list_emails
 from nextoria_hub.payments import (
     checkout,
     disputes,
@@ -632,6 +632,10 @@ def _branding(db: Session, w: World) -> None:
         branding.remove_logo(db, w.a_client_user)
     assert branding.get_branding(db, w.b.id) == branding.Branding("", False, "")
     assert branding.logo_png(db, w.b.id) is None
+    # Emails of B keep the product's look; A's carry A's accent and a logo on A's own host.
+    assert brand_context(db, w.b.id) == DEFAULT_BRAND
+    mine = brand_context(db, w.a.id)
+    assert mine["brand_accent"] == "#1f6feb" and f"//{w.a.workspace.slug}." in mine["brand_logo_url"]
     branding.remove_logo(db, w.a_admin)
 
 
@@ -1167,6 +1171,7 @@ CASES: dict[str, Callable[[Session, World], None]] = {
     "set_logo": _branding,
     "logo_png": _branding,
     "get_branding": _branding,
+    "brand_context": _branding,
     "get_profile": _get_profile,
     "save_profile": _save_profile,
     "wants_receipts": _wants_receipts,
