@@ -635,7 +635,9 @@ def _branding(db: Session, w: World) -> None:
     # Emails of B keep the product's look; A's carry A's accent and a logo on A's own host.
     assert brand_context(db, w.b.id) == DEFAULT_BRAND
     mine = brand_context(db, w.a.id)
-    assert mine["brand_accent"] == "#1f6feb" and f"//{w.a.workspace.slug}." in mine["brand_logo_url"]
+    assert (
+        mine["brand_accent"] == "#1f6feb" and f"//{w.a.workspace.slug}." in mine["brand_logo_url"]
+    )
     branding.remove_logo(db, w.a_admin)
 
 
