@@ -249,3 +249,11 @@ def screenshot(page: Page, name: str) -> None:
     page.set_viewport_size({"width": size["width"], "height": max(size["height"], height)})
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
     page.set_viewport_size(size)
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """axe-core's source, for ``tests.e2e.axe.check_axe``."""
+    from tests.e2e.axe import load_axe
+
+    return load_axe()
