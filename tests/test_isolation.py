@@ -613,6 +613,11 @@ def _save_profile(db: Session, w: World) -> None:
 
 def _wants_receipts(db: Session, w: World) -> None:
     assert profile_svc.wants_receipts(db, w.a.id, w.b_books.client.id)  # type: ignore[arg-type]
+    # A's Finance switch decides for A's clients only.
+    get_finance(db, w.a.id).receipts_enabled = False  # type: ignore[arg-type]
+    db.flush()
+    assert profile_svc.receipt_is_emailed(db, w.b.id, w.b_books.client.id)  # type: ignore[arg-type]
+    assert not profile_svc.receipt_is_emailed(db, w.a.id, w.a_books.client.id)  # type: ignore[arg-type]
 
 
 def _branding(db: Session, w: World) -> None:
@@ -1177,6 +1182,7 @@ CASES: dict[str, Callable[[Session, World], None]] = {
     "get_profile": _get_profile,
     "save_profile": _save_profile,
     "wants_receipts": _wants_receipts,
+    "receipt_is_emailed": _wants_receipts,
     "payment_history": _payment_history,
     "list_pending_invitations": _list_pending_invitations,
     "invite": _invite,

@@ -8,12 +8,14 @@ from sqlmodel import col, select
 
 from nextoria_hub.accounts.users import create_user
 from nextoria_hub.billing.clients import create_client
+from nextoria_hub.billing.finance import get_finance
 from nextoria_hub.billing.invoices import LineInput, create_invoice, send_invoice
 from nextoria_hub.db import session_scope
 from nextoria_hub.models import CheckoutSession, Payment, User, Workspace
 from nextoria_hub.payments.checkout import start_checkout
 from nextoria_hub.tenancy import Actor
 from stripe_sandbox.testing import SandboxServer, submit_checkout
+from tests.e2e.axe import check_axe
 from tests.e2e.conftest import RunningApp, screenshot
 from tests.e2e.helpers import PASSWORD, connect_sandbox, seed_workspace, sign_in, unique_slug
 
@@ -21,8 +23,8 @@ LONG_URL = "https://files.example.com/" + "deliverables/" * 12 + "final-v7.pdf"
 LONG = ("Website redesign, phase two, brief at " + LONG_URL + " ").ljust(400, "x")
 
 
-def _paid_invoice(slug: str, app: RunningApp, sandbox: SandboxServer) -> tuple[int, list[str]]:
-    """An invoice declined once, then paid through Checkout; its Stripe ids, longest first."""
+def _paid_invoice(slug: str, app: RunningApp, sandbox: SandboxServer) -> int:
+    """An invoice declined once, then paid through Checkout (Stripe's webhooks delivered)."""
     with session_scope() as db:
         ws = db.exec(select(Workspace).where(Workspace.slug == slug)).one()
         boss = db.exec(select(User).where(User.email == f"admin@{slug}.test")).one()
@@ -52,6 +54,11 @@ def _paid_invoice(slug: str, app: RunningApp, sandbox: SandboxServer) -> tuple[i
     submit_checkout(url, "4000000000000002")  # declined: a failed attempt with its own id
     submit_checkout(url)
     assert sandbox.wait_for_deliveries(30)
+    return invoice_id  # type: ignore[return-value]
+
+
+def _stripe_ids(invoice_id: int) -> list[str]:
+    """The Checkout Session, PaymentIntents and charge the timeline names, longest first."""
     with session_scope() as db:
         session_id = db.exec(
             select(CheckoutSession.session_id).where(CheckoutSession.invoice_id == invoice_id)
@@ -60,24 +67,23 @@ def _paid_invoice(slug: str, app: RunningApp, sandbox: SandboxServer) -> tuple[i
             select(Payment).where(Payment.invoice_id == invoice_id, Payment.status == "succeeded")
         ).one()
         failed = db.exec(
-            select(Payment.payment_intent_id).where(
-                Payment.invoice_id == invoice_id, col(Payment.status) == "failed"
-            )
+            select(Payment).where(Payment.invoice_id == invoice_id, col(Payment.status) == "failed")
         ).all()
-        ids = [session_id, paid.payment_intent_id, paid.charge_id, *failed]
-    return invoice_id, sorted({i for i in ids if i}, key=len, reverse=True)  # type: ignore[return-value]
+        ids = [session_id, paid.payment_intent_id, paid.charge_id]
+        ids += [p.payment_intent_id for p in failed]
+    return sorted({i for i in ids if i}, key=len, reverse=True)
 
 
 def test_timeline_ids_are_short_with_copy_and_the_page_holds(
     app_server: RunningApp,
     browser,  # type: ignore[no-untyped-def]
     stripe_sandbox: SandboxServer,
+    axe_source: str,
 ) -> None:
     slug = unique_slug("tid")
     admin = seed_workspace(slug)
     connect_sandbox(slug, stripe_sandbox)
-    invoice_id, ids = _paid_invoice(slug, app_server, stripe_sandbox)
-    assert any(i.startswith("cs_test_") for i in ids) and any(i.startswith("ch_") for i in ids)
+    invoice_id = _paid_invoice(slug, app_server, stripe_sandbox)
 
     context = browser.new_context(
         viewport={"width": 1280, "height": 800}, permissions=["clipboard-read", "clipboard-write"]
@@ -90,6 +96,8 @@ def test_timeline_ids_are_short_with_copy_and_the_page_holds(
     expect(page.locator(".invoice-status").first).to_have_text("Paid", timeout=30_000)
     timeline = page.locator(".timeline")
     expect(timeline).to_contain_text("payment failed")
+    ids = _stripe_ids(invoice_id)  # the app's worker has applied the events by now
+    assert any(i.startswith("cs_test_") for i in ids) and any(i.startswith("ch_") for i in ids)
 
     # No raw id in the words of the timeline: each is a short code with the whole on hover.
     detail_text = " ".join(timeline.locator(".timeline-detail").all_inner_texts())
@@ -118,3 +126,24 @@ def test_timeline_ids_are_short_with_copy_and_the_page_holds(
         assert box and box["x"] + box["width"] <= width
         screenshot(page, f"invoice-timeline-ids-{width}")
     context.close()
+
+    # Issue 19: the client's return page from Checkout, at 375 px, passes axe too; and
+    # (issue 17) with receipts Off in Finance it promises no receipt.
+    with session_scope() as db:
+        ws_id = db.exec(select(Workspace.id).where(Workspace.slug == slug)).one()
+        get_finance(db, ws_id).receipts_enabled = False  # type: ignore[arg-type]
+    session_id = next(i for i in ids if i.startswith("cs_"))
+    mobile = browser.new_context(viewport={"width": 375, "height": 800})
+    mobile.set_default_timeout(20_000)
+    client = mobile.new_page()
+    sign_in(client, app_server.url(slug, "/login"), "peter@initech.test")
+    client.wait_for_url(app_server.url(slug, "/portal"))
+    client.goto(
+        app_server.url(slug, f"/portal/invoices/{invoice_id}/return?session_id={session_id}")
+    )
+    expect(client.locator("#payment-outcome")).to_contain_text("Payment received")
+    expect(client.locator("#paid-message")).to_have_text("Invoice INV-0001 is paid.")
+    assert client.evaluate("document.documentElement.scrollWidth") <= 375
+    screenshot(client, "portal-return-375")
+    check_axe(client, axe_source, "the return page from Checkout")
+    mobile.close()

@@ -8,7 +8,6 @@ from nextoria_hub.accounts import branding
 from nextoria_hub.billing import invoices as svc
 from nextoria_hub.billing import portal as home_svc
 from nextoria_hub.billing import profile as profile_svc
-from nextoria_hub.billing.finance import get_finance
 from nextoria_hub.billing.live import invoice_version
 from nextoria_hub.billing.money import format_money
 from nextoria_hub.db import session_scope
@@ -299,12 +298,14 @@ class PortalInvoiceState(AppState):
         except StripeGatewayError:
             outcome = "processing"
         if outcome in ("paid", "bank_processing"):
-            shown = await self._off_loop(
-                lambda db, actor: (
-                    svc.get_invoice_view(db, actor, invoice_id),
-                    get_finance(db, actor.workspace_id).receipts_enabled,
+
+            def paid_view(db, actor):  # type: ignore[no-untyped-def]
+                view = svc.get_invoice_view(db, actor, invoice_id)
+                return view, profile_svc.receipt_is_emailed(
+                    db, actor.workspace_id, view.invoice.client_id
                 )
-            )
+
+            shown = await self._off_loop(paid_view)
             async with self:
                 if shown.ok:
                     view, receipts = shown.value  # type: ignore[misc]
