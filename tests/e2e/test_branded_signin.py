@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 from PIL import Image
 from playwright.sync_api import expect
@@ -21,6 +22,7 @@ from tests.e2e.conftest import RunningApp, screenshot
 from tests.e2e.helpers import seed_workspace, unique_slug
 
 ACCENT, ACCENT_RGB = "#8a1c4a", "rgb(138, 28, 74)"
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
 
 def _brand_and_invite(slug: str) -> str:
@@ -101,3 +103,8 @@ def test_an_unbranded_workspace_signs_in_under_the_products_mark(
         "b => getComputedStyle(b).backgroundColor"
     )
     assert colour != ACCENT_RGB
+    # The product's own favicon and logo come from the top-level assets/ folder.
+    for name in ("favicon.ico", "logo.svg", "logo.png"):
+        served = page.request.get(app_server.url(None, f"/{name}"))
+        assert served.status == 200, name
+        assert served.body() == (ASSETS / name).read_bytes(), name
