@@ -56,7 +56,7 @@ def test_sign_in_and_join_pages_show_the_brand_and_pass_axe(
     page = context.new_page()
 
     page.goto(app_server.url(slug, "/login"))
-    logo = page.locator("#workspace-logo")
+    logo = page.locator(".agency-logo")
     expect(logo).to_be_visible()
     assert re.search(r"/api/branding/logo\.png\?v=\d+$", logo.get_attribute("src") or "")
     assert logo.evaluate("img => img.complete && img.naturalWidth") == 480
@@ -72,7 +72,7 @@ def test_sign_in_and_join_pages_show_the_brand_and_pass_axe(
 
     page.goto(link)
     expect(page.get_by_label("Your name")).to_have_value("Nina Novak")
-    expect(page.locator("#workspace-logo")).to_be_visible()
+    expect(page.locator(".agency-logo")).to_be_visible()
     button = page.get_by_role("button", name="Join workspace")
     assert button.evaluate("b => getComputedStyle(b).backgroundColor") == ACCENT_RGB
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
@@ -98,7 +98,7 @@ def test_an_unbranded_workspace_signs_in_under_the_products_mark(
     seed_workspace(slug)
     page.goto(app_server.url(slug, "/login"))
     expect(page.get_by_text("Nextoria Hub", exact=True)).to_be_visible()
-    expect(page.locator("#workspace-logo")).to_have_count(0)
+    expect(page.locator(".agency-logo")).to_have_count(0)
     colour = page.get_by_role("button", name="Sign in").evaluate(
         "b => getComputedStyle(b).backgroundColor"
     )

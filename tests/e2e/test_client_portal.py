@@ -135,8 +135,8 @@ def test_portal_home_at_375_px(
     expect(page.locator("#portal-history")).to_contain_text("Page 1 of 3")
     expect(page.locator("#portal-payments .portal-receipt")).to_have_count(25)
     assert page.evaluate("window.__sawEmpty") is False
-    logo = page.locator("#agency-logo")
-    expect(logo).to_be_visible()
+    logo = page.locator(".agency-logo:visible")  # in the portal's frame, every page
+    expect(logo).to_have_count(1)
     assert logo.evaluate("img => img.complete && img.naturalWidth") == 512  # stored ≤ 512 px
     colour = page.locator(".pay-now").first.evaluate("b => getComputedStyle(b).backgroundColor")
     assert colour == "rgb(20, 99, 60)"
@@ -174,6 +174,13 @@ def test_portal_home_at_375_px(
         assert page.evaluate("document.documentElement.scrollWidth") <= 375, path
         screenshot(page, name)
         check_axe(page, axe_source, path)
+        expect(page.locator(".agency-logo:visible")).to_have_count(1)
+
+    # The invoice page's Pay Now wears the agency's accent too.
+    page.goto(app_server.url(slug, f"/portal/invoices/{first_open}"))
+    pay = page.get_by_role("button", name="Pay Now")
+    expect(pay).to_be_visible()
+    assert pay.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(20, 99, 60)"
 
     # Pay Now on the home goes straight to Stripe Checkout for that invoice.
     page.goto(app_server.url(slug, "/portal"))

@@ -5,13 +5,15 @@ from __future__ import annotations
 import reflex as rx
 
 from nextoria_hub.ui.components.forms import field, form_error, submit_button
-from nextoria_hub.ui.components.layout import brand, loading_page, message_page, no_workspace_page
-from nextoria_hub.ui.states.login import (
-    BrandedFrontState,
-    InviteState,
-    LoginState,
-    WelcomeState,
+from nextoria_hub.ui.components.layout import (
+    brand,
+    brand_accent,
+    loading_page,
+    message_page,
+    no_workspace_page,
+    workspace_mark,
 )
+from nextoria_hub.ui.states.login import InviteState, LoginState, WelcomeState
 from nextoria_hub.ui.states.session import AppState
 from nextoria_hub.ui.states.signup import SignupState
 from nextoria_hub.ui.theme import CARD_STYLE, PAGE_BG
@@ -102,27 +104,6 @@ def index() -> rx.Component:
     )
 
 
-def _workspace_brand(state: type[BrandedFrontState]) -> rx.Component:
-    """The agency's logo when it set one (Settings → Branding), else the product's mark."""
-    return rx.cond(
-        state.brand_logo != "",
-        rx.image(
-            src=state.brand_logo,
-            alt=AppState.workspace_name + " logo",
-            max_height="56px",
-            max_width="min(240px, 100%)",
-            object_fit="contain",
-            id="workspace-logo",
-        ),
-        brand(),
-    )
-
-
-def _accent(state: type[BrandedFrontState]) -> rx.Var:
-    """The agency's accent (checked dark enough for white text), else the theme's."""
-    return rx.cond(state.brand_accent != "", state.brand_accent, "var(--accent-9)")
-
-
 def login() -> rx.Component:
     form = _card_page(
         rx.heading("Sign in", size="6"),
@@ -143,7 +124,7 @@ def login() -> rx.Component:
                         width="100%",
                     ),
                 ),
-                submit_button("Sign in", background=_accent(LoginState)),
+                submit_button("Sign in", background=brand_accent()),
                 spacing="4",
                 width="100%",
             ),
@@ -151,7 +132,7 @@ def login() -> rx.Component:
             reset_on_submit=False,
             width="100%",
         ),
-        header=_workspace_brand(LoginState),
+        header=workspace_mark(),
     )
     return rx.match(
         AppState.host_kind,
@@ -204,14 +185,14 @@ def invite() -> rx.Component:
                     auto_complete="new-password",
                 ),
                 form_error(_err(InviteState, "form")),
-                submit_button("Join workspace", background=_accent(InviteState)),
+                submit_button("Join workspace", background=brand_accent()),
                 spacing="4",
                 width="100%",
             ),
             on_submit=InviteState.accept,
             width="100%",
         ),
-        header=_workspace_brand(InviteState),
+        header=workspace_mark(),
     )
     return rx.match(
         AppState.host_kind,

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import reflex as rx
-from sqlmodel import Session
 
-from nextoria_hub.accounts import branding
 from nextoria_hub.accounts.sessions import EXPIRED_LINK, grant_for_session, grant_is_live
 from nextoria_hub.accounts.signin import sign_in
 from nextoria_hub.accounts.team import accept_invitation, invitation_for_token
@@ -26,20 +24,7 @@ def _take_cookie(grant: str, next_path: str):
     return post_form("/api/session", {"grant": grant, "next": next_path})
 
 
-class BrandedFrontState(AppState):
-    """Pages a workspace's people see before signing in carry the agency's brand."""
-
-    brand_logo: str = ""  # the logo's URL on this host, or ""
-    brand_accent: str = ""  # "#rrggbb", or "" for the product's
-
-    def _show_brand(self, db: Session) -> None:
-        workspace = workspace_for_host(db, self._host())
-        brand = branding.get_branding(db, workspace.id) if workspace is not None else None  # type: ignore[arg-type]
-        self.brand_logo = branding.logo_url(brand) if brand is not None else ""
-        self.brand_accent = brand.accent if brand is not None else ""
-
-
-class LoginState(BrandedFrontState):
+class LoginState(AppState):
     error: str = ""
     # Shown when tries are slowed down (per account or per address): when to try again.
     throttle_note: str = ""
@@ -87,7 +72,6 @@ class LoginState(BrandedFrontState):
         self.throttle_note = ""
         with session_scope() as db:
             actor = self._resolve(db)
-            self._show_brand(db)
         self.access = "ok"
         if actor is not None:
             return rx.redirect(_home_for(actor.role))
@@ -116,7 +100,7 @@ class WelcomeState(AppState):
         return _take_cookie(token, "/dashboard")
 
 
-class InviteState(BrandedFrontState):
+class InviteState(AppState):
     invite_email: str = ""
     invite_name: str = ""  # the name the agency typed, filled in for the person to confirm
     invite_role: str = ""
@@ -132,7 +116,6 @@ class InviteState(BrandedFrontState):
         self.problem = ""
         with session_scope() as db:
             self._resolve(db)
-            self._show_brand(db)
             workspace = workspace_for_host(db, self._host())
             if workspace is None:
                 return None

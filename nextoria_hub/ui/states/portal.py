@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import reflex as rx
 
-from nextoria_hub.accounts import branding
 from nextoria_hub.billing import invoices as svc
 from nextoria_hub.billing import portal as home_svc
 from nextoria_hub.billing import profile as profile_svc
@@ -100,9 +99,6 @@ class PortalState(AppState):
     payments_pages: int = 1
     paying_id: str = ""
     pay_error: str = ""
-    # The agency's brand (Settings → Branding): its logo URL and accent, or "".
-    brand_logo: str = ""
-    brand_accent: str = ""
 
     def _refresh(self, page: int, payments_page: int):  # type: ignore[no-untyped-def]
         try:
@@ -117,7 +113,6 @@ class PortalState(AppState):
                     year=int(self.year) if self.year.isdigit() else None,
                 )
                 payments = home_svc.payment_history(db, actor, page=payments_page)
-                brand = branding.get_branding(db, actor.workspace_id)
         except (NotSignedIn, AccessDenied) as err:
             return self._denied(err)
         except ValidationError:
@@ -125,8 +120,6 @@ class PortalState(AppState):
             return None
         for name, value in home_vars(home, payments).items():
             setattr(self, name, value)
-        self.brand_logo = branding.logo_url(brand)
-        self.brand_accent = brand.accent
         self.loaded = True
         return None
 
