@@ -88,9 +88,11 @@ def enqueue_email(
     The template's name and context are always kept; the rendered text is written now, or
     after the transaction inside ``rendering_deferred()``.
     """
-    context = {**context, **brand_context(db, workspace_id)}
     deferred = _deferred.get()
-    subject, text, html = render(kind, context) if deferred is None else ("", "", "")
+    subject, text, html = "", "", ""
+    if deferred is None:  # deferred: the brand is looked up when it is rendered (render_stored)
+        context = {**context, **brand_context(db, workspace_id)}
+        subject, text, html = render(kind, context)
     email = OutboxEmail(
         workspace_id=workspace_id,
         to_address=to,
@@ -108,11 +110,15 @@ def enqueue_email(
     return email
 
 
-def render_row(email: OutboxEmail) -> tuple[str, str, str]:
-    """(subject, text, html) of a stored email: as rendered, or now from template + context."""
+def render_row(db: Session, email: OutboxEmail) -> tuple[str, str, str]:
+    """(subject, text, html) of a stored email: as rendered, or now from template + context
+    (with the workspace's brand as it is now, unless the context carries it)."""
     if email.text_body or not email.context:
         return email.subject, email.text_body, email.html_body
-    return render(email.kind, json.loads(email.context))
+    context = json.loads(email.context)
+    if "brand_accent" not in context:
+        context = {**brand_context(db, email.workspace_id), **context}
+    return render(email.kind, context)
 
 
 def render_stored(ids: list[int]) -> int:
@@ -123,7 +129,7 @@ def render_stored(ids: list[int]) -> int:
         return 0
     with Session(get_engine()) as db:
         todo = [
-            (email.id, render_row(email))
+            (email.id, render_row(db, email))
             for email in db.exec(
                 select(OutboxEmail).where(
                     col(OutboxEmail.id).in_(ids),
