@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 
 from nextoria_hub.accounts.branding import get_branding, logo_png
 from nextoria_hub.billing.invoices import display_status, get_invoice_view
+from nextoria_hub.billing.locales import workspace_locale
 from nextoria_hub.billing.money import format_money
 from nextoria_hub.clock import utcnow
 from nextoria_hub.errors import NotFound
@@ -32,7 +33,6 @@ from nextoria_hub.settings import get_settings
 from nextoria_hub.tenancy import Actor
 
 _FONTS = Path(__file__).parent / "fonts"
-DEFAULT_LOCALE = "en_US"
 # Payment rows that are money received (not a failed attempt, not a debit still in flight).
 _NOT_RECEIVED = ("failed", "processing")
 PRODUCT_ACCENT = "#4f46e5"
@@ -70,11 +70,6 @@ class PdfDocument:
         printed = {**self.__dict__, "logo": hashlib.sha256(self.logo).hexdigest()}
         raw = json.dumps(printed, default=lambda o: o.__dict__, sort_keys=True)
         return hashlib.sha256(raw.encode()).hexdigest()[:24]
-
-
-def workspace_locale(db: Session, workspace_id: int) -> str:
-    """The locale documents are written in; one default until workspaces can choose."""
-    return DEFAULT_LOCALE
 
 
 def _day(value: date, locale: str) -> str:
