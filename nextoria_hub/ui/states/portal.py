@@ -85,7 +85,8 @@ def home_vars(home: home_svc.PortalHome, payments: home_svc.PaymentHistory) -> d
 class PortalState(AppState):
     """The portal home: open invoices first, then a page of history and of payments."""
 
-    loaded: bool = False
+    loaded: bool = False  # what to pay is shown (the first delta)
+    history_loaded: bool = False  # the history, payments and brand are (the second)
     open_rows: list[dict[str, str]] = []
     open_totals: list[str] = []
     history: list[dict[str, str]] = []
@@ -108,33 +109,61 @@ class PortalState(AppState):
     def _refresh(self, page: int, payments_page: int):  # type: ignore[no-untyped-def]
         try:
             with self._unit() as (db, actor):
-                home = home_svc.portal_home(
-                    db,
-                    actor,
-                    today(),
-                    page=page,
-                    search=self.search,
-                    status=self.status,
-                    year=int(self.year) if self.year.isdigit() else None,
-                )
-                payments = home_svc.payment_history(db, actor, page=payments_page)
-                brand = branding.get_branding(db, actor.workspace_id)
+                self._fill(db, actor, page, payments_page)
         except (NotSignedIn, AccessDenied) as err:
             return self._denied(err)
         except ValidationError:
             self.status = ""
-            return None
+        return None
+
+    def _fill(self, db, actor, page: int, payments_page: int) -> None:  # type: ignore[no-untyped-def]
+        home = home_svc.portal_home(
+            db,
+            actor,
+            today(),
+            page=page,
+            search=self.search,
+            status=self.status,
+            year=int(self.year) if self.year.isdigit() else None,
+        )
+        payments = home_svc.payment_history(db, actor, page=payments_page)
         for name, value in home_vars(home, payments).items():
             setattr(self, name, value)
+        self._show_brand(db, actor)
+        self.loaded = self.history_loaded = True
+
+    def _show_brand(self, db, actor) -> None:  # type: ignore[no-untyped-def]
+        brand = branding.get_branding(db, actor.workspace_id)
         self.brand_logo = f"/api/branding/logo.png?v={brand.version}" if brand.has_logo else ""
         self.brand_accent = brand.accent
-        self.loaded = True
-        return None
 
     @rx.event
     def load(self):
+        """The page's only loader: who is looking, then what the client must act on, then
+        the history.
+
+        Access (what ``guard("client")`` decides) and the open invoices come from one unit
+        of work and reach the browser as the first delta after hydrate: the page renders
+        once, with the Pay Now buttons, instead of a skeleton frame first and the list one
+        event later. The history page and payments follow in a second delta (their sections
+        show a skeleton until then)."""
         self.search, self.status, self.year, self.pay_error, self.paying_id = "", "", "", "", ""
-        return self._refresh(1, 1)
+        admitted = False
+        with session_scope() as db:
+            actor = self._resolve(db)
+            refused = self._admit(actor, "client")
+            if self.access == "ok" and actor is not None:
+                home = home_svc.portal_home(db, actor, today(), with_history=False)
+                self.open_rows = [home_row(r) for r in home.open_rows]
+                self.open_totals = home.open_totals
+                self._show_brand(db, actor)  # the logo above the list: no shift later
+                self.loaded = admitted = True
+        if not admitted:
+            yield refused
+            return
+        yield
+        if (follow := self._refresh(1, 1)) is not None:
+            yield follow
 
     @rx.event
     def filter_history(self, form: dict):  # type: ignore[type-arg]
