@@ -185,6 +185,10 @@ def test_portal_home_at_375_px(
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     screenshot(page, "portal-home-375")
     check_axe(page, axe_source, "the portal home")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    expect(page.locator(".pay-now").last).to_be_in_viewport()
+    screenshot(page, "portal-home-1280")
+    page.set_viewport_size({"width": 375, "height": 800})
 
     # Pages, search by number, filter by status.
     page.get_by_role("button", name="Next page of invoices").click()

@@ -67,7 +67,7 @@ def _open_card(i: dict) -> rx.Component:
                 class_name="pay-now",
             ),
         ),
-        class_name="portal-open nx-card nx-row",
+        class_name="portal-open nx-card nx-open",
     )
 
 
