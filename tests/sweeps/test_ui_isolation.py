@@ -341,6 +341,7 @@ CASES: dict[str, Case] = {
     "AuditState.load": Case("/settings/audit"),
     # the Client Portal
     "PortalState.load": Case("/portal"),
+    "PortalState.show_history": Case("/portal"),
     "PortalState.filter_history": Case(
         "/portal", args=lambda s: ({"search": s.b.open.number, "status": "open", "year": ""},)
     ),

@@ -252,7 +252,12 @@ def portal_invoices() -> rx.Component:
                 ),
             ),
             page_header("Invoices", "Your invoices from this agency"),
-            # The first delta brings what to pay; the history and payments follow.
+            # The first delta brings what to pay; once it is on screen, the page asks for
+            # the history and payments (an empty element whose mount sends the event).
+            rx.cond(
+                S.loaded & ~S.history_loaded,
+                rx.el.span(on_mount=S.show_history, hidden=True, id="portal-history-trigger"),
+            ),
             rx.cond(
                 S.loaded & (S.history_loaded | (S.open_rows.length() > 0)),
                 rx.cond(

@@ -139,31 +139,31 @@ class PortalState(AppState):
 
     @rx.event
     def load(self):
-        """The page's only loader: who is looking, then what the client must act on, then
-        the history.
+        """The page's only loader: who is looking and what the client must act on.
 
         Access (what ``guard("client")`` decides) and the open invoices come from one unit
         of work and reach the browser as the first delta after hydrate: the page renders
         once, with the Pay Now buttons, instead of a skeleton frame first and the list one
-        event later. The history page and payments follow in a second delta (their sections
-        show a skeleton until then)."""
+        event later. The history page and payments are asked for by the page once that is
+        on screen (``show_history``), so their render never holds up the open invoices."""
         self.search, self.status, self.year, self.pay_error, self.paying_id = "", "", "", "", ""
-        admitted = False
+        self.history_loaded = False
         with session_scope() as db:
             actor = self._resolve(db)
             refused = self._admit(actor, "client")
-            if self.access == "ok" and actor is not None:
-                home = home_svc.portal_home(db, actor, today(), with_history=False)
-                self.open_rows = [home_row(r) for r in home.open_rows]
-                self.open_totals = home.open_totals
-                self._show_brand(db, actor)  # the logo above the list: no shift later
-                self.loaded = admitted = True
-        if not admitted:
-            yield refused
-            return
-        yield
-        if (follow := self._refresh(1, 1)) is not None:
-            yield follow
+            if self.access != "ok" or actor is None:
+                return refused
+            home = home_svc.portal_home(db, actor, today(), with_history=False)
+            self.open_rows = [home_row(r) for r in home.open_rows]
+            self.open_totals = home.open_totals
+            self._show_brand(db, actor)  # the logo above the list: no shift later
+            self.loaded = True
+        return None
+
+    @rx.event
+    def show_history(self):
+        """The first page of history and of payments, once the open invoices are shown."""
+        return self._refresh(1, 1)
 
     @rx.event
     def filter_history(self, form: dict):  # type: ignore[type-arg]
