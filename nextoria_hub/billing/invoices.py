@@ -17,6 +17,7 @@ from nextoria_hub.audit import record_audit
 from nextoria_hub.billing.clients import get_client, portal_client, portal_client_id
 from nextoria_hub.billing.finance import get_finance
 from nextoria_hub.billing.money import decimals, format_money, to_minor, validate_currency
+from nextoria_hub.billing.payment_terms import apply_finance_defaults, fix_deposit_on_send
 from nextoria_hub.clock import utcnow
 from nextoria_hub.errors import NotFound, ValidationError
 from nextoria_hub.models import (
@@ -202,6 +203,7 @@ def create_invoice(
         notes=(notes or "").strip(),
     )
     _apply_totals(invoice, parsed)
+    apply_finance_defaults(db, invoice)
     db.add(invoice)
     db.flush()
     for line in parsed:
@@ -284,6 +286,7 @@ def send_invoice(db: Session, actor: Actor, invoice_id: int) -> Invoice:
     client = db.get(Client, invoice.client_id)
     workspace = db.get(Workspace, invoice.workspace_id)
     assert client is not None and workspace is not None
+    fix_deposit_on_send(invoice)
     invoice.status = InvoiceStatus.open
     invoice.sent_at = utcnow()
     db.add(invoice)
@@ -299,6 +302,9 @@ def send_invoice(db: Session, actor: Actor, invoice_id: int) -> Invoice:
             "number": invoice.number,
             "amount": amount,
             "due_date": invoice.due_date.strftime("%d %b %Y"),
+            "deposit": format_money(invoice.deposit_amount, invoice.currency)
+            if invoice.deposit_amount
+            else "",
             "link": portal_link(workspace.slug, invoice.id),  # type: ignore[arg-type]
         },
     )
@@ -435,6 +441,8 @@ def display_status(invoice: Invoice, today: date, *, processing: bool = False) -
         return "Payment failed"
     if is_overdue(invoice, today):
         return "Overdue"
+    if invoice.amount_paid > 0:
+        return "Partially paid"
     return "Open"
 
 

@@ -49,6 +49,14 @@ class Invoice(SQLModel, table=True):
     # returned to the client's bank by lost disputes. The invoice stays Paid either way.
     amount_disputed: int = 0
     amount_charged_back: int = 0
+    # Payment terms (billing/payment_terms.py): the client may pay in parts of at least
+    # ``partial_minimum``; a deposit (``deposit_kind`` percent in basis points or fixed in
+    # minor units, as ``deposit_value``) is due on issue, ``deposit_amount`` once computed.
+    allow_partial: bool = False
+    partial_minimum: int = 0
+    deposit_kind: str = Field(default="", max_length=8)  # "" | percent | fixed
+    deposit_value: int = 0
+    deposit_amount: int = 0
 
     @property
     def amount_due(self) -> int:
