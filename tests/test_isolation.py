@@ -59,7 +59,7 @@ from nextoria_hub.accounts.team import (
 from nextoria_hub.accounts.users import create_user, find_user
 from nextoria_hub.accounts.workspaces import change_address
 from nextoria_hub.audit import list_audit
-from nextoria_hub.billing import clients, exports, finance, invoices, pdf, reminders
+from nextoria_hub.billing import clients, exports, finance, invoices, payment_terms, pdf, reminders
 from nextoria_hub.billing import portal as portal_home_svc
 from nextoria_hub.billing import profile as profile_svc
 from nextoria_hub.billing.clients import (
@@ -89,6 +89,7 @@ from nextoria_hub.billing.invoices import (
     update_draft,
     void_invoice,
 )
+from nextoria_hub.billing.payment_terms import TermsInput, set_payment_terms
 from nextoria_hub.clock import utcnow
 from nextoria_hub.db import get_engine
 from nextoria_hub.errors import AccessDenied, NotFound, StripeNotConnected, ValidationError
@@ -117,7 +118,7 @@ from nextoria_hub.payments import (
     stripe_connect,
     stripe_connection,
 )
-from nextoria_hub.payments.checkout import checkout_return, start_checkout
+from nextoria_hub.payments.checkout import checkout_return, start_checkout, start_chosen_checkout
 from nextoria_hub.payments.queries import invoice_numbers, list_payments, unmatched_events
 from nextoria_hub.payments.settlement import (
     payment_for_charge,
@@ -878,6 +879,29 @@ def _start_checkout(db: Session, w: World) -> None:
                 start_checkout(db, actor, invoice_id, base_url="http://acme.localhost:3000")
 
 
+def _start_chosen_checkout(db: Session, w: World) -> None:
+    for actor in (w.a_admin, w.a_client_user):
+        for invoice_id in w.b_books.invoice_ids():
+            for choice in ("deposit", "balance", "other"):
+                with pytest.raises(NotFound):
+                    start_chosen_checkout(
+                        db,
+                        actor,
+                        invoice_id,
+                        base_url="http://acme.localhost:3000",
+                        choice=choice,
+                        typed="1.00",
+                    )
+
+
+def _set_payment_terms(db: Session, w: World) -> None:
+    terms = TermsInput(True, minimum="1", deposit_kind="percent", deposit="90")
+    for actor in (w.a_admin, w.a_client_user):
+        for invoice_id in w.b_books.invoice_ids():
+            with pytest.raises((NotFound, AccessDenied)):
+                set_payment_terms(db, actor, invoice_id, terms)
+
+
 def _checkout_return(db: Session, w: World) -> None:
     for actor in (w.a_admin, w.a_client_user):
         for invoice_id in w.b_books.invoice_ids():
@@ -1227,6 +1251,8 @@ CASES: dict[str, Callable[[Session, World], None]] = {
     "disconnect_connected": _disconnect_connected,
     "apply_deauthorization": _apply_deauthorization,
     "start_checkout": _start_checkout,
+    "start_chosen_checkout": _start_chosen_checkout,
+    "set_payment_terms": _set_payment_terms,
     "checkout_return": _checkout_return,
     "list_payments": _list_payments,
     "unmatched_events": _unmatched_events,
@@ -1278,6 +1304,7 @@ EXEMPT = {
 }
 
 MODULES = (
+    payment_terms,
     team,
     sessions,
     signin,

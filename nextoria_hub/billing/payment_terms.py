@@ -153,18 +153,6 @@ def apply_finance_defaults(db: Session, invoice: Invoice) -> None:
     )
 
 
-def parse_minimum_setting(typed: str) -> str:
-    """The Finance default minimum as stored: a non-negative decimal, "0" when empty."""
-    text = (typed or "").strip().replace(",", "") or "0"
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        value = Decimal("NaN")
-    if not value.is_finite() or value < 0 or value > Decimal("100000000") or len(text) > 20:
-        raise ValidationError("Enter a minimum like 100.00 (0: any amount).", "partial_minimum")
-    return format(value.normalize(), "f")
-
-
 def _major(typed: str, currency: str, field: str) -> int:
     text = (typed or "").strip().replace(",", "") or "0"
     try:

@@ -8,6 +8,7 @@ from nextoria_hub.ui.components.billing_extras import export_button, late_fees_b
 from nextoria_hub.ui.components.ids import stripe_id
 from nextoria_hub.ui.components.inputs import SELECT_STYLE, labelled
 from nextoria_hub.ui.components.layout import empty_state, guarded, page_header
+from nextoria_hub.ui.components.payment_terms import payment_terms_card
 from nextoria_hub.ui.components.status import status_badge, timeline
 from nextoria_hub.ui.states.invoices import InvoiceDetailState as D
 from nextoria_hub.ui.states.invoices import InvoiceEditorState as E
@@ -540,6 +541,7 @@ def invoice_detail_page() -> rx.Component:
             spacing="4",
             width="100%",
         ),
+        payment_terms_card(),
         _overpayments(),
         _payments_table(),
         spacing="4",

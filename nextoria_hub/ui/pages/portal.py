@@ -8,6 +8,7 @@ from nextoria_hub.billing import profile as profile_svc
 from nextoria_hub.ui.components.billing_extras import LABEL, pdf_links
 from nextoria_hub.ui.components.forms import field, form_error, submit_button
 from nextoria_hub.ui.components.layout import empty_state, guarded, page_header
+from nextoria_hub.ui.components.pay_parts import amount_picker, deposit_note, paid_so_far
 from nextoria_hub.ui.components.status import status_badge
 from nextoria_hub.ui.states.client_detail import PaymentMethodsState as P
 from nextoria_hub.ui.states.portal import PortalInvoiceState as I
@@ -345,12 +346,14 @@ def _invoice_body() -> rx.Component:
                     rx.text(inv["total"], weight="bold"),
                     width="100%",
                 ),
+                paid_so_far(),
                 rx.hstack(
                     rx.text("Amount due", weight="bold"),
                     rx.spacer(),
                     rx.text(inv["amount_due"], weight="bold", id="amount-due"),
                     width="100%",
                 ),
+                rx.cond(inv["payable"] != "", deposit_note()),
                 rx.cond(
                     inv["notes"] != "",
                     rx.text(inv["notes"], size="2", color="var(--gray-11)", white_space="pre-wrap"),
@@ -378,6 +381,7 @@ def _invoice_body() -> rx.Component:
                 rx.cond(
                     inv["payable"] != "",
                     rx.vstack(
+                        amount_picker(),
                         rx.button(
                             rx.icon("lock", size=14),
                             "Pay Now",

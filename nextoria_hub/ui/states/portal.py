@@ -11,6 +11,7 @@ from nextoria_hub.billing import profile as profile_svc
 from nextoria_hub.billing.finance import get_finance
 from nextoria_hub.billing.live import invoice_version
 from nextoria_hub.billing.money import format_money
+from nextoria_hub.billing.payment_terms import PAY_CHOICES, terms_view
 from nextoria_hub.db import session_scope
 from nextoria_hub.errors import (
     AccessDenied,
@@ -183,6 +184,11 @@ class PortalInvoiceState(AppState):
     lines: list[dict[str, str]] = []
     paying: bool = False
     pay_error: str = ""
+    # Payment terms (billing/payment_terms.py): the deposit, the balance, the parts allowed,
+    # and what the client picked: deposit | balance | other (``pay_amount`` typed).
+    terms: dict[str, str] = {}
+    pay_choice: str = "balance"
+    pay_amount: str = ""
     # The return page: processing | bank_processing | paid | canceled
     outcome: str = "processing"
     back_href: str = "/portal"
@@ -221,6 +227,12 @@ class PortalInvoiceState(AppState):
             }
             for ln in view.lines
         ]
+        terms = terms_view(inv)
+        if self.terms.get("choice") != terms["choice"] or (
+            self.pay_choice == "deposit" and not terms["deposit_due"]
+        ):
+            self.pay_choice = terms["choice"]  # the deposit first, then the balance
+        self.terms = terms
 
     @rx.event
     def load(self):
@@ -249,16 +261,29 @@ class PortalInvoiceState(AppState):
     async def follow(self):
         await follow_invoice(self)
 
+    @rx.event
+    def set_pay_choice(self, value: str) -> None:
+        self.pay_choice = value if value in PAY_CHOICES else "balance"
+        self.pay_error = ""
+
+    @rx.event
+    def set_pay_amount(self, value: str) -> None:
+        self.pay_amount = str(value)[:20]
+
     @rx.event(background=True)
     async def pay_now(self):
-        """Create the Checkout Session off the event loop (Stripe may be slow)."""
+        """Create the Checkout Session off the event loop (Stripe may be slow), for the
+        amount picked (the terms decide what is allowed)."""
         async with self:
             if self.paying:
                 return
             self.pay_error, self.paying = "", True
             invoice_id, origin = self._invoice_id(), self.router.url.origin
+            choice, typed = self.pay_choice, self.pay_amount
         done = await self._off_loop(
-            lambda db, actor: checkout.start_checkout(db, actor, invoice_id, base_url=origin)
+            lambda db, actor: checkout.start_chosen_checkout(
+                db, actor, invoice_id, base_url=origin, choice=choice, typed=typed
+            )
         )
         async with self:
             if done.ok:
