@@ -575,6 +575,9 @@ def invoice_json(db: Session, invoice: Invoice, *, with_payments: bool = False) 
         "amount_charged_back": invoice.amount_charged_back,
         "issue_date": invoice.issue_date.isoformat(),
         "due_date": invoice.due_date.isoformat(),
+        "allow_partial": invoice.allow_partial,
+        "partial_minimum": invoice.partial_minimum,
+        "deposit_amount": invoice.deposit_amount,
         "client": {
             "id": client.id if client else None,
             "name": client.name if client else "",

@@ -29,7 +29,6 @@ from nextoria_hub.billing.payment_terms import (
     terms_view,
 )
 from nextoria_hub.billing.pdf import invoice_document
-from nextoria_hub.billing.reminders import late_fee_amount
 from nextoria_hub.db import session_scope
 from nextoria_hub.errors import ValidationError
 from nextoria_hub.models import (
@@ -39,7 +38,6 @@ from nextoria_hub.models import (
     Overpayment,
     Payment,
     ReconciliationFlag,
-    ReminderSettings,
 )
 from nextoria_hub.payments import autopay
 from nextoria_hub.payments.checkout import start_checkout, start_chosen_checkout
@@ -367,10 +365,3 @@ def test_autopay_charges_the_balance_after_a_part(shop: Shop) -> None:
     assert amounts == [("autopay", 6000), ("checkout", 4000)]
     assert sorted(c["amount"] for c in charges_of(shop, invoice)) == [4000, 6000]
     assert reconcile_ledger(shop.tenant.id) == 0
-
-
-def test_late_fee_percent_is_of_the_balance() -> None:
-    rules = ReminderSettings(
-        workspace_id=1, late_fee_kind="percent", late_fee_percent_bp=1000, late_fee_after_days=1
-    )
-    assert late_fee_amount(rules, "usd", 210000, 5, 0) == 21000

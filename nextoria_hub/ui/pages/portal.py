@@ -227,7 +227,8 @@ def _payment_row(p: dict) -> rx.Component:
         rx.el.a(
             rx.icon("receipt", size=14),
             "Receipt",
-            href="/api/invoices/" + p["invoice_id"] + "/receipt.pdf",
+            # this payment's own receipt (an invoice paid in parts has one per part)
+            href="/api/invoices/" + p["invoice_id"] + "/receipt.pdf?payment=" + p["id"],
             download=True,
             reload_document=True,  # a plain request, not the app's client-side routing
             aria_label="Receipt for " + p["number"],
@@ -446,7 +447,19 @@ def portal_return() -> rx.Component:
                             rx.text(
                                 "Invoice ",
                                 I.invoice["number"],
-                                " is paid.",
+                                rx.cond(
+                                    I.terms["paid"] != "",
+                                    rx.cond(
+                                        I.invoice["payable"] != "",
+                                        " is partly paid: the balance is "
+                                        + I.terms["balance"]
+                                        + ", due on "
+                                        + I.terms["due"]
+                                        + ".",
+                                        " is paid.",
+                                    ),
+                                    " is paid.",
+                                ),
                                 rx.cond(
                                     I.receipt_by_email, " A receipt is on its way by email.", ""
                                 ),

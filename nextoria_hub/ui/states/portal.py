@@ -69,6 +69,7 @@ def home_vars(home: home_svc.PortalHome, payments: home_svc.PaymentHistory) -> d
         "years": [str(y) for y in home.years],
         "payments": [
             {
+                "id": str(p.id),
                 "invoice_id": str(p.invoice_id),
                 "number": p.number,
                 "amount": p.amount,
@@ -237,6 +238,7 @@ class PortalInvoiceState(AppState):
     @rx.event
     def load(self):
         self.found, self.pay_error, self.paying = False, "", False
+        self.terms, self.pay_amount = {}, ""  # another invoice: its own first choice
         try:
             with self._unit() as (db, actor):
                 self._show(svc.get_invoice_view(db, actor, self._invoice_id()))
