@@ -253,8 +253,9 @@ def terms_view(invoice: Invoice) -> dict[str, str]:
     options = pay_options(invoice)
     cur = invoice.currency
     payable = invoice.status == InvoiceStatus.open and options.balance > 0
+    summary = describe(invoice)
     return {
-        "describe": describe(invoice),
+        "describe": summary[:1].upper() + summary[1:],
         "paid": format_money(invoice.amount_paid, cur) if invoice.amount_paid else "",
         "balance": format_money(options.balance, cur),
         "deposit": format_money(invoice.deposit_amount or deposit_for(invoice), cur)

@@ -28,12 +28,14 @@ from tests.e2e.helpers import (
 )
 
 
-def _seed(slug: str, terms: TermsInput, amount: str = "3000.00") -> int:
+def _seed(slug: str, terms: TermsInput | None, amount: str = "3000.00") -> int:
     """A client with a portal login and one sent invoice with these payment terms."""
     with session_scope() as db:
         ws = db.exec(select(Workspace).where(Workspace.slug == slug)).one()
         staff = Actor.of(db.exec(select(User).where(User.email == f"admin@{slug}.test")).one())
-        client = db.exec(select(User).where(User.email == "peter@initech.test")).first()
+        client = db.exec(
+            select(User).where(User.email == "peter@initech.test", User.workspace_id == ws.id)
+        ).first()
         if client is None:
             initech = create_client(db, staff, name="Initech", billing_email="ap@initech.test")
             user = create_user(
@@ -55,8 +57,9 @@ def _seed(slug: str, terms: TermsInput, amount: str = "3000.00") -> int:
             client_id=client_id,  # type: ignore[arg-type]
             lines=[LineInput("Website redesign", "1", amount)],
         )
-        set_payment_terms(db, staff, invoice.id, terms)  # type: ignore[arg-type]
-        send_invoice(db, staff, invoice.id)  # type: ignore[arg-type]
+        if terms is not None:  # else a draft, its terms set on the page
+            set_payment_terms(db, staff, invoice.id, terms)  # type: ignore[arg-type]
+            send_invoice(db, staff, invoice.id)  # type: ignore[arg-type]
         return invoice.id  # type: ignore[return-value]
 
 
@@ -116,7 +119,7 @@ def test_client_pays_a_part_then_the_rest(
     page.wait_for_url(app_server.url(slug, "/dashboard"))
     page.goto(app_server.url(slug, f"/invoices/{invoice_id}"))
     expect(page.locator(".invoice-status").first).to_have_text("Partially paid")
-    expect(page.locator("#terms-balance")).to_have_text("$2,000.00")
+    expect(page.locator("#terms-summary")).to_have_text("Partial payments of at least $500.00")
     expect(page.locator(".timeline")).to_contain_text("Part payment: the balance is now $2,000.00")
     screenshot(page, "partial-admin-invoice-1280")
 
@@ -147,13 +150,30 @@ def test_client_pays_a_part_then_the_rest(
 
 def test_a_deposit_is_offered_first(
     app_server: RunningApp,
+    page: Page,
     browser,  # type: ignore[no-untyped-def]
     stripe_sandbox: SandboxServer,
 ) -> None:
     slug = unique_slug("deposit")
-    seed_workspace(slug)
+    admin = seed_workspace(slug)
     connect_sandbox(slug, stripe_sandbox)
-    invoice_id = _seed(slug, TermsInput(False, deposit_kind="percent", deposit="30"))
+    invoice_id = _seed(slug, None)
+
+    # The admin asks for a 30% deposit on the draft's Payment terms card, then sends it.
+    sign_in(page, app_server.url(slug, "/login"), admin)
+    page.wait_for_url(app_server.url(slug, "/dashboard"))
+    page.goto(app_server.url(slug, f"/invoices/{invoice_id}"))
+    page.get_by_text("Percentage").click()
+    page.get_by_label("Deposit", exact=True).fill("120")
+    page.get_by_role("button", name="Save terms").click()
+    expect(page.locator("#payment-terms")).to_contain_text("between 0.01 and 99.99 percent")
+    page.get_by_label("Deposit", exact=True).fill("30")
+    page.get_by_role("button", name="Save terms").click()
+    expect(page.locator("#terms-summary")).to_have_text("Deposit of 30% ($900.00) due on issue")
+    screenshot(page, "partial-admin-terms-1280")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator(".invoice-status").first).to_have_text("Open")
+    expect(page.get_by_role("button", name="Save terms")).to_have_count(0)
     invoice_url = app_server.url(slug, f"/portal/invoices/{invoice_id}")
     client = browser.new_context(viewport={"width": 375, "height": 800}).new_page()
     client.set_default_timeout(20_000)

@@ -75,8 +75,10 @@ def _choice(value: str, label: rx.Var | str, amount: rx.Var | str) -> rx.Compone
             width="100%",
         ),
         html_for=f"pay-{value}",
+        width="100%",
         style={
             "display": "block",
+            "width": "100%",
             "padding": "10px 12px",
             "border": "1px solid var(--gray-6)",
             "border_radius": "8px",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from nextoria_hub.ui.components.forms import form_error
+from nextoria_hub.ui.states.invoices import InvoiceDetailState as D
 from nextoria_hub.ui.states.payment_terms import PaymentTermsState as T
 from nextoria_hub.ui.theme import CARD_STYLE
 
@@ -20,6 +21,15 @@ def _figure(label: str, value: rx.Var, id_: str) -> rx.Component:
             rx.text(value, size="2", white_space="nowrap", id=id_),
             width="100%",
         ),
+    )
+
+
+def _kind(value: str, label: str) -> rx.Component:
+    return rx.hstack(
+        rx.radio_group.item(value=value, id=f"deposit-{value}"),
+        rx.el.label(label, html_for=f"deposit-{value}"),
+        spacing="2",
+        align="center",
     )
 
 
@@ -49,13 +59,10 @@ def _editor() -> rx.Component:
         rx.el.label("Deposit due on issue", style=LABEL),
         rx.radio_group.root(
             rx.flex(
-                rx.radio_group.item(value="none", id="deposit-none"),
-                rx.el.label("None", html_for="deposit-none"),
-                rx.radio_group.item(value="percent", id="deposit-percent"),
-                rx.el.label("Percentage", html_for="deposit-percent"),
-                rx.radio_group.item(value="fixed", id="deposit-fixed"),
-                rx.el.label("Fixed amount", html_for="deposit-fixed"),
-                gap="2",
+                _kind("none", "None"),
+                _kind("percent", "Percentage"),
+                _kind("fixed", "Fixed amount"),
+                gap="4",
                 align="center",
                 wrap="wrap",
             ),
@@ -87,17 +94,16 @@ def _editor() -> rx.Component:
 
 
 def payment_terms_card() -> rx.Component:
-    """What the client may pay and when; editable while the invoice is a draft."""
+    """What the client may pay and when; editable while the invoice is a draft. (What was
+    paid and the balance are in the invoice card above.)"""
     v = T.view
     return rx.box(
         rx.vstack(
             rx.heading("Payment terms", size="3"),
             rx.text(v["describe"], size="2", id="terms-summary"),
             _figure("Deposit (due on issue)", v["deposit"], "terms-deposit-amount"),
-            _figure("Deposit still due", v["deposit_due"], "terms-deposit-due"),
-            _figure("Paid so far", v["paid"], "terms-paid"),
-            rx.cond(v["paid"] != "", _figure("Balance", v["balance"], "terms-balance")),
-            rx.cond(T.editable, _editor()),
+            # Editable while a draft; the invoice's own state says at once when it was sent.
+            rx.cond(T.editable & (D.invoice["raw_status"] == "draft"), _editor()),
             spacing="2",
             width="100%",
         ),

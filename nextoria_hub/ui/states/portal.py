@@ -270,7 +270,7 @@ class PortalInvoiceState(AppState):
 
     @rx.event
     def set_pay_amount(self, value: str) -> None:
-        self.pay_amount = str(value)[:20]
+        self.pay_amount, self.pay_error = str(value)[:20], ""
 
     @rx.event(background=True)
     async def pay_now(self):
