@@ -209,6 +209,14 @@ def set_payment_terms(db: Session, actor: Actor, invoice_id: int, terms: TermsIn
 def fix_deposit_on_send(invoice: Invoice) -> None:
     """Sending fixes the deposit to the sent total; a deposit must leave something to pay."""
     invoice.deposit_amount = deposit_for(invoice)
+    floor = stripe_minimum(invoice.currency)
+    if invoice.deposit_amount and invoice.deposit_amount < floor:
+        raise ValidationError(
+            f"The deposit ({format_money(invoice.deposit_amount, invoice.currency)}) is below "
+            f"Stripe's minimum charge of {format_money(floor, invoice.currency)}: raise it or "
+            "remove it.",
+            "deposit",
+        )
     if invoice.deposit_amount and invoice.deposit_amount >= invoice.total:
         raise ValidationError(
             f"The deposit ({format_money(invoice.deposit_amount, invoice.currency)}) must be "
@@ -258,7 +266,12 @@ def terms_view(invoice: Invoice) -> dict[str, str]:
         "describe": summary[:1].upper() + summary[1:],
         "paid": format_money(invoice.amount_paid, cur) if invoice.amount_paid else "",
         "balance": format_money(options.balance, cur),
-        "deposit": format_money(invoice.deposit_amount or deposit_for(invoice), cur)
+        "deposit": format_money(
+            deposit_for(invoice)
+            if invoice.status == InvoiceStatus.draft
+            else invoice.deposit_amount,
+            cur,
+        )
         if invoice.deposit_kind
         else "",
         "deposit_due": format_money(options.deposit_due, cur) if options.deposit_due else "",

@@ -333,6 +333,15 @@ def test_a_deposit_must_leave_something_to_pay(shop: Shop) -> None:
     with pytest.raises(ValidationError, match="must be less than the total"):
         send_invoice(shop.db, shop.admin, invoice.id)  # type: ignore[arg-type]
     shop.db.rollback()
+    set_payment_terms(
+        shop.db,
+        shop.admin,
+        invoice.id,  # type: ignore[arg-type]
+        TermsInput(False, deposit_kind="percent", deposit="0.25"),
+    )
+    with pytest.raises(ValidationError, match=r"below Stripe's minimum charge of \$0.50"):
+        send_invoice(shop.db, shop.admin, invoice.id)  # type: ignore[arg-type]
+    shop.db.rollback()
     for bad in ("0", "100", "abc", "12.345"):
         with pytest.raises(ValidationError):
             set_payment_terms(
