@@ -2,7 +2,7 @@
 balance each payment left (printed on its receipt)
 
 Revision ID: 0015_partial_payments
-Revises: 0013_stripe_connect
+Revises: 0017_connect_onboarding
 Create Date: 2026-12-05 17:00:00
 """
 
@@ -14,7 +14,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0015_partial_payments"
-down_revision: str | None = "0013_stripe_connect"
+down_revision: str | None = "0017_connect_onboarding"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
