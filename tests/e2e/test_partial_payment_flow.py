@@ -98,6 +98,7 @@ def test_client_pays_a_part_then_the_rest(
     client.get_by_role("button", name="Pay Now").click()
     expect(client.get_by_role("alert").filter(has_text="Pay at least $500.00")).to_be_visible()
     client.get_by_label("Amount to pay").fill("1000.00")
+    expect(client.get_by_role("alert").filter(has_text="Pay at least")).to_have_count(0)
     screenshot(client, "partial-portal-choose-1280")
     client.get_by_role("button", name="Pay Now").click()
     _pay_on_sandbox(client, stripe_sandbox)
