@@ -158,19 +158,30 @@ def test_a_deposit_is_offered_first(
     slug = unique_slug("deposit")
     admin = seed_workspace(slug)
     connect_sandbox(slug, stripe_sandbox)
-    invoice_id = _seed(slug, None)
-
-    # The admin asks for a 30% deposit on the draft's Payment terms card, then sends it.
     sign_in(page, app_server.url(slug, "/login"), admin)
     page.wait_for_url(app_server.url(slug, "/dashboard"))
+
+    # Finance: new invoices allow parts of at least 250.
+    page.goto(app_server.url(slug, "/settings/finance"))
+    page.locator("#partial").click()
+    page.get_by_label("Minimum part").fill("250")
+    page.get_by_role("button", name="Save changes").first.click()
+    expect(page.get_by_text("Finance settings saved.")).to_be_visible()
+    screenshot(page, "partial-finance-1280")
+    invoice_id = _seed(slug, None)
+
+    # The draft took the default; the admin adds a 30% deposit on its Payment terms card.
     page.goto(app_server.url(slug, f"/invoices/{invoice_id}"))
+    expect(page.locator("#terms-summary")).to_have_text("Partial payments of at least $250.00")
     page.get_by_text("Percentage").click()
     page.get_by_label("Deposit", exact=True).fill("120")
     page.get_by_role("button", name="Save terms").click()
     expect(page.locator("#payment-terms")).to_contain_text("between 0.01 and 99.99 percent")
     page.get_by_label("Deposit", exact=True).fill("30")
     page.get_by_role("button", name="Save terms").click()
-    expect(page.locator("#terms-summary")).to_have_text("Deposit of 30% ($900.00) due on issue")
+    expect(page.locator("#terms-summary")).to_have_text(
+        "Deposit of 30% ($900.00) due on issue; partial payments of at least $250.00"
+    )
     screenshot(page, "partial-admin-terms-1280")
     page.get_by_role("button", name="Send").click()
     expect(page.locator(".invoice-status").first).to_have_text("Open")
