@@ -2,7 +2,7 @@
 balance each payment left (printed on its receipt)
 
 Revision ID: 0015_partial_payments
-Revises: 0017_connect_onboarding
+Revises: 0014_drafts
 Create Date: 2026-12-05 17:00:00
 """
 
@@ -14,7 +14,8 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0015_partial_payments"
-down_revision: str | None = "0017_connect_onboarding"
+# Written after 0013_stripe_connect; relinked after main's 0014_drafts (one head).
+down_revision: str | None = "0014_drafts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -22,38 +23,39 @@ S = sqlmodel.sql.sqltypes.AutoString
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("invoice") as batch:
-        batch.add_column(
-            sa.Column("allow_partial", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
-        batch.add_column(
-            sa.Column("partial_minimum", sa.Integer(), nullable=False, server_default="0")
-        )
-        batch.add_column(sa.Column("deposit_kind", S(length=8), nullable=False, server_default=""))
-        batch.add_column(
-            sa.Column("deposit_value", sa.Integer(), nullable=False, server_default="0")
-        )
-        batch.add_column(
-            sa.Column("deposit_amount", sa.Integer(), nullable=False, server_default="0")
-        )
-    with op.batch_alter_table("finance_settings") as batch:
-        batch.add_column(
-            sa.Column("partial_payments", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
-        batch.add_column(
-            sa.Column("partial_minimum", S(length=20), nullable=False, server_default="0")
-        )
-    with op.batch_alter_table("payment") as batch:
-        batch.add_column(sa.Column("balance_after", sa.Integer(), nullable=True))
+    # Plain ADD COLUMNs (no batch copy: SQLite refuses to drop a table other rows reference).
+    op.add_column(
+        "invoice",
+        sa.Column("allow_partial", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
+    op.add_column(
+        "invoice", sa.Column("partial_minimum", sa.Integer(), nullable=False, server_default="0")
+    )
+    op.add_column(
+        "invoice", sa.Column("deposit_kind", S(length=8), nullable=False, server_default="")
+    )
+    op.add_column(
+        "invoice", sa.Column("deposit_value", sa.Integer(), nullable=False, server_default="0")
+    )
+    op.add_column(
+        "invoice", sa.Column("deposit_amount", sa.Integer(), nullable=False, server_default="0")
+    )
+    op.add_column(
+        "finance_settings",
+        sa.Column("partial_payments", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
+    op.add_column(
+        "finance_settings",
+        sa.Column("partial_minimum", S(length=20), nullable=False, server_default="0"),
+    )
+    op.add_column("payment", sa.Column("balance_after", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("payment") as batch:
-        batch.drop_column("balance_after")
-    with op.batch_alter_table("finance_settings") as batch:
-        batch.drop_column("partial_minimum")
-        batch.drop_column("partial_payments")
-    with op.batch_alter_table("invoice") as batch:
-        for name in ("deposit_amount", "deposit_value", "deposit_kind", "partial_minimum"):
-            batch.drop_column(name)
-        batch.drop_column("allow_partial")
+    # Plain DROP COLUMNs (SQLite 3.35+ and PostgreSQL), for the same reason as upgrade.
+    op.drop_column("payment", "balance_after")
+    op.drop_column("finance_settings", "partial_minimum")
+    op.drop_column("finance_settings", "partial_payments")
+    for name in ("deposit_amount", "deposit_value", "deposit_kind", "partial_minimum"):
+        op.drop_column("invoice", name)
+    op.drop_column("invoice", "allow_partial")

@@ -49,6 +49,8 @@ class Invoice(SQLModel, table=True):
     # returned to the client's bank by lost disputes. The invoice stays Paid either way.
     amount_disputed: int = 0
     amount_charged_back: int = 0
+    # "Void and duplicate as draft": the sent invoice this draft was copied from.
+    duplicated_from_id: int | None = Field(default=None, foreign_key="invoice.id", index=True)
     # Payment terms (billing/payment_terms.py): the client may pay in parts of at least
     # ``partial_minimum``; a deposit (``deposit_kind`` percent in basis points or fixed in
     # minor units, as ``deposit_value``) is due on issue, ``deposit_amount`` once computed.
