@@ -206,6 +206,13 @@ def set_payment_terms(db: Session, actor: Actor, invoice_id: int, terms: TermsIn
     return invoice
 
 
+def copy_payment_terms(source: Invoice, draft: Invoice) -> None:
+    """A revised draft ("Void and duplicate") asks for what the original asked for."""
+    draft.allow_partial, draft.partial_minimum = source.allow_partial, source.partial_minimum
+    draft.deposit_kind, draft.deposit_value = source.deposit_kind, source.deposit_value
+    draft.deposit_amount = deposit_for(draft)
+
+
 def fix_deposit_on_send(invoice: Invoice) -> None:
     """Sending fixes the deposit to the sent total; a deposit must leave something to pay."""
     invoice.deposit_amount = deposit_for(invoice)
