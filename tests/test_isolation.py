@@ -119,7 +119,7 @@ from nextoria_hub.models import (
 )
 from nextoria_hub.models.client_profile import ClientProfile
 from nextoria_hub.notifications import outbox
-from nextoria_hub.notifications.outbox import list_emails
+from nextoria_hub.notifications.outbox import DEFAULT_BRAND, brand_context, list_emails
 from nextoria_hub.payments import (
     checkout,
     disputes,
@@ -625,6 +625,11 @@ def _save_profile(db: Session, w: World) -> None:
 
 def _wants_receipts(db: Session, w: World) -> None:
     assert profile_svc.wants_receipts(db, w.a.id, w.b_books.client.id)  # type: ignore[arg-type]
+    # A's Finance switch decides for A's clients only.
+    get_finance(db, w.a.id).receipts_enabled = False  # type: ignore[arg-type]
+    db.flush()
+    assert profile_svc.receipt_is_emailed(db, w.b.id, w.b_books.client.id)  # type: ignore[arg-type]
+    assert not profile_svc.receipt_is_emailed(db, w.a.id, w.a_books.client.id)  # type: ignore[arg-type]
 
 
 def _branding(db: Session, w: World) -> None:
@@ -644,6 +649,12 @@ def _branding(db: Session, w: World) -> None:
         branding.remove_logo(db, w.a_client_user)
     assert branding.get_branding(db, w.b.id) == branding.Branding("", False, "")
     assert branding.logo_png(db, w.b.id) is None
+    # Emails of B keep the product's look; A's carry A's accent and a logo on A's own host.
+    assert brand_context(db, w.b.id) == DEFAULT_BRAND
+    mine = brand_context(db, w.a.id)
+    assert (
+        mine["brand_accent"] == "#1f6feb" and f"//{w.a.workspace.slug}." in mine["brand_logo_url"]
+    )
     branding.remove_logo(db, w.a_admin)
 
 
@@ -1268,9 +1279,11 @@ CASES: dict[str, Callable[[Session, World], None]] = {
     "set_logo": _branding,
     "logo_png": _branding,
     "get_branding": _branding,
+    "brand_context": _branding,
     "get_profile": _get_profile,
     "save_profile": _save_profile,
     "wants_receipts": _wants_receipts,
+    "receipt_is_emailed": _wants_receipts,
     "payment_history": _payment_history,
     "list_pending_invitations": _list_pending_invitations,
     "invite": _invite,
