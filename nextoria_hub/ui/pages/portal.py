@@ -8,6 +8,7 @@ from nextoria_hub.billing import profile as profile_svc
 from nextoria_hub.ui.components.billing_extras import LABEL, pdf_links
 from nextoria_hub.ui.components.forms import field, form_error, submit_button
 from nextoria_hub.ui.components.layout import brand_accent, empty_state, guarded, page_header
+from nextoria_hub.ui.components.pay_parts import amount_picker, deposit_note, paid_so_far
 from nextoria_hub.ui.components.status import status_badge
 from nextoria_hub.ui.states.client_detail import PaymentMethodsState as P
 from nextoria_hub.ui.states.portal import PortalInvoiceState as I
@@ -209,7 +210,8 @@ def _payment_row(p: dict) -> rx.Component:
         rx.el.a(
             rx.icon("receipt", size=14),
             "Receipt",
-            href="/api/invoices/" + p["invoice_id"] + "/receipt.pdf",
+            # this payment's own receipt (an invoice paid in parts has one per part)
+            href="/api/invoices/" + p["invoice_id"] + "/receipt.pdf?payment=" + p["id"],
             download=True,
             reload_document=True,  # a plain request, not the app's client-side routing
             aria_label="Receipt for " + p["number"],
@@ -326,12 +328,14 @@ def _invoice_body() -> rx.Component:
                     rx.text(inv["total"], weight="bold"),
                     width="100%",
                 ),
+                paid_so_far(),
                 rx.hstack(
                     rx.text("Amount due", weight="bold"),
                     rx.spacer(),
                     rx.text(inv["amount_due"], weight="bold", id="amount-due"),
                     width="100%",
                 ),
+                rx.cond(inv["payable"] != "", deposit_note()),
                 rx.cond(
                     inv["notes"] != "",
                     rx.text(inv["notes"], size="2", color="var(--gray-11)", white_space="pre-wrap"),
@@ -359,6 +363,7 @@ def _invoice_body() -> rx.Component:
                 rx.cond(
                     inv["payable"] != "",
                     rx.vstack(
+                        amount_picker(),
                         rx.button(
                             rx.icon("lock", size=14),
                             "Pay Now",
@@ -424,7 +429,19 @@ def portal_return() -> rx.Component:
                             rx.text(
                                 "Invoice ",
                                 I.invoice["number"],
-                                " is paid.",
+                                rx.cond(
+                                    I.terms["paid"] != "",
+                                    rx.cond(
+                                        I.invoice["payable"] != "",
+                                        " is partly paid: the balance is "
+                                        + I.terms["balance"]
+                                        + ", due on "
+                                        + I.terms["due"]
+                                        + ".",
+                                        " is paid.",
+                                    ),
+                                    " is paid.",
+                                ),
                                 rx.cond(
                                     I.receipt_by_email, " A receipt is on its way by email.", ""
                                 ),

@@ -10,6 +10,7 @@ from nextoria_hub.billing import profile as profile_svc
 from nextoria_hub.billing.live import invoice_version
 from nextoria_hub.billing.locales import format_day
 from nextoria_hub.billing.money import format_money
+from nextoria_hub.billing.payment_terms import PAY_CHOICES, terms_view
 from nextoria_hub.db import session_scope
 from nextoria_hub.errors import (
     AccessDenied,
@@ -68,6 +69,7 @@ def home_vars(home: home_svc.PortalHome, payments: home_svc.PaymentHistory) -> d
         "years": [str(y) for y in home.years],
         "payments": [
             {
+                "id": str(p.id),
                 "invoice_id": str(p.invoice_id),
                 "number": p.number,
                 "amount": p.amount,
@@ -205,6 +207,11 @@ class PortalInvoiceState(AppState):
     lines: list[dict[str, str]] = []
     paying: bool = False
     pay_error: str = ""
+    # Payment terms (billing/payment_terms.py): the deposit, the balance, the parts allowed,
+    # and what the client picked: deposit | balance | other (``pay_amount`` typed).
+    terms: dict[str, str] = {}
+    pay_choice: str = "balance"
+    pay_amount: str = ""
     # The return page: processing | bank_processing | paid | canceled
     outcome: str = "processing"
     back_href: str = "/portal"
@@ -243,10 +250,17 @@ class PortalInvoiceState(AppState):
             }
             for ln in view.lines
         ]
+        terms = terms_view(inv)
+        if self.terms.get("choice") != terms["choice"] or (
+            self.pay_choice == "deposit" and not terms["deposit_due"]
+        ):
+            self.pay_choice = terms["choice"]  # the deposit first, then the balance
+        self.terms = terms
 
     @rx.event
     def load(self):
         self.found, self.pay_error, self.paying = False, "", False
+        self.terms, self.pay_amount = {}, ""  # another invoice: its own first choice
         try:
             with self._unit() as (db, actor):
                 self._show(svc.get_invoice_view(db, actor, self._invoice_id()))
@@ -271,16 +285,29 @@ class PortalInvoiceState(AppState):
     async def follow(self):
         await follow_invoice(self)
 
+    @rx.event
+    def set_pay_choice(self, value: str) -> None:
+        self.pay_choice = value if value in PAY_CHOICES else "balance"
+        self.pay_error = ""
+
+    @rx.event
+    def set_pay_amount(self, value: str) -> None:
+        self.pay_amount, self.pay_error = str(value)[:20], ""
+
     @rx.event(background=True)
     async def pay_now(self):
-        """Create the Checkout Session off the event loop (Stripe may be slow)."""
+        """Create the Checkout Session off the event loop (Stripe may be slow), for the
+        amount picked (the terms decide what is allowed)."""
         async with self:
             if self.paying:
                 return
             self.pay_error, self.paying = "", True
             invoice_id, origin = self._invoice_id(), self.router.url.origin
+            choice, typed = self.pay_choice, self.pay_amount
         done = await self._off_loop(
-            lambda db, actor: checkout.start_checkout(db, actor, invoice_id, base_url=origin)
+            lambda db, actor: checkout.start_chosen_checkout(
+                db, actor, invoice_id, base_url=origin, choice=choice, typed=typed
+            )
         )
         async with self:
             if done.ok:
