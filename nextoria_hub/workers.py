@@ -35,7 +35,8 @@ from sqlmodel import Session, col, select
 from nextoria_hub.clock import utcnow
 from nextoria_hub.db import get_engine, session_scope
 from nextoria_hub.models import InboxEvent, StripeEvent, WorkerHeartbeat
-from nextoria_hub.notifications.outbox import render_stored, rendering_deferred
+from nextoria_hub.notifications import delivery_items
+from nextoria_hub.notifications.outbox import rendering_deferred
 from nextoria_hub.payments import (  # noqa: F401  (importing the handler modules registers them)
     account_events,
     bank_debits,
@@ -90,15 +91,10 @@ def _context(row: InboxEvent) -> EventContext:
 def _apply(ctx: EventContext, row_id: int, token: str) -> tuple[str, str]:
     """One transaction: hold the claim, run the handler, record the outcome with the effect.
 
-    Emails the handler queues are rendered after the commit, not while it holds the lock.
+    Emails the handler queues are stored as template + context; delivery renders them.
     """
-    with rendering_deferred() as emails:
-        outcome, detail = _apply_in_transaction(ctx, row_id, token)
-    try:
-        render_stored(emails)
-    except Exception:  # applied all the same; delivery renders them from the same context
-        log.exception("emails of event %s not rendered yet", ctx.event_id)
-    return outcome, detail
+    with rendering_deferred():
+        return _apply_in_transaction(ctx, row_id, token)
 
 
 def _apply_in_transaction(ctx: EventContext, row_id: int, token: str) -> tuple[str, str]:
@@ -273,10 +269,11 @@ def _loop(index: int, stop: threading.Event) -> None:
                 heartbeat(name)
                 last_beat = time.monotonic()
             counts = run_once()
+            emails = delivery_items.run_once().claimed  # the outbox: the same workers send
         except Exception:  # a database outage: log it, wait, go on
             log.exception("worker %s: pass failed", name)
-            counts = WorkerCounts()
-        if not counts.claimed:
+            counts, emails = WorkerCounts(), 0
+        if not counts.claimed and not emails:
             inbox.NEW_EVENT.wait(IDLE_WAIT_SECONDS)
             inbox.NEW_EVENT.clear()
 
