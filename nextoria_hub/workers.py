@@ -1,4 +1,5 @@
-"""Workers: apply the webhook inbox through the handler registry, off the request path.
+"""Workers: apply the webhook inbox through the handler registry, off the request path,
+and deliver the email outbox (``notifications.delivery_items``) in the same loop.
 
 Where they run:
 

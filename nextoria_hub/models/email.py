@@ -9,7 +9,7 @@ from nextoria_hub.clock import utcnow
 
 
 class OutboxEmail(SQLModel, table=True):
-    """An email written in the same transaction as its cause, delivered later by a job."""
+    """An email written in the same transaction as its cause, delivered later by a worker."""
 
     __tablename__ = "outbox_email"
     __table_args__ = (Index("ix_outbox_email_due", "status", "next_attempt_at"),)
