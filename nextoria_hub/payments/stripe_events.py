@@ -420,7 +420,9 @@ def _setup_completed(db: Session, ctx: EventContext, session: dict[str, Any]) ->
 
 
 def _save_setup(db: Session, ctx: EventContext, si: dict[str, Any]) -> HandlerResult:
-    method = autopay.save_method_from_setup_intent(db, ctx.workspace_id, ctx.mode, si)
+    method = autopay.save_method_from_setup_intent(
+        db, ctx.workspace_id, ctx.mode, si, lambda key, call: ask_stripe(ctx, key, call)
+    )
     if method is None:
         return "ignored", f"{si.get('id')}: not an Autopay card of this workspace and mode"
     return "applied", f"card •••• {method.last4} saved for Autopay"
