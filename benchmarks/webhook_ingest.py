@@ -298,7 +298,7 @@ def _paid_events(
     from nextoria_hub.payments.checkout import start_checkout
     from nextoria_hub.tenancy import Actor
 
-    httpx.post(f"{api_base}/_sandbox/webhooks/pause", trust_env=False).raise_for_status()
+    httpx.post(f"{api_base}/_sandbox/webhooks/pause", json={}, trust_env=False).raise_for_status()
     base_url = f"http://{SLUG}.localhost"
     urls: list[str] = []
     with session_scope() as db:

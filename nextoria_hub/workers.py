@@ -100,20 +100,23 @@ def _apply(ctx: EventContext, row_id: int, token: str) -> tuple[str, str]:
 
 def _apply_in_transaction(ctx: EventContext, row_id: int, token: str) -> tuple[str, str]:
     with session_scope() as db:
-        now = utcnow()
+        # The handler first: a try that ends in a Stripe question (NeedsStripe) has then
+        # mostly only read, and rolls back without having taken the inbox row's lock.
+        outcome, detail = dispatch(db, ctx)
         held = db.execute(
             update(InboxEvent)
             .where(col(InboxEvent.id) == row_id, col(InboxEvent.claim_token) == token)
-            .values(status="applied", claim_token="", applied_at=now, last_error="")
+            .values(
+                status="applied",
+                claim_token="",
+                applied_at=utcnow(),
+                last_error="",
+                result=outcome[:20],
+                detail=detail[:1000],
+            )
         )
         if held.rowcount != 1:  # type: ignore[attr-defined]
-            raise LeaseLost
-        outcome, detail = dispatch(db, ctx)
-        db.execute(
-            update(InboxEvent)
-            .where(col(InboxEvent.id) == row_id)
-            .values(result=outcome[:20], detail=detail[:1000])
-        )
+            raise LeaseLost  # rolls the handler's effects back with it
         recorded = db.exec(
             select(StripeEvent).where(
                 StripeEvent.workspace_id == ctx.workspace_id, StripeEvent.event_id == ctx.event_id
@@ -133,11 +136,24 @@ def _apply_in_transaction(ctx: EventContext, row_id: int, token: str) -> tuple[s
     return outcome, detail
 
 
-def apply_claimed(row_id: int, token: str, counts: WorkerCounts) -> None:
+def _claimed_rows(ids: list[int], token: str) -> dict[int, InboxEvent]:
+    """The rows of one claim, read in one query (still held under ``token``)."""
+    with Session(get_engine(), expire_on_commit=False) as db:
+        rows = db.exec(
+            select(InboxEvent).where(
+                col(InboxEvent.id).in_(ids), col(InboxEvent.claim_token) == token
+            )
+        ).all()
+    return {row.id: row for row in rows}  # type: ignore[misc]
+
+
+def apply_claimed(
+    row_id: int, token: str, counts: WorkerCounts, row: InboxEvent | None = None
+) -> None:
     """Apply one claimed event, asking Stripe between transactions as the handler needs."""
     engine = get_engine()
-    with Session(engine, expire_on_commit=False) as db:
-        row = db.get(InboxEvent, row_id)
+    if row is None:
+        row = _claimed_rows([row_id], token).get(row_id)
     if row is None or row.claim_token != token:
         counts.lost += 1
         return
@@ -233,8 +249,9 @@ def run_once(limit: int = BATCH) -> WorkerCounts:
     token = inbox.new_token()
     ids = inbox.claim(engine, now, limit, token)
     counts.claimed = len(ids)
+    rows = _claimed_rows(ids, token) if ids else {}
     for row_id in ids:
-        apply_claimed(row_id, token, counts)
+        apply_claimed(row_id, token, counts, rows.get(row_id))
     return counts
 
 
