@@ -116,6 +116,7 @@ from nextoria_hub.payments import (
     settlement,
     stripe_connect,
     stripe_connection,
+    stripe_onboarding,
 )
 from nextoria_hub.payments.checkout import checkout_return, start_checkout
 from nextoria_hub.payments.queries import invoice_numbers, list_payments, unmatched_events
@@ -868,6 +869,49 @@ def _apply_deauthorization(db: Session, w: World) -> None:
     assert not stripe_connect.apply_deauthorization(db, w.a.id, "test", "")
 
 
+@contextmanager
+def _sandbox_platform(w: World) -> Iterator[None]:
+    """A real platform in the sandbox (the onboarding cases create accounts through it)."""
+    sandbox = w.request.getfixturevalue("stripe_sandbox")
+    platform = sandbox.create_account("Isolation Platform", platform=True)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NEXTORIA_STRIPE_CONNECT_CLIENT_ID", platform["client_id"])
+        mp.setenv("NEXTORIA_STRIPE_PLATFORM_SECRET_KEY", platform["test"]["secret_key"])
+        get_settings.cache_clear()
+        try:
+            yield
+        finally:
+            get_settings.cache_clear()
+    get_settings.cache_clear()
+
+
+def _a_test_row(db: Session, w: World) -> StripeKeys | None:
+    return db.exec(
+        select(StripeKeys).where(StripeKeys.workspace_id == w.a.id, StripeKeys.mode == "test")
+    ).first()
+
+
+def _start_onboarding(db: Session, w: World) -> None:
+    # A's new account lands on A's connection only; B's connections (one of them Connect)
+    # are not continued, replaced or read.
+    with _sandbox_platform(w):
+        url = stripe_onboarding.start_onboarding(db, w.a_admin)
+    row = _a_test_row(db, w)
+    assert row is not None and row.connected_account and row.connected_account in url
+    assert row.connected_account != "acct_globex_connect"
+
+
+def _continue_onboarding(db: Session, w: World) -> None:
+    with _sandbox_platform(w), pytest.raises(ValidationError):
+        stripe_onboarding.continue_onboarding(db, w.a_admin)  # A has none; B's is not A's
+
+
+def _store_connected_account(db: Session, w: World) -> None:
+    stripe_connect.store_connected_account(db, w.a_admin, "test", "acct_acme_new", None)
+    row = _a_test_row(db, w)
+    assert row is not None and row.connected_account == "acct_acme_new"
+
+
 # -- checkout --
 
 
@@ -1226,6 +1270,9 @@ CASES: dict[str, Callable[[Session, World], None]] = {
     "authorize_url": _authorize_url,
     "disconnect_connected": _disconnect_connected,
     "apply_deauthorization": _apply_deauthorization,
+    "start_onboarding": _start_onboarding,
+    "continue_onboarding": _continue_onboarding,
+    "store_connected_account": _store_connected_account,
     "start_checkout": _start_checkout,
     "checkout_return": _checkout_return,
     "list_payments": _list_payments,
@@ -1292,6 +1339,7 @@ MODULES = (
     finance,
     stripe_connection,
     stripe_connect,
+    stripe_onboarding,
     checkout,
     queries,
     settlement,
@@ -1442,6 +1490,8 @@ def _staff_only(w: World) -> dict[str, Callable[[Session, Actor], object]]:
         "set_mode": lambda db, u: set_mode(db, u, "test"),
         "disconnect": lambda db, u: disconnect(db, u, "test"),
         "authorize_url": lambda db, u: stripe_connect.authorize_url(db, u, w.b_session),
+        "start_onboarding": lambda db, u: stripe_onboarding.start_onboarding(db, u),
+        "continue_onboarding": lambda db, u: stripe_onboarding.continue_onboarding(db, u),
         "list_audit": lambda db, u: list_audit(db, u),
         "list_emails": lambda db, u: list_emails(db, u),
         "list_team": lambda db, u: list_team(db, u),
@@ -1497,6 +1547,8 @@ STAFF_ONLY = (
     "set_mode",
     "disconnect",
     "authorize_url",
+    "start_onboarding",
+    "continue_onboarding",
     "list_audit",
     "list_emails",
     "list_team",

@@ -31,7 +31,7 @@ from nextoria_hub.models.reminders import (
     LateFee,
     ReminderSettings,
 )
-from nextoria_hub.models.stripe_connect import ConnectOAuthState
+from nextoria_hub.models.stripe_connect import ConnectOAuthState, ConnectOnboarding
 from nextoria_hub.models.stripe_keys import StripeKeys
 from nextoria_hub.models.user import Role, User
 from nextoria_hub.models.webhook import StripeEvent, WebhookDelivery
@@ -48,6 +48,7 @@ __all__ = [
     "ClientProfile",
     "ClientReminderSetting",
     "ConnectOAuthState",
+    "ConnectOnboarding",
     "Dispute",
     "DisputeOutcome",
     "FinanceSettings",

@@ -295,6 +295,7 @@ CASES: dict[str, Case] = {
     "IntegrationsState.disconnect": Case("/settings/integrations"),
     "IntegrationsState.check": Case("/settings/integrations"),
     "IntegrationsState.connect_with_stripe": Case("/settings/integrations"),
+    "IntegrationsState.create_stripe_account": Case("/settings/integrations"),
     "IntegrationsState.toggle_not_applied": Case("/settings/integrations"),
     "WorkspaceState.load": Case("/settings/workspace"),
     "WorkspaceState.set_new_slug": Case("/settings/workspace", args=lambda s: ("moved-away",)),
@@ -375,6 +376,9 @@ CASES: dict[str, Case] = {
 NOT_HERE = {
     "IntegrationsState.refresh_readiness": "a background task started by load (which the "
     "sweep tries); it refreshes only the workspace load resolved for the caller",
+    "IntegrationsState.refresh_readiness_now": "a background task started by load on the "
+    "return from Stripe's onboarding; the same refresh as refresh_readiness, of the workspace "
+    "load resolved for the caller",
     "InvoiceDetailState.follow": "a background task started by load; what it polls is "
     "invoice_version_for, refused across workspaces in tests/payments/test_day_one.py",
     "PortalInvoiceState.follow": "a background task started by load; what it polls is "
