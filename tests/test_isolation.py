@@ -59,7 +59,16 @@ from nextoria_hub.accounts.team import (
 from nextoria_hub.accounts.users import create_user, find_user
 from nextoria_hub.accounts.workspaces import change_address
 from nextoria_hub.audit import list_audit
-from nextoria_hub.billing import clients, exports, finance, invoices, pdf, reminders
+from nextoria_hub.billing import (
+    clients,
+    drafts,
+    exports,
+    finance,
+    invoices,
+    locales,
+    pdf,
+    reminders,
+)
 from nextoria_hub.billing import portal as portal_home_svc
 from nextoria_hub.billing import profile as profile_svc
 from nextoria_hub.billing.clients import (
@@ -108,7 +117,7 @@ from nextoria_hub.models import (
 )
 from nextoria_hub.models.client_profile import ClientProfile
 from nextoria_hub.notifications import outbox
-from nextoria_hub.notifications.outbox import list_emails
+from nextoria_hub.notifications.outbox import DEFAULT_BRAND, brand_context, list_emails
 from nextoria_hub.payments import (
     checkout,
     disputes,
@@ -614,6 +623,11 @@ def _save_profile(db: Session, w: World) -> None:
 
 def _wants_receipts(db: Session, w: World) -> None:
     assert profile_svc.wants_receipts(db, w.a.id, w.b_books.client.id)  # type: ignore[arg-type]
+    # A's Finance switch decides for A's clients only.
+    get_finance(db, w.a.id).receipts_enabled = False  # type: ignore[arg-type]
+    db.flush()
+    assert profile_svc.receipt_is_emailed(db, w.b.id, w.b_books.client.id)  # type: ignore[arg-type]
+    assert not profile_svc.receipt_is_emailed(db, w.a.id, w.a_books.client.id)  # type: ignore[arg-type]
 
 
 def _branding(db: Session, w: World) -> None:
@@ -633,6 +647,12 @@ def _branding(db: Session, w: World) -> None:
         branding.remove_logo(db, w.a_client_user)
     assert branding.get_branding(db, w.b.id) == branding.Branding("", False, "")
     assert branding.logo_png(db, w.b.id) is None
+    # Emails of B keep the product's look; A's carry A's accent and a logo on A's own host.
+    assert brand_context(db, w.b.id) == DEFAULT_BRAND
+    mine = brand_context(db, w.a.id)
+    assert (
+        mine["brand_accent"] == "#1f6feb" and f"//{w.a.workspace.slug}." in mine["brand_logo_url"]
+    )
     branding.remove_logo(db, w.a_admin)
 
 
@@ -1203,7 +1223,30 @@ def _late_fees(db: Session, w: World) -> None:
         reminders.waive_late_fee(db, w.a_admin, w.a_books.open.id, fee.id)
 
 
+def _drafts(db: Session, w: World) -> None:
+    for invoice_id in w.b_books.invoice_ids():
+        for call in (drafts.draft_form, drafts.void_and_duplicate, drafts.related_invoices):
+            with pytest.raises(NotFound):
+                call(db, w.a_admin, invoice_id)  # type: ignore[operator]
+
+
+def _set_workspace_locale(db: Session, w: World) -> None:
+    assert locales.set_workspace_locale(db, w.a_admin, "de_DE") == "de_DE"
+    db.flush()
+    assert locales.workspace_locale(db, w.a.id) == "de_DE"
+    assert locales.workspace_locale(db, w.b.id) == "en_US"
+
+
+def _currencies_in_use(db: Session, w: World) -> None:
+    assert "eur" not in reminders.currencies_in_use(db, w.a_admin)  # B bills in EUR
+
+
 CASES: dict[str, Callable[[Session, World], None]] = {
+    "draft_form": _drafts,
+    "void_and_duplicate": _drafts,
+    "related_invoices": _drafts,
+    "set_workspace_locale": _set_workspace_locale,
+    "currencies_in_use": _currencies_in_use,
     "list_team": _list_team,
     "portal_home": _portal_home,
     "set_accent": _branding,
@@ -1211,9 +1254,11 @@ CASES: dict[str, Callable[[Session, World], None]] = {
     "set_logo": _branding,
     "logo_png": _branding,
     "get_branding": _branding,
+    "brand_context": _branding,
     "get_profile": _get_profile,
     "save_profile": _save_profile,
     "wants_receipts": _wants_receipts,
+    "receipt_is_emailed": _wants_receipts,
     "payment_history": _payment_history,
     "list_pending_invitations": _list_pending_invitations,
     "invite": _invite,
@@ -1314,7 +1359,8 @@ CASES: dict[str, Callable[[Session, World], None]] = {
 
 # Tenant-scoped functions that need no attack case, and why.
 EXEMPT = {
-    "workspace_locale": "returns the one default locale; reads nothing of the workspace yet",
+    "workspace_locale": "reads one column of the workspace the calling service already "
+    "resolved (its invoice's or the actor's); never chosen by a request",
     "enqueue_email": "a writer: the workspace comes from the calling service, not a request",
     "email_admins": "a writer like enqueue_email; tests/notifications/test_outbox.py shows it "
     "reaches only that workspace's active admins",
@@ -1351,6 +1397,8 @@ MODULES = (
     portal_home_svc,
     profile_svc,
     branding,
+    drafts,
+    locales,
 )
 
 B_TABLES = (
@@ -1518,6 +1566,11 @@ def _staff_only(w: World) -> dict[str, Callable[[Session, Actor], object]]:
         ),
         "active_late_fees": lambda db, u: reminders.active_late_fees(db, u, a.open.id),
         "waive_late_fee": lambda db, u: reminders.waive_late_fee(db, u, a.open.id, 1),
+        "currencies_in_use": lambda db, u: reminders.currencies_in_use(db, u),
+        "draft_form": lambda db, u: drafts.draft_form(db, u, a.draft.id),
+        "void_and_duplicate": lambda db, u: drafts.void_and_duplicate(db, u, a.open.id),
+        "related_invoices": lambda db, u: drafts.related_invoices(db, u, a.open.id),
+        "set_workspace_locale": lambda db, u: locales.set_workspace_locale(db, u, "fr_FR"),
     }
 
 
@@ -1567,6 +1620,11 @@ STAFF_ONLY = (
     "reminders_on_for_client",
     "active_late_fees",
     "waive_late_fee",
+    "currencies_in_use",
+    "draft_form",
+    "void_and_duplicate",
+    "related_invoices",
+    "set_workspace_locale",
 )
 
 

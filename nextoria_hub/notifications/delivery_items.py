@@ -169,20 +169,27 @@ def _finish(engine: Engine, email_id: int, token: str, **values: object) -> bool
 # --- delivering -----------------------------------------------------------------------------
 
 
-def _rendered(email: OutboxEmail) -> dict[str, str]:
-    """The email as sent: its stored text, or rendered now from template + context."""
+def _rendered(db: Session, email: OutboxEmail) -> dict[str, str]:
+    """The email as sent: its stored text, or rendered now from template + context (and the
+    workspace's brand); what to store with the outcome."""
     if email.text_body or not email.context:
         return {}
-    subject, text, html = render_row(email)
+    subject, text, html = render_row(db, email)
     email.subject, email.text_body, email.html_body = subject, text, html
     return {"subject": subject, "text_body": text, "html_body": html}
 
 
-def _keep(engine: Engine, rows: list[OutboxEmail], token: str, counts: DeliveryCounts) -> None:
-    """No Resend key: every claimed email is rendered and kept as ``logged``, in one write."""
+def _keep(
+    engine: Engine,
+    rows: list[OutboxEmail],
+    texts: dict[int, dict[str, str]],
+    token: str,
+    counts: DeliveryCounts,
+) -> None:
+    """No Resend key: every claimed email is kept as ``logged`` (rendered), in one write."""
     with engine.begin() as conn:
         for email in rows:
-            text = _rendered(email)
+            text = texts[email.id]  # type: ignore[index]
             done = conn.execute(
                 update(OutboxEmail)
                 .where(col(OutboxEmail.id) == email.id, col(OutboxEmail.claim_token) == token)
@@ -199,11 +206,12 @@ def _keep(engine: Engine, rows: list[OutboxEmail], token: str, counts: DeliveryC
             )
 
 
-def _send(engine: Engine, email: OutboxEmail, token: str, counts: DeliveryCounts) -> None:
+def _send(
+    engine: Engine, email: OutboxEmail, text: dict[str, str], token: str, counts: DeliveryCounts
+) -> None:
     from nextoria_hub.notifications.delivery import SendError, send_via_resend
 
     email_id, attempts = int(email.id), email.attempts  # type: ignore[arg-type]
-    text = _rendered(email)
     try:
         resend_id = send_via_resend(email, get_settings())
     except SendError as err:
@@ -264,12 +272,13 @@ def deliver_claimed(ids: list[int], token: str, counts: DeliveryCounts) -> None:
         )
         for row in rows:
             db.expunge(row)
+        texts = {row.id: _rendered(db, row) for row in rows}  # a read; nothing held
     counts.lost += len(ids) - len(rows)
     if get_settings().email_mode == "outbox":
-        _keep(engine, rows, token, counts)
+        _keep(engine, rows, texts, token, counts)  # type: ignore[arg-type]
         return
     for email in rows:
-        _send(engine, email, token, counts)
+        _send(engine, email, texts[email.id], token, counts)  # type: ignore[index]
 
 
 def run_once(limit: int = BATCH) -> DeliveryCounts:

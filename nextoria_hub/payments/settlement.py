@@ -12,11 +12,10 @@ from typing import Any
 from sqlmodel import Session, select
 
 from nextoria_hub.audit import record_audit
-from nextoria_hub.billing.finance import get_finance
 from nextoria_hub.billing.invoices import add_activity, portal_link
 from nextoria_hub.billing.locks import require_locked_invoice as _lock_invoice
 from nextoria_hub.billing.money import format_money
-from nextoria_hub.billing.profile import wants_receipts
+from nextoria_hub.billing.profile import receipt_is_emailed
 from nextoria_hub.clock import utcnow
 from nextoria_hub.models import (
     AutopayAttempt,
@@ -286,9 +285,7 @@ def _payment_emails(db: Session, invoice: Invoice, payment: Payment, problem: st
             "link": admin_link,
         },
     )
-    if get_finance(db, invoice.workspace_id).receipts_enabled and wants_receipts(
-        db, invoice.workspace_id, invoice.client_id
-    ):
+    if receipt_is_emailed(db, invoice.workspace_id, invoice.client_id):
         enqueue_email(
             db,
             workspace_id=invoice.workspace_id,

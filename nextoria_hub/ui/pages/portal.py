@@ -7,7 +7,7 @@ import reflex as rx
 from nextoria_hub.billing import profile as profile_svc
 from nextoria_hub.ui.components.billing_extras import LABEL, pdf_links
 from nextoria_hub.ui.components.forms import field, form_error, submit_button
-from nextoria_hub.ui.components.layout import empty_state, guarded, page_header
+from nextoria_hub.ui.components.layout import brand_accent, empty_state, guarded, page_header
 from nextoria_hub.ui.components.status import status_badge
 from nextoria_hub.ui.states.client_detail import PaymentMethodsState as P
 from nextoria_hub.ui.states.portal import PortalInvoiceState as I
@@ -71,7 +71,7 @@ def _open_card(i: dict) -> rx.Component:
                     rx.icon("lock", size=14),
                     "Pay Now",
                     # The agency's accent when it set one (checked for white text on it).
-                    background=rx.cond(S.brand_accent != "", S.brand_accent, "var(--accent-9)"),
+                    background=brand_accent(),
                     loading=S.paying_id == i["id"],
                     on_click=S.pay(i["id"]),
                     aria_label="Pay Now " + i["number"],
@@ -257,17 +257,6 @@ def _payments_section() -> rx.Component:
 def portal_invoices() -> rx.Component:
     return guarded(
         rx.vstack(
-            rx.cond(
-                S.brand_logo != "",
-                rx.image(
-                    src=S.brand_logo,
-                    alt="Agency logo",
-                    max_height="48px",
-                    max_width="12rem",
-                    object_fit="contain",
-                    id="agency-logo",
-                ),
-            ),
             page_header("Invoices", "Your invoices from this agency"),
             rx.cond(
                 S.loaded,
@@ -383,6 +372,7 @@ def _invoice_body() -> rx.Component:
                             "Pay Now",
                             size="3",
                             width="100%",
+                            background=brand_accent(),
                             loading=I.paying,
                             on_click=I.pay_now,
                         ),

@@ -36,7 +36,7 @@ class EmailsState(AppState):
                     }
                     for e in list_emails(db, actor)
                     # one not delivered yet is shown as delivery will render it
-                    for subject, text, _html in [render_row(e)]
+                    for subject, text, _html in [render_row(db, e)]
                 ]
         except (NotSignedIn, AccessDenied) as err:
             return self._denied(err)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import reflex as rx
 
-from nextoria_hub.accounts import branding
 from nextoria_hub.billing import invoices as svc
 from nextoria_hub.billing import portal as home_svc
 from nextoria_hub.billing import profile as profile_svc
-from nextoria_hub.billing.finance import get_finance
 from nextoria_hub.billing.live import invoice_version
+from nextoria_hub.billing.locales import format_day
 from nextoria_hub.billing.money import format_money
 from nextoria_hub.db import session_scope
 from nextoria_hub.errors import (
@@ -39,7 +38,7 @@ def portal_row(invoice, processing: bool = False) -> dict[str, str]:  # type: ig
         "amount": format_money(
             invoice.amount_due if invoice.status == "open" else invoice.total, invoice.currency
         ),
-        "due": invoice.due_date.strftime("%d %b %Y"),
+        "due": format_day(invoice.due_date),
     }
 
 
@@ -101,9 +100,6 @@ class PortalState(AppState):
     payments_pages: int = 1
     paying_id: str = ""
     pay_error: str = ""
-    # The agency's brand (Settings → Branding): its logo URL and accent, or "".
-    brand_logo: str = ""
-    brand_accent: str = ""
 
     def _refresh(self, page: int, payments_page: int):  # type: ignore[no-untyped-def]
         try:
@@ -118,7 +114,6 @@ class PortalState(AppState):
                     year=int(self.year) if self.year.isdigit() else None,
                 )
                 payments = home_svc.payment_history(db, actor, page=payments_page)
-                brand = branding.get_branding(db, actor.workspace_id)
         except (NotSignedIn, AccessDenied) as err:
             return self._denied(err)
         except ValidationError:
@@ -126,8 +121,6 @@ class PortalState(AppState):
             return None
         for name, value in home_vars(home, payments).items():
             setattr(self, name, value)
-        self.brand_logo = f"/api/branding/logo.png?v={brand.version}" if brand.has_logo else ""
-        self.brand_accent = brand.accent
         self.loaded = True
         return None
 
@@ -299,12 +292,14 @@ class PortalInvoiceState(AppState):
         except StripeGatewayError:
             outcome = "processing"
         if outcome in ("paid", "bank_processing"):
-            shown = await self._off_loop(
-                lambda db, actor: (
-                    svc.get_invoice_view(db, actor, invoice_id),
-                    get_finance(db, actor.workspace_id).receipts_enabled,
+
+            def paid_view(db, actor):  # type: ignore[no-untyped-def]
+                view = svc.get_invoice_view(db, actor, invoice_id)
+                return view, profile_svc.receipt_is_emailed(
+                    db, actor.workspace_id, view.invoice.client_id
                 )
-            )
+
+            shown = await self._off_loop(paid_view)
             async with self:
                 if shown.ok:
                     view, receipts = shown.value  # type: ignore[misc]

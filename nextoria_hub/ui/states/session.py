@@ -22,9 +22,11 @@ from typing import Any, Generic, TypeVar
 import reflex as rx
 from sqlmodel import Session
 
+from nextoria_hub.accounts.branding import Branding, get_branding, logo_url
 from nextoria_hub.accounts.sessions import end_session
 from nextoria_hub.api import session_cookie
 from nextoria_hub.api.session_routes import safe_path
+from nextoria_hub.billing.locales import use_locale
 from nextoria_hub.db import session_scope
 from nextoria_hub.errors import AccessDenied, NextoriaError, NotSignedIn
 from nextoria_hub.models import Role
@@ -166,6 +168,10 @@ class AppState(rx.State):
     # True while the workspace uses Stripe test keys: every page shows a "Test mode" badge.
     test_mode: bool = False
     live_mode: bool = False  # the "Live mode" marker: real money moves
+    # The agency's brand (Settings → Branding) on the pages its clients and visitors see
+    # (sign-in, join, the Client Portal): its logo's URL and accent, or "" for the product's.
+    brand_logo: str = ""
+    brand_accent: str = ""
 
     @rx.var
     def is_staff(self) -> bool:
@@ -200,10 +206,11 @@ class AppState(rx.State):
     def _unit(self) -> Iterator[tuple[Session, Actor]]:
         """A DB unit of work with the signed-in actor of this host's workspace."""
         with session_scope() as db:
-            _ws, actor = resolve_actor(db, self._host(), self._session_token())
+            ws, actor = resolve_actor(db, self._host(), self._session_token())
             if actor is None:
                 raise NotSignedIn()
-            yield db, actor
+            with use_locale(ws.locale if ws is not None else ""):
+                yield db, actor
 
     async def _off_loop(
         self, work: Callable[[Session, Actor | None], T], *, signed_in: bool = True
@@ -223,10 +230,11 @@ class AppState(rx.State):
 
         def call() -> T:
             with session_scope() as db:
-                _ws, actor = resolve_actor(db, host, token)
+                ws, actor = resolve_actor(db, host, token)
                 if actor is None and signed_in:
                     raise NotSignedIn()
-                return work(db, actor)
+                with use_locale(ws.locale if ws is not None else ""):
+                    return work(db, actor)
 
         try:
             return Done(value=await in_thread(call))
@@ -240,6 +248,10 @@ class AppState(rx.State):
         self.user_email = actor.email if actor else ""
         self.user_role = actor.role.value if actor else ""
 
+    def _show_brand(self, brand: Branding | None) -> None:
+        self.brand_logo = logo_url(brand) if brand is not None else ""
+        self.brand_accent = brand.accent if brand is not None else ""
+
     def _resolve(self, db: Session | None = None) -> Actor | None:
         """Set where the page is and who is looking; ``db``: a unit of work already open."""
         if db is None:
@@ -252,14 +264,19 @@ class AppState(rx.State):
         if is_apex(host):
             self.host_kind = "apex"
             self._set_identity(None, "", "")
+            self._show_brand(None)
             return None
         workspace, actor = resolve_actor(db, host, self._session_token())
         if workspace is None:
             self.host_kind = "unknown"
             self._set_identity(None, "", "")
+            self._show_brand(None)
             return None
         self.host_kind = "workspace"
         self._set_identity(actor, workspace.name, workspace.slug)
+        staff = actor is not None and actor.is_staff
+        # Staff pages keep the product's look (one query fewer); clients and visitors see the agency's.
+        self._show_brand(None if staff else get_branding(db, workspace.id))  # type: ignore[arg-type]
         self.test_mode = actor is not None and uses_test_keys(db, workspace.id)  # type: ignore[arg-type]
         self.live_mode = actor is not None and uses_live_keys(db, workspace.id)  # type: ignore[arg-type]
         return actor
