@@ -400,12 +400,13 @@ def upsert_webhook_endpoint(
 
 
 def replace_webhook_endpoint(
-    secret_key: str, *, url: str, events: list[str], endpoint_id: str = ""
+    secret_key: str, *, url: str, events: list[str], endpoint_id: str = "", connect: bool = False
 ) -> tuple[str, str]:
     """Create a fresh endpoint for ``url`` and delete the old one(s); returns (id, secret).
 
     Stripe never shows an existing endpoint's signing secret again, so when the stored secret
     is not the endpoint's the only way to make deliveries verify is a new endpoint.
+    ``connect``: a platform's endpoint for its connected accounts' events.
     """
     client = client_for(secret_key)
     with translated_errors("register the webhook"):
@@ -414,8 +415,9 @@ def replace_webhook_endpoint(
             for candidate in client.v1.webhook_endpoints.list({"limit": 100}).auto_paging_iter()
             if candidate.url == url or candidate.id == endpoint_id
         }
+        description = "Nextoria Hub (Connect)" if connect else "Nextoria Hub"
         created = client.v1.webhook_endpoints.create(
-            {"url": url, "enabled_events": events, "description": "Nextoria Hub"}  # type: ignore[typeddict-item]
+            {"url": url, "enabled_events": events, "connect": connect, "description": description}  # type: ignore[typeddict-item]
         )
         for old_id in sorted(old_ids):
             with suppress(stripe.InvalidRequestError):  # already gone

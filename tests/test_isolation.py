@@ -66,6 +66,7 @@ from nextoria_hub.billing import (
     finance,
     invoices,
     locales,
+    payment_terms,
     pdf,
     reminders,
 )
@@ -98,6 +99,7 @@ from nextoria_hub.billing.invoices import (
     update_draft,
     void_invoice,
 )
+from nextoria_hub.billing.payment_terms import TermsInput, set_payment_terms
 from nextoria_hub.clock import utcnow
 from nextoria_hub.db import get_engine
 from nextoria_hub.errors import AccessDenied, NotFound, StripeNotConnected, ValidationError
@@ -127,7 +129,7 @@ from nextoria_hub.payments import (
     stripe_connection,
     stripe_onboarding,
 )
-from nextoria_hub.payments.checkout import checkout_return, start_checkout
+from nextoria_hub.payments.checkout import checkout_return, start_checkout, start_chosen_checkout
 from nextoria_hub.payments.queries import invoice_numbers, list_payments, unmatched_events
 from nextoria_hub.payments.settlement import (
     payment_for_charge,
@@ -942,6 +944,29 @@ def _start_checkout(db: Session, w: World) -> None:
                 start_checkout(db, actor, invoice_id, base_url="http://acme.localhost:3000")
 
 
+def _start_chosen_checkout(db: Session, w: World) -> None:
+    for actor in (w.a_admin, w.a_client_user):
+        for invoice_id in w.b_books.invoice_ids():
+            for choice in ("deposit", "balance", "other"):
+                with pytest.raises(NotFound):
+                    start_chosen_checkout(
+                        db,
+                        actor,
+                        invoice_id,
+                        base_url="http://acme.localhost:3000",
+                        choice=choice,
+                        typed="1.00",
+                    )
+
+
+def _set_payment_terms(db: Session, w: World) -> None:
+    terms = TermsInput(True, minimum="1", deposit_kind="percent", deposit="90")
+    for actor in (w.a_admin, w.a_client_user):
+        for invoice_id in w.b_books.invoice_ids():
+            with pytest.raises((NotFound, AccessDenied)):
+                set_payment_terms(db, actor, invoice_id, terms)
+
+
 def _checkout_return(db: Session, w: World) -> None:
     for actor in (w.a_admin, w.a_client_user):
         for invoice_id in w.b_books.invoice_ids():
@@ -1319,6 +1344,8 @@ CASES: dict[str, Callable[[Session, World], None]] = {
     "continue_onboarding": _continue_onboarding,
     "store_connected_account": _store_connected_account,
     "start_checkout": _start_checkout,
+    "start_chosen_checkout": _start_chosen_checkout,
+    "set_payment_terms": _set_payment_terms,
     "checkout_return": _checkout_return,
     "list_payments": _list_payments,
     "unmatched_events": _unmatched_events,
@@ -1371,6 +1398,7 @@ EXEMPT = {
 }
 
 MODULES = (
+    payment_terms,
     team,
     sessions,
     signin,

@@ -1,7 +1,7 @@
 """outbox claims: a worker's token on the emails it delivers, and an index for due emails
 
 Revision ID: 0018_outbox_claims
-Revises: 0014_drafts (written on 0013_stripe_connect; relinked when main was merged in)
+Revises: 0015_partial_payments (written on 0013_stripe_connect; relinked when main was merged in)
 Create Date: 2026-12-05 17:10:00
 """
 
@@ -13,7 +13,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0018_outbox_claims"
-down_revision: str | None = "0014_drafts"
+down_revision: str | None = "0015_partial_payments"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

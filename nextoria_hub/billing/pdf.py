@@ -97,8 +97,11 @@ def _brand(db: Session, workspace_id: int) -> dict[str, Any]:
     return {"accent": brand.accent or PRODUCT_ACCENT, "logo": logo or b""}
 
 
-def invoice_document(db: Session, invoice: Invoice, *, receipt: bool = False) -> PdfDocument:
-    """The printed content of an invoice, or of the receipt of its last payment."""
+def invoice_document(
+    db: Session, invoice: Invoice, *, receipt: bool = False, payment_id: int | None = None
+) -> PdfDocument:
+    """The printed content of an invoice, or of the receipt of one payment (``payment_id``;
+    by default its last): each part of an invoice paid in parts has its own receipt."""
     brand = _brand(db, invoice.workspace_id)
     workspace = db.get(Workspace, invoice.workspace_id)
     client = db.get(Client, invoice.client_id)
@@ -122,7 +125,12 @@ def invoice_document(db: Session, invoice: Invoice, *, receipt: bool = False) ->
         payments = received_payments(db, invoice)
         if not payments:
             raise NotFound(f"Invoice {invoice.number} has no payment to give a receipt for.")
-        paid = payments[-1]
+        chosen = [p for p in payments if payment_id is None or p.id == payment_id]
+        if not chosen:
+            raise NotFound(f"Invoice {invoice.number} has no such payment.")
+        paid = chosen[-1]
+        balance = invoice.amount_due if paid.balance_after is None else paid.balance_after
+        nth = payments.index(paid) + 1
         method = paid.method_detail or paid.method_type or paid.source
         return PdfDocument(
             kind="receipt",
@@ -140,10 +148,12 @@ def invoice_document(db: Session, invoice: Invoice, *, receipt: bool = False) ->
             totals=(
                 ("Invoice total", money(invoice.total)),
                 (f"Amount paid ({method})" if method else "Amount paid", money(paid.amount)),
-                ("Balance", money(invoice.amount_due)),
+                ("Balance", money(balance)),
             ),
             notes=f"Payment reference: {paid.payment_intent_id or paid.id}",
-            filename=f"Receipt-{invoice.number}.pdf",
+            filename=f"Receipt-{invoice.number}"
+            + (f"-{nth}" if len(payments) > 1 else "")
+            + ".pdf",
             **brand,
         )
     totals = [("Subtotal", money(invoice.subtotal))]
@@ -280,9 +290,11 @@ def _cache_path(workspace_id: int, invoice_id: int, doc: PdfDocument) -> Path:
     )
 
 
-def cached_pdf(db: Session, invoice: Invoice, *, receipt: bool = False) -> tuple[str, bytes]:
+def cached_pdf(
+    db: Session, invoice: Invoice, *, receipt: bool = False, payment_id: int | None = None
+) -> tuple[str, bytes]:
     """(filename, bytes): from the cache when this revision was rendered before."""
-    doc = invoice_document(db, invoice, receipt=receipt)
+    doc = invoice_document(db, invoice, receipt=receipt, payment_id=payment_id)
     path = _cache_path(invoice.workspace_id, invoice.id, doc)  # type: ignore[arg-type]
     if path.exists():
         return doc.filename, path.read_bytes()
@@ -296,14 +308,19 @@ def cached_pdf(db: Session, invoice: Invoice, *, receipt: bool = False) -> tuple
 
 
 def invoice_pdf(
-    db: Session, actor: Actor, invoice_id: int, *, receipt: bool = False
+    db: Session,
+    actor: Actor,
+    invoice_id: int,
+    *,
+    receipt: bool = False,
+    payment_id: int | None = None,
 ) -> tuple[str, bytes]:
     """The PDF the actor may download: staff any invoice of the workspace, a client their own.
 
     Access is ``get_invoice_view``'s, the same check the invoice pages make.
     """
     view = get_invoice_view(db, actor, invoice_id)
-    return cached_pdf(db, view.invoice, receipt=receipt)
+    return cached_pdf(db, view.invoice, receipt=receipt, payment_id=payment_id)
 
 
 def invoice_by_number(db: Session, workspace_id: int, number: str) -> Invoice:
@@ -328,12 +345,15 @@ def email_attachment(workspace_id: int | None, kind: str, context: str) -> tuple
 
     if kind not in ATTACHED_TO or workspace_id is None or not context:
         return None
-    number = json.loads(context).get("number")
+    data = json.loads(context)
+    number = data.get("number")
     if not number:
         return None
+    raw_payment = data.get("payment_id")
+    payment_id = int(raw_payment) if isinstance(raw_payment, int) else None
     with session_scope() as db:
         try:
             invoice = invoice_by_number(db, workspace_id, str(number))
-            return cached_pdf(db, invoice, receipt=ATTACHED_TO[kind])
+            return cached_pdf(db, invoice, receipt=ATTACHED_TO[kind], payment_id=payment_id)
         except NotFound:
             return None

@@ -143,6 +143,10 @@ def test_portal_home_at_375_px(
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     screenshot(page, "portal-home-375")
     check_axe(page, axe_source, "the portal home")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    expect(page.locator(".pay-now").last).to_be_in_viewport()
+    screenshot(page, "portal-home-1280")
+    page.set_viewport_size({"width": 375, "height": 800})
 
     # Pages, search by number, filter by status.
     page.get_by_role("button", name="Next page of invoices").click()
@@ -156,9 +160,11 @@ def test_portal_home_at_375_px(
     page.get_by_role("button", name="Search").click()
     expect(history).to_have_count(3)
 
-    # The receipt link downloads the receipt PDF of that invoice.
+    # The receipt link downloads the receipt PDF of that payment (one per part).
     receipt = page.locator("#portal-payments .portal-receipt").first
-    assert re.fullmatch(r"/api/invoices/\d+/receipt\.pdf", receipt.get_attribute("href") or "")
+    assert re.fullmatch(
+        r"/api/invoices/\d+/receipt\.pdf\?payment=\d+", receipt.get_attribute("href") or ""
+    )
     with page.expect_download() as download:
         receipt.click()
     assert download.value.path().read_bytes().startswith(b"%PDF-")

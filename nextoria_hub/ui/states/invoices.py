@@ -27,6 +27,7 @@ STATUS_COLORS = {
     "Refunded": "purple",
     "Partially refunded": "purple",
     "Processing": "amber",
+    "Partially paid": "cyan",
     "Disputed": "red",
     "Dispute lost": "red",
 }

@@ -289,7 +289,13 @@ class AppState(rx.State):
     @rx.event
     async def guard(self, need: str = "any"):
         """Page loader: check who may see this page. ``need``: any, public, staff, admin, client."""
-        actor = await self._resolve_off_loop()
+        return self._admit(await self._resolve_off_loop(), need)
+
+    def _admit(self, actor: Actor | None, need: str):  # type: ignore[no-untyped-def]
+        """Set ``access`` from what ``_resolve`` found; the sign-in redirect when nobody is.
+
+        Shared by ``guard`` and by page loaders that check access themselves in the same
+        unit of work as their first screen (one event and one delta instead of two)."""
         if self.host_kind != "workspace":
             self.access = "ok" if need == "public" else "forbidden"
             return None
