@@ -17,7 +17,6 @@ from sqlmodel import Session, col, select
 
 from nextoria_hub.accounts.branding import get_branding, logo_url
 from nextoria_hub.models import OutboxEmail, Role, User, Workspace
-from nextoria_hub.models.ids import require_id
 from nextoria_hub.settings import get_settings
 from nextoria_hub.tenancy import Actor
 
@@ -65,18 +64,18 @@ def render(kind: str, context: dict[str, Any]) -> tuple[str, str, str]:
     return subject, body.strip() + "\n", html
 
 
-# Inside ``rendering_deferred()``: the ids of emails queued as template + context only.
-_deferred: ContextVar[list[int] | None] = ContextVar("outbox_deferred", default=None)
+# Inside ``rendering_deferred()``: the emails queued as template + context only.
+_deferred: ContextVar[list[OutboxEmail] | None] = ContextVar("outbox_deferred", default=None)
 
 
 @contextmanager
-def rendering_deferred() -> Iterator[list[int]]:
-    """Emails queued inside are stored unrendered (``render_stored`` or delivery renders them),
-    so a transaction that settles a payment does not spend its time on templates."""
-    ids: list[int] = []
-    token = _deferred.set(ids)
+def rendering_deferred() -> Iterator[list[OutboxEmail]]:
+    """Emails queued inside are stored unrendered (delivery renders them), so a transaction
+    that settles a payment spends no time on templates nor on a flush per email."""
+    queued: list[OutboxEmail] = []
+    token = _deferred.set(queued)
     try:
-        yield ids
+        yield queued
     finally:
         _deferred.reset(token)
 
@@ -104,9 +103,10 @@ def enqueue_email(
         context=json.dumps(context, default=str),
     )
     db.add(email)
-    db.flush()
-    if deferred is not None:
-        deferred.append(require_id(email))
+    if deferred is None:
+        db.flush()
+    else:  # inserted with the rest of the transaction; its id is known after the flush
+        deferred.append(email)
     log.info("email queued: %s to %s", kind, to)
     return email
 
