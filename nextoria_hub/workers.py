@@ -1,4 +1,5 @@
-"""Workers: apply the webhook inbox through the handler registry, off the request path.
+"""Workers: apply the webhook inbox through the handler registry, off the request path, and
+charge the Autopay items the scheduled job queued (``payments/autopay/work_items.py``).
 
 Where they run:
 
@@ -44,6 +45,7 @@ from nextoria_hub.payments import (  # noqa: F401  (importing the handler module
     refund_failures,
     stripe_events,
 )
+from nextoria_hub.payments.autopay import work_items as autopay_items
 from nextoria_hub.payments.webhook_handlers import EventContext, NeedsStripe, dispatch
 from nextoria_hub.payments.webhooks import MALFORMED
 from nextoria_hub.settings import get_settings
@@ -273,6 +275,7 @@ def _loop(index: int, stop: threading.Event) -> None:
                 heartbeat(name)
                 last_beat = time.monotonic()
             counts = run_once()
+            counts.claimed += autopay_items.work_once()  # Autopay charges queued by the job
         except Exception:  # a database outage: log it, wait, go on
             log.exception("worker %s: pass failed", name)
             counts = WorkerCounts()

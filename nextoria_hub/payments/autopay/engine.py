@@ -7,7 +7,6 @@ import logging
 import sys
 import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -18,9 +17,7 @@ from sqlmodel import Session, col, select
 
 from nextoria_hub import stripe_gateway as gateway
 from nextoria_hub.billing.locks import lock_invoice as _lock_invoice
-from nextoria_hub.clock import utcnow
 from nextoria_hub.db import get_engine, session_scope
-from nextoria_hub.errors import StripeNotConnected
 from nextoria_hub.models import (
     AutopayAttempt,
     ClientAutopay,
@@ -31,13 +28,13 @@ from nextoria_hub.models import (
 )
 from nextoria_hub.payments.autopay.outcomes import apply_failure, apply_success, mark_processing
 from nextoria_hub.payments.autopay.policy import _charge_date
-from nextoria_hub.payments.autopay.ratelimit import RATE_PER_SECOND, _bucket
+from nextoria_hub.payments.autopay.ratelimit import _bucket
 from nextoria_hub.payments.autopay.records import _attempts_of, active_method
 from nextoria_hub.payments.payment_paths import checkout_blocks_autopay
 from nextoria_hub.payments.settlement import (
     BANK_DEBITS,
 )
-from nextoria_hub.payments.stripe_connection import active_mode, secret_key_for
+from nextoria_hub.payments.stripe_connection import secret_key_for
 
 log = logging.getLogger(__name__)
 
@@ -139,28 +136,6 @@ def _write_turn() -> Iterator[None]:
         return
     with _sqlite_writer:
         yield
-
-
-def _claim(workspace_id: int, invoice_id: int, mode: str, now: datetime) -> int | None:
-    """Insert and commit the next attempt row; None if another worker has it or it's moot."""
-    claimed = _claim_batch(workspace_id, [invoice_id], mode, now)
-    return claimed[0] if claimed else None
-
-
-def _claim_batch(workspace_id: int, invoice_ids: list[int], mode: str, now: datetime) -> list[int]:
-    """Claim the next attempt of each invoice in one transaction: the attempt ids, committed.
-
-    One commit for a batch instead of one per invoice (a commit is a disk flush). Nothing is
-    sent to Stripe before the commit, so claim-before-charge holds for every attempt.
-    """
-    with _write_turn(), session_scope() as db:
-        methods: dict[int, SavedPaymentMethod | None] = {}
-        claimed = []
-        for invoice_id in invoice_ids:
-            attempt_id = _claim_in(db, workspace_id, invoice_id, mode, now, methods)
-            if attempt_id is not None:
-                claimed.append(attempt_id)
-        return claimed
 
 
 def _claim_in(
@@ -315,30 +290,6 @@ def _record_outcome(
         return attempt.status
 
 
-def _resolve_open_attempts(workspace_id: int, counts: ChargeCounts) -> None:
-    """Settle attempts left claimed/unknown (crash, timeout) by replaying their request."""
-    with session_scope() as db:
-        ids = db.exec(
-            select(AutopayAttempt.id).where(
-                AutopayAttempt.workspace_id == workspace_id,
-                col(AutopayAttempt.status).in_(["claimed", "unknown"]),
-            )
-        ).all()
-    for attempt_id in ids:
-        with session_scope() as db:
-            attempt = db.get(AutopayAttempt, attempt_id)
-            invoice = db.get(Invoice, attempt.invoice_id) if attempt is not None else None
-            if invoice is None or invoice.status != InvoiceStatus.open:
-                # Paid (or voided) meanwhile: never replay, since if the first request never
-                # reached Stripe the replay would charge. A charge that did happen arrives by
-                # webhook (metadata names the attempt) and settles the attempt there.
-                continue
-        outcome, pi, err = _call(workspace_id, attempt_id)  # type: ignore[arg-type]
-        status = _record_outcome(workspace_id, attempt_id, outcome, pi, err)  # type: ignore[arg-type]
-        if status in ("succeeded", "failed"):
-            counts.resolved += 1
-
-
 def _package() -> Any:
     """The package module, where tests set ``autopay.after_stripe_call``."""
     return sys.modules[__package__]
@@ -351,42 +302,6 @@ def _charge_attempt(workspace_id: int, attempt_id: int) -> str:
     if hook is not None:
         hook(attempt_id, outcome)
     return _record_outcome(workspace_id, attempt_id, outcome, pi, err)
-
-
-def _charge_workspace(
-    workspace_id: int,
-    now: datetime,
-    counts: ChargeCounts,
-    calls: ThreadPoolExecutor | None = None,
-) -> None:
-    """Charge one workspace's due invoices, a batch of claims at a time.
-
-    A batch's calls run on ``calls`` (concurrently, the workspace's limiter keeping them to its
-    rate) or here, one by one, without it. The first error stops the workspace after the
-    batch: its claimed attempts are replayed on the next run.
-    """
-    with session_scope() as db:
-        mode = active_mode(db, workspace_id)
-        secret_key_for(db, workspace_id, mode)  # StripeNotConnected: skip the workspace
-    _resolve_open_attempts(workspace_id, counts)
-    with session_scope() as db:
-        due = _due_invoices(db, workspace_id, mode, now)
-    batch_size = max(1, RATE_PER_SECOND.get(mode, 25))
-    for start in range(0, len(due), batch_size):
-        batch = due[start : start + batch_size]
-        claimed = _claim_batch(workspace_id, batch, mode, now)
-        counts.skipped += len(batch) - len(claimed)
-        if calls is None:
-            statuses = [_charge_attempt(workspace_id, attempt_id) for attempt_id in claimed]
-        else:
-            futures = [calls.submit(_charge_attempt, workspace_id, a) for a in claimed]
-            wait(futures)
-            errors = [f.exception() for f in futures if f.exception() is not None]
-            if errors:
-                _tally(counts, [f.result() for f in futures if f.exception() is None])
-                raise errors[0]
-            statuses = [f.result() for f in futures]
-        _tally(counts, statuses)
 
 
 def _tally(counts: ChargeCounts, statuses: list[str]) -> None:
@@ -406,56 +321,6 @@ def _tally(counts: ChargeCounts, statuses: list[str]) -> None:
 # database connections.
 WORKSPACE_WORKERS = 8
 CALL_WORKERS = 32
-
-
-def charge_due_invoices(
-    now: datetime | None = None, workspace_ids: list[int] | None = None
-) -> ChargeCounts:
-    """The Autopay job: charge every due invoice of every workspace (or of ``workspace_ids``)
-    once. Safe to run twice.
-
-    Workspaces run concurrently, so one slow or failing workspace does not hold up the others.
-    """
-    now = now or utcnow()
-    with session_scope() as db:
-        enabled = set(
-            db.exec(
-                select(ClientAutopay.workspace_id).where(col(ClientAutopay.enabled).is_(True))
-            ).all()
-        )
-    if workspace_ids is not None:
-        enabled &= set(workspace_ids)
-    workspace_ids = sorted(enabled)
-    total = ChargeCounts()
-    if not workspace_ids:
-        return total
-    per_workspace = {workspace_id: ChargeCounts() for workspace_id in workspace_ids}
-    with (
-        ThreadPoolExecutor(CALL_WORKERS, thread_name_prefix="autopay-call") as calls,
-        ThreadPoolExecutor(
-            min(WORKSPACE_WORKERS, len(workspace_ids)), thread_name_prefix="autopay"
-        ) as pool,
-    ):
-        futures = {
-            workspace_id: pool.submit(
-                _charge_workspace, workspace_id, now, per_workspace[workspace_id], calls
-            )
-            for workspace_id in workspace_ids
-        }
-        for workspace_id, future in futures.items():
-            try:
-                future.result()
-            except StripeNotConnected:
-                log.info(
-                    "autopay: workspace %s has no Stripe keys for its mode; skipped", workspace_id
-                )
-            except Exception:
-                total.workspaces_failed += 1
-                log.exception("autopay: workspace %s failed; the others go on", workspace_id)
-    for counts in per_workspace.values():
-        for name, value in counts.as_dict().items():
-            setattr(total, name, getattr(total, name) + value)
-    return total
 
 
 # --- Webhooks -------------------------------------------------------------------------------
