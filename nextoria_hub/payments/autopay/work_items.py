@@ -292,11 +292,12 @@ def _attempts_to_send(
         else:
             fresh.append(item)
     if fresh:
-        now = max([utcnow(), *(i.run_at for i in fresh)])
         with engine._write_turn(), session_scope() as db:
             methods: dict = {}  # type: ignore[type-arg]
-            for item in fresh:
-                attempt_id = engine._claim_in(db, workspace_id, item.invoice_id, mode, now, methods)
+            for item in fresh:  # due as of the run that queued it (the scheduler's "now")
+                attempt_id = engine._claim_in(
+                    db, workspace_id, item.invoice_id, mode, item.run_at, methods
+                )
                 if attempt_id is None:
                     skipped[item.id] = "not_due"
                 else:
@@ -331,7 +332,7 @@ def work_once(
             counts.skipped += len(group)
             continue
         except Exception:
-            log.exception("autopay: claiming in workspace %s failed", workspace_id)
+            log.exception("autopay: workspace %s failed claiming; the others go on", workspace_id)
             retry.update({i.id: "error" for i in group})
             failed_workspaces.add(workspace_id)
             continue
@@ -346,7 +347,11 @@ def work_once(
         try:
             status = future.result()
         except Exception:
-            log.exception("autopay: item %s failed; it is tried again", item_id)
+            log.exception(
+                "autopay: workspace %s failed on item %s; the others go on, it is tried again",
+                workspace_id,
+                item_id,
+            )
             retry[item_id] = "error"
             failed_workspaces.add(workspace_id)
             continue
