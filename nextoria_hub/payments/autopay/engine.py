@@ -26,6 +26,7 @@ from nextoria_hub.models import (
     SavedPaymentMethod,
     StripeCustomer,
 )
+from nextoria_hub.notifications.outbox import rendering_deferred
 from nextoria_hub.payments.autopay.outcomes import apply_failure, apply_success, mark_processing
 from nextoria_hub.payments.autopay.policy import _charge_date
 from nextoria_hub.payments.autopay.ratelimit import _bucket
@@ -245,7 +246,9 @@ def _call(workspace_id: int, attempt_id: int) -> tuple[str, dict[str, Any] | Non
 def _record_outcome(
     workspace_id: int, attempt_id: int, outcome: str, pi: dict[str, Any] | None, err: Any
 ) -> str:
-    with _write_turn(), session_scope() as db:
+    """Write the answer; the emails it queues are stored as template + context and rendered
+    at delivery, not here (a charge's CPU is mostly its own rows)."""
+    with rendering_deferred(), _write_turn(), session_scope() as db:
         attempt = db.get(AutopayAttempt, attempt_id)
         assert attempt is not None
         if outcome == "succeeded":
