@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -75,17 +76,6 @@ def _params(
             "nextoria_attempt": str(attempt.attempt_no),
         },
     }
-
-
-def _method_type(db: Session, workspace_id: int, attempt: AutopayAttempt) -> str:
-    """``card``, ``us_bank_account`` or ``sepa_debit``: the saved method this attempt charges."""
-    brand = db.exec(
-        select(SavedPaymentMethod.brand).where(
-            SavedPaymentMethod.workspace_id == workspace_id,
-            SavedPaymentMethod.payment_method_id == attempt.payment_method_id,
-        )
-    ).first()
-    return next((key for key, label in BANK_DEBITS.items() if label == brand), "card")
 
 
 def _due_invoices(db: Session, workspace_id: int, mode: str, now: datetime) -> list[int]:
@@ -194,40 +184,100 @@ def _claim_in(
     return attempt.id
 
 
-def _customer_of(db: Session, workspace_id: int, invoice: Invoice, mode: str) -> str:
-    row = db.exec(
-        select(StripeCustomer).where(
-            StripeCustomer.workspace_id == workspace_id,
-            StripeCustomer.client_id == invoice.client_id,
-            StripeCustomer.mode == mode,
-        )
-    ).first()
-    return row.customer_id if row is not None else ""
+@dataclass(frozen=True)
+class Prepared:
+    """One attempt's request, read from the database before any call: nothing is read per
+    call, and the secret key is decrypted once per workspace and mode."""
+
+    workspace_id: int
+    attempt_id: int
+    mode: str
+    secret_key: str
+    params: dict[str, Any]
+    idempotency_key: str
 
 
-def _call(workspace_id: int, attempt_id: int) -> tuple[str, dict[str, Any] | None, Any]:
-    """Send (or replay) the attempt's request: ("succeeded"|"failed"|"unknown"|"pending", PI, error)."""
-    with session_scope() as db:
-        attempt = db.get(AutopayAttempt, attempt_id)
-        assert attempt is not None and attempt.workspace_id == workspace_id
-        if attempt.status not in ("claimed", "unknown"):
-            return "skipped", None, None  # abandoned since the claim: never sent
-        invoice = db.get(Invoice, attempt.invoice_id)
-        assert invoice is not None
-        secret_key = secret_key_for(db, workspace_id, attempt.mode)
-        customer_id = _customer_of(db, workspace_id, invoice, attempt.mode)
-        params = _params(
-            attempt, customer_id, invoice, workspace_id, _method_type(db, workspace_id, attempt)
+Answer = tuple[str, dict[str, Any] | None, Any]  # ("succeeded"|"failed"|…, PI, error)
+
+
+def prepare_calls(workspace_id: int, attempt_ids: list[int]) -> dict[int, Prepared | None]:
+    """The requests of a workspace's claimed (or unknown) attempts, in a few queries; None for
+    an attempt abandoned since its claim (it is never sent)."""
+    out: dict[int, Prepared | None] = {}
+    with Session(get_engine()) as db:
+        attempts = db.exec(
+            select(AutopayAttempt).where(
+                col(AutopayAttempt.id).in_(attempt_ids),
+                AutopayAttempt.workspace_id == workspace_id,
+            )
+        ).all()
+        invoices = {
+            i.id: i
+            for i in db.exec(
+                select(Invoice).where(
+                    col(Invoice.id).in_({a.invoice_id for a in attempts}),
+                    Invoice.workspace_id == workspace_id,
+                )
+            )
+        }
+        customers = {
+            (c.client_id, c.mode): c.customer_id
+            for c in db.exec(
+                select(StripeCustomer).where(
+                    StripeCustomer.workspace_id == workspace_id,
+                    col(StripeCustomer.client_id).in_({i.client_id for i in invoices.values()}),
+                )
+            )
+        }
+        brands = dict(
+            db.exec(
+                select(SavedPaymentMethod.payment_method_id, SavedPaymentMethod.brand).where(
+                    SavedPaymentMethod.workspace_id == workspace_id,
+                    col(SavedPaymentMethod.payment_method_id).in_(
+                        {a.payment_method_id for a in attempts}
+                    ),
+                )
+            ).all()
         )
-        key = attempt.idempotency_key
-    _bucket(workspace_id, attempt.mode).take()
+        keys: dict[str, str] = {}
+        for attempt in attempts:
+            if attempt.status not in ("claimed", "unknown"):
+                out[attempt.id] = None  # type: ignore[index]
+                continue
+            if attempt.mode not in keys:
+                keys[attempt.mode] = secret_key_for(db, workspace_id, attempt.mode)
+            invoice = invoices[attempt.invoice_id]
+            brand = brands.get(attempt.payment_method_id, "")
+            method_type = next((k for k, label in BANK_DEBITS.items() if label == brand), "card")
+            out[attempt.id] = Prepared(  # type: ignore[index]
+                workspace_id,
+                attempt.id,  # type: ignore[arg-type]
+                attempt.mode,
+                keys[attempt.mode],
+                _params(
+                    attempt,
+                    customers.get((invoice.client_id, attempt.mode), ""),
+                    invoice,
+                    workspace_id,
+                    method_type,
+                ),
+                attempt.idempotency_key,
+            )
+    return out
+
+
+def send(call: Prepared) -> Answer:
+    """Send (or replay) one prepared request, under the account's rate limit."""
+    _bucket(call.workspace_id, call.mode).take()
     try:
-        pi = gateway.charge_off_session(secret_key, params, idempotency_key=key)
+        pi = gateway.charge_off_session(
+            call.secret_key, call.params, idempotency_key=call.idempotency_key
+        )
     except gateway.StripeCardError as err:
         pi = None
         if err.payment_intent_id:
-            _bucket(workspace_id, attempt.mode).take()
-            pi = gateway.retrieve_payment_intent_raw(secret_key, err.payment_intent_id)
+            _bucket(call.workspace_id, call.mode).take()
+            pi = gateway.retrieve_payment_intent_raw(call.secret_key, err.payment_intent_id)
         return "failed", pi, err
     except gateway.StripeUnavailable as err:
         return "unknown", None, err
@@ -243,68 +293,100 @@ def _call(workspace_id: int, attempt_id: int) -> tuple[str, dict[str, Any] | Non
     return "failed", pi, None
 
 
-def _record_outcome(
-    workspace_id: int, attempt_id: int, outcome: str, pi: dict[str, Any] | None, err: Any
-) -> str:
-    """Write the answer; the emails it queues are stored as template + context and rendered
-    at delivery, not here (a charge's CPU is mostly its own rows)."""
+def send_prepared(call: Prepared | None) -> Answer:
+    """``send``, then the crash tests' hook (``autopay.after_stripe_call``)."""
+    if call is None:
+        return "skipped", None, None  # abandoned since the claim: never sent
+    answer = send(call)
+    hook = _package().after_stripe_call
+    if hook is not None:
+        hook(call.attempt_id, answer[0])
+    return answer
+
+
+def record_outcomes(workspace_id: int, answers: dict[int, Answer]) -> dict[int, str]:
+    """Write a batch of answers in one transaction: {attempt: its status afterwards}.
+
+    Each answer is written under its own savepoint, so one that fails (then "error", its
+    attempt left open to be replayed) does not undo the others. The emails queued are stored
+    as template + context and rendered at delivery, not here.
+    """
+    statuses: dict[int, str] = {}
     with rendering_deferred(), _write_turn(), session_scope() as db:
-        attempt = db.get(AutopayAttempt, attempt_id)
-        assert attempt is not None
-        if outcome == "succeeded":
-            assert pi is not None
-            apply_success(db, workspace_id, attempt, pi)
-        elif outcome == "failed":
-            if pi is None:
-                pi = {
-                    "id": f"autopay_{attempt.idempotency_key}",
-                    "amount": attempt.amount,
-                    "currency": attempt.currency,
-                    "last_payment_error": {
-                        "code": getattr(err, "code", "") or "request_failed",
-                        "decline_code": getattr(err, "decline_code", "") or "",
-                        "message": getattr(err, "message", "") or "Stripe refused the charge.",
-                    },
-                }
-            elif err is not None and not pi.get("last_payment_error"):
-                pi = {
-                    **pi,
-                    "last_payment_error": {
-                        "code": err.code,
-                        "decline_code": err.decline_code,
-                        "message": err.message,
-                    },
-                }
-            apply_failure(db, workspace_id, attempt, pi)
-        elif outcome == "unknown":
-            db.refresh(attempt)
-            if attempt.status == "claimed":
-                attempt.status = "unknown"
-                attempt.failure_message = "Stripe did not answer; the outcome is checked next run."
-                db.add(attempt)
-        elif outcome == "pending" and pi is not None:
-            db.refresh(attempt)
-            attempt.payment_intent_id = str(pi.get("id") or "")
-            db.add(attempt)
-            if pi.get("status") == "processing":
-                mark_processing(db, workspace_id, attempt.invoice_id, pi)
-        db.flush()
+        # Write first: the batch's attempt rows locked (on SQLite the write lock, taken
+        # before any read, so no other writer can make this transaction's reads stale).
+        db.execute(
+            update(AutopayAttempt)
+            .where(col(AutopayAttempt.id).in_(list(answers)))
+            .values(status=AutopayAttempt.status)
+        )
+        for attempt_id, (outcome, pi, err) in answers.items():
+            try:
+                with db.begin_nested():
+                    statuses[attempt_id] = _record_in(
+                        db, workspace_id, attempt_id, outcome, pi, err
+                    )
+            except Exception:
+                log.exception("autopay: attempt %s not recorded; it is replayed", attempt_id)
+                statuses[attempt_id] = "error"
+    return statuses
+
+
+def _record_in(
+    db: Session,
+    workspace_id: int,
+    attempt_id: int,
+    outcome: str,
+    pi: dict[str, Any] | None,
+    err: Any,
+) -> str:
+    attempt = db.get(AutopayAttempt, attempt_id)
+    assert attempt is not None
+    if outcome == "succeeded":
+        assert pi is not None
+        apply_success(db, workspace_id, attempt, pi)
+    elif outcome == "failed":
+        if pi is None:
+            pi = {
+                "id": f"autopay_{attempt.idempotency_key}",
+                "amount": attempt.amount,
+                "currency": attempt.currency,
+                "last_payment_error": {
+                    "code": getattr(err, "code", "") or "request_failed",
+                    "decline_code": getattr(err, "decline_code", "") or "",
+                    "message": getattr(err, "message", "") or "Stripe refused the charge.",
+                },
+            }
+        elif err is not None and not pi.get("last_payment_error"):
+            pi = {
+                **pi,
+                "last_payment_error": {
+                    "code": err.code,
+                    "decline_code": err.decline_code,
+                    "message": err.message,
+                },
+            }
+        apply_failure(db, workspace_id, attempt, pi)
+    elif outcome == "unknown":
         db.refresh(attempt)
-        return attempt.status
+        if attempt.status == "claimed":
+            attempt.status = "unknown"
+            attempt.failure_message = "Stripe did not answer; the outcome is checked next run."
+            db.add(attempt)
+    elif outcome == "pending" and pi is not None:
+        db.refresh(attempt)
+        attempt.payment_intent_id = str(pi.get("id") or "")
+        db.add(attempt)
+        if pi.get("status") == "processing":
+            mark_processing(db, workspace_id, attempt.invoice_id, pi)
+    db.flush()
+    db.refresh(attempt)
+    return attempt.status
 
 
 def _package() -> Any:
     """The package module, where tests set ``autopay.after_stripe_call``."""
     return sys.modules[__package__]
-
-
-def _charge_attempt(workspace_id: int, attempt_id: int) -> str:
-    """Send one claimed attempt and record its outcome; the attempt's status afterwards."""
-    outcome, pi, err = _call(workspace_id, attempt_id)
-    hook = _package().after_stripe_call
-    if hook is not None:
-        hook(attempt_id, outcome)
-    return _record_outcome(workspace_id, attempt_id, outcome, pi, err)
 
 
 def _tally(counts: ChargeCounts, statuses: list[str]) -> None:

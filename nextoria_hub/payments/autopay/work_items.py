@@ -320,13 +320,14 @@ def work_once(
         by_workspace[item.workspace_id].append(item)
     done: dict[int, str] = {}
     retry: dict[int, str] = {}
-    futures: dict[int, tuple[int, Future[str]]] = {}
+    futures: dict[int, tuple[int, int, Future[engine.Answer]]] = {}
     replays: set[int] = set()
     failed_workspaces: set[int] = set()
     pool = _call_pool()
     for workspace_id, group in by_workspace.items():
         try:
             send, replayed, skipped = _attempts_to_send(workspace_id, group)
+            calls = engine.prepare_calls(workspace_id, list(send.values()))
         except StripeNotConnected:
             done.update({i.id: "not_connected" for i in group})
             counts.skipped += len(group)
@@ -340,12 +341,15 @@ def work_once(
         replays |= replayed
         counts.skipped += len(skipped)
         for item_id, attempt_id in send.items():
-            future = pool.submit(engine._charge_attempt, workspace_id, attempt_id)
-            futures[item_id] = (workspace_id, future)
-    tries = {i.id: i.tries for i in items}
-    for item_id, (workspace_id, future) in futures.items():
+            future = pool.submit(engine.send_prepared, calls.get(attempt_id))
+            futures[item_id] = (workspace_id, attempt_id, future)
+    # Every answer of a workspace is written in one transaction, once all are in.
+    answers: dict[int, dict[int, engine.Answer]] = defaultdict(dict)
+    item_of: dict[int, int] = {}
+    for item_id, (workspace_id, attempt_id, future) in futures.items():
         try:
-            status = future.result()
+            answers[workspace_id][attempt_id] = future.result()
+            item_of[attempt_id] = item_id
         except Exception:
             log.exception(
                 "autopay: workspace %s failed on item %s; the others go on, it is tried again",
@@ -354,15 +358,27 @@ def work_once(
             )
             retry[item_id] = "error"
             failed_workspaces.add(workspace_id)
-            continue
-        if item_id in replays and status in ("succeeded", "failed"):
-            counts.resolved += 1
-        else:
-            engine._tally(counts, [status])
-        if status in OPEN_ATTEMPT and tries[item_id] < MAX_TRIES:
-            retry[item_id] = status  # still in flight elsewhere, or no answer: replay later
-        else:
-            done[item_id] = status
+    tries = {i.id: i.tries for i in items}
+    for workspace_id, batch in answers.items():
+        try:
+            statuses = engine.record_outcomes(workspace_id, batch)
+        except Exception:
+            log.exception("autopay: workspace %s: outcomes not recorded", workspace_id)
+            statuses = dict.fromkeys(batch, "error")
+        for attempt_id, status in statuses.items():
+            item_id = item_of[attempt_id]
+            if status == "error":
+                retry[item_id] = "error"
+                failed_workspaces.add(workspace_id)
+                continue
+            if item_id in replays and status in ("succeeded", "failed"):
+                counts.resolved += 1
+            else:
+                engine._tally(counts, [status])
+            if status in OPEN_ATTEMPT and tries[item_id] < MAX_TRIES:
+                retry[item_id] = status  # still in flight elsewhere, or no answer: replay later
+            else:
+                done[item_id] = status
     counts.workspaces_failed += len(failed_workspaces)
     finish(eng, token, done, retry)
     return len(items)
