@@ -34,6 +34,7 @@ from nextoria_hub.ui.pages import (
 from nextoria_hub.ui.states.branding import BrandingState
 from nextoria_hub.ui.states.client_detail import ClientDetailState, PaymentMethodsState
 from nextoria_hub.ui.states.clients import ClientsState
+from nextoria_hub.ui.states.drafts import DraftEditState
 from nextoria_hub.ui.states.emails import EmailsState
 from nextoria_hub.ui.states.finance import AuditState, FinanceState
 from nextoria_hub.ui.states.integrations import IntegrationsState
@@ -116,7 +117,7 @@ _PAGES = [
         "/invoices/[invoice_id]",
         invoices.invoice_detail_page,
         "Invoice",
-        [AppState.guard("staff"), InvoiceDetailState.load],
+        [AppState.guard("staff"), InvoiceDetailState.load, DraftEditState.load],
     ),
     (
         "/payments",

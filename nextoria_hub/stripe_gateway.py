@@ -178,6 +178,54 @@ def oauth_deauthorize(platform_key: str, account: str) -> bool:
     return True
 
 
+# Controller properties of a Standard account: the agency has the full Stripe Dashboard, pays
+# its own fees, and Stripe collects its details and covers losses (Accounts v1, this version).
+STANDARD_CONTROLLER = {
+    "fees": {"payer": "account"},
+    "losses": {"payments": "stripe"},
+    "requirement_collection": "stripe",
+    "stripe_dashboard": {"type": "full"},
+}
+
+
+def create_connected_account(
+    platform_key: str, *, name: str, email: str, idempotency: str
+) -> AccountInfo:
+    """A new Standard-like account for an agency, connected to the platform (Connect
+    Onboarding). ``idempotency``: a retry after a lost answer gets the same account back."""
+    with translated_errors("create your Stripe account"):
+        account = (
+            client_for(platform_key)
+            .v1.accounts.create(
+                {
+                    "controller": STANDARD_CONTROLLER,  # type: ignore[typeddict-item]
+                    "business_profile": {"name": name},
+                    "email": email,
+                },
+                {"idempotency_key": idempotency},
+            )
+            .to_dict()
+        )
+    return account_info(account, "live" if "_live_" in platform_key else "test")
+
+
+def create_account_link(
+    platform_key: str, account: str, *, refresh_url: str, return_url: str
+) -> str:
+    """A single-use URL of Stripe's hosted onboarding for ``account`` (expires in minutes:
+    use at once, never store or log it)."""
+    with translated_errors("open Stripe's account set-up"):
+        link = client_for(platform_key).v1.account_links.create(
+            {
+                "account": account,
+                "type": "account_onboarding",
+                "refresh_url": refresh_url,
+                "return_url": return_url,
+            }
+        )
+    return str(link.url)
+
+
 def upsert_connect_webhook_endpoint(
     platform_key: str, *, url: str, events: list[str]
 ) -> tuple[str, str | None]:

@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from . import connect, control, hosted, resources, validation  # noqa: F401  (registers API routes)
+from . import connect, control, hosted, onboarding, resources, validation  # noqa: F401  (registers API routes)
 from .api import Ctx, Params, expand, match, path_exists
 from .api import Route as ApiRoute
 from .delivery import DeliveryConfig
@@ -208,6 +208,7 @@ def create_app(
         *_guarded_controls(),
         *hosted.routes(),
         *connect.routes(),
+        *onboarding.routes(),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.sandbox = sandbox

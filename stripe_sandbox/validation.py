@@ -38,6 +38,8 @@ from .errors import StripeError, invalid
 SPECS: dict[tuple[str, str], str] = {
     ("GET", "/v1/account"): "account_retrieve_current",
     ("GET", "/v1/accounts/{id}"): "account_retrieve",
+    ("POST", "/v1/accounts"): "account_create",
+    ("POST", "/v1/account_links"): "account_link_create",
     ("GET", "/v1/balance"): "balance_retrieve",
     ("GET", "/v1/charges"): "charge_list",
     ("GET", "/v1/charges/{id}"): "charge_retrieve",

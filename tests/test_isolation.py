@@ -59,7 +59,16 @@ from nextoria_hub.accounts.team import (
 from nextoria_hub.accounts.users import create_user, find_user
 from nextoria_hub.accounts.workspaces import change_address
 from nextoria_hub.audit import list_audit
-from nextoria_hub.billing import clients, exports, finance, invoices, pdf, reminders
+from nextoria_hub.billing import (
+    clients,
+    drafts,
+    exports,
+    finance,
+    invoices,
+    locales,
+    pdf,
+    reminders,
+)
 from nextoria_hub.billing import portal as portal_home_svc
 from nextoria_hub.billing import profile as profile_svc
 from nextoria_hub.billing.clients import (
@@ -116,6 +125,7 @@ from nextoria_hub.payments import (
     settlement,
     stripe_connect,
     stripe_connection,
+    stripe_onboarding,
 )
 from nextoria_hub.payments.checkout import checkout_return, start_checkout
 from nextoria_hub.payments.queries import invoice_numbers, list_payments, unmatched_events
@@ -868,6 +878,49 @@ def _apply_deauthorization(db: Session, w: World) -> None:
     assert not stripe_connect.apply_deauthorization(db, w.a.id, "test", "")
 
 
+@contextmanager
+def _sandbox_platform(w: World) -> Iterator[None]:
+    """A real platform in the sandbox (the onboarding cases create accounts through it)."""
+    sandbox = w.request.getfixturevalue("stripe_sandbox")
+    platform = sandbox.create_account("Isolation Platform", platform=True)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NEXTORIA_STRIPE_CONNECT_CLIENT_ID", platform["client_id"])
+        mp.setenv("NEXTORIA_STRIPE_PLATFORM_SECRET_KEY", platform["test"]["secret_key"])
+        get_settings.cache_clear()
+        try:
+            yield
+        finally:
+            get_settings.cache_clear()
+    get_settings.cache_clear()
+
+
+def _a_test_row(db: Session, w: World) -> StripeKeys | None:
+    return db.exec(
+        select(StripeKeys).where(StripeKeys.workspace_id == w.a.id, StripeKeys.mode == "test")
+    ).first()
+
+
+def _start_onboarding(db: Session, w: World) -> None:
+    # A's new account lands on A's connection only; B's connections (one of them Connect)
+    # are not continued, replaced or read.
+    with _sandbox_platform(w):
+        url = stripe_onboarding.start_onboarding(db, w.a_admin)
+    row = _a_test_row(db, w)
+    assert row is not None and row.connected_account and row.connected_account in url
+    assert row.connected_account != "acct_globex_connect"
+
+
+def _continue_onboarding(db: Session, w: World) -> None:
+    with _sandbox_platform(w), pytest.raises(ValidationError):
+        stripe_onboarding.continue_onboarding(db, w.a_admin)  # A has none; B's is not A's
+
+
+def _store_connected_account(db: Session, w: World) -> None:
+    stripe_connect.store_connected_account(db, w.a_admin, "test", "acct_acme_new", None)
+    row = _a_test_row(db, w)
+    assert row is not None and row.connected_account == "acct_acme_new"
+
+
 # -- checkout --
 
 
@@ -1159,7 +1212,30 @@ def _late_fees(db: Session, w: World) -> None:
         reminders.waive_late_fee(db, w.a_admin, w.a_books.open.id, fee.id)
 
 
+def _drafts(db: Session, w: World) -> None:
+    for invoice_id in w.b_books.invoice_ids():
+        for call in (drafts.draft_form, drafts.void_and_duplicate, drafts.related_invoices):
+            with pytest.raises(NotFound):
+                call(db, w.a_admin, invoice_id)  # type: ignore[operator]
+
+
+def _set_workspace_locale(db: Session, w: World) -> None:
+    assert locales.set_workspace_locale(db, w.a_admin, "de_DE") == "de_DE"
+    db.flush()
+    assert locales.workspace_locale(db, w.a.id) == "de_DE"
+    assert locales.workspace_locale(db, w.b.id) == "en_US"
+
+
+def _currencies_in_use(db: Session, w: World) -> None:
+    assert "eur" not in reminders.currencies_in_use(db, w.a_admin)  # B bills in EUR
+
+
 CASES: dict[str, Callable[[Session, World], None]] = {
+    "draft_form": _drafts,
+    "void_and_duplicate": _drafts,
+    "related_invoices": _drafts,
+    "set_workspace_locale": _set_workspace_locale,
+    "currencies_in_use": _currencies_in_use,
     "list_team": _list_team,
     "portal_home": _portal_home,
     "set_accent": _branding,
@@ -1226,6 +1302,9 @@ CASES: dict[str, Callable[[Session, World], None]] = {
     "authorize_url": _authorize_url,
     "disconnect_connected": _disconnect_connected,
     "apply_deauthorization": _apply_deauthorization,
+    "start_onboarding": _start_onboarding,
+    "continue_onboarding": _continue_onboarding,
+    "store_connected_account": _store_connected_account,
     "start_checkout": _start_checkout,
     "checkout_return": _checkout_return,
     "list_payments": _list_payments,
@@ -1267,7 +1346,8 @@ CASES: dict[str, Callable[[Session, World], None]] = {
 
 # Tenant-scoped functions that need no attack case, and why.
 EXEMPT = {
-    "workspace_locale": "returns the one default locale; reads nothing of the workspace yet",
+    "workspace_locale": "reads one column of the workspace the calling service already "
+    "resolved (its invoice's or the actor's); never chosen by a request",
     "enqueue_email": "a writer: the workspace comes from the calling service, not a request",
     "email_admins": "a writer like enqueue_email; tests/notifications/test_outbox.py shows it "
     "reaches only that workspace's active admins",
@@ -1292,6 +1372,7 @@ MODULES = (
     finance,
     stripe_connection,
     stripe_connect,
+    stripe_onboarding,
     checkout,
     queries,
     settlement,
@@ -1303,6 +1384,8 @@ MODULES = (
     portal_home_svc,
     profile_svc,
     branding,
+    drafts,
+    locales,
 )
 
 B_TABLES = (
@@ -1442,6 +1525,8 @@ def _staff_only(w: World) -> dict[str, Callable[[Session, Actor], object]]:
         "set_mode": lambda db, u: set_mode(db, u, "test"),
         "disconnect": lambda db, u: disconnect(db, u, "test"),
         "authorize_url": lambda db, u: stripe_connect.authorize_url(db, u, w.b_session),
+        "start_onboarding": lambda db, u: stripe_onboarding.start_onboarding(db, u),
+        "continue_onboarding": lambda db, u: stripe_onboarding.continue_onboarding(db, u),
         "list_audit": lambda db, u: list_audit(db, u),
         "list_emails": lambda db, u: list_emails(db, u),
         "list_team": lambda db, u: list_team(db, u),
@@ -1468,6 +1553,11 @@ def _staff_only(w: World) -> dict[str, Callable[[Session, Actor], object]]:
         ),
         "active_late_fees": lambda db, u: reminders.active_late_fees(db, u, a.open.id),
         "waive_late_fee": lambda db, u: reminders.waive_late_fee(db, u, a.open.id, 1),
+        "currencies_in_use": lambda db, u: reminders.currencies_in_use(db, u),
+        "draft_form": lambda db, u: drafts.draft_form(db, u, a.draft.id),
+        "void_and_duplicate": lambda db, u: drafts.void_and_duplicate(db, u, a.open.id),
+        "related_invoices": lambda db, u: drafts.related_invoices(db, u, a.open.id),
+        "set_workspace_locale": lambda db, u: locales.set_workspace_locale(db, u, "fr_FR"),
     }
 
 
@@ -1497,6 +1587,8 @@ STAFF_ONLY = (
     "set_mode",
     "disconnect",
     "authorize_url",
+    "start_onboarding",
+    "continue_onboarding",
     "list_audit",
     "list_emails",
     "list_team",
@@ -1515,6 +1607,11 @@ STAFF_ONLY = (
     "reminders_on_for_client",
     "active_late_fees",
     "waive_late_fee",
+    "currencies_in_use",
+    "draft_form",
+    "void_and_duplicate",
+    "related_invoices",
+    "set_workspace_locale",
 )
 
 

@@ -1,4 +1,5 @@
-"""Stripe Connect at the apex: the OAuth callback and the one Connect webhook endpoint."""
+"""Stripe Connect: the OAuth callback and the one Connect webhook endpoint (at the apex), and
+the onboarding ``refresh_url`` (on the workspace's host, where the admin's cookie is)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,17 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from nextoria_hub.api.session_cookie import request_token
 from nextoria_hub.db import session_scope
-from nextoria_hub.payments import stripe_connect
+from nextoria_hub.errors import NextoriaError
+from nextoria_hub.payments import stripe_connect, stripe_onboarding
 from nextoria_hub.payments.webhooks import (
     MAX_BODY_BYTES,
     delivery_headers,
     receive_connect_webhook,
 )
 from nextoria_hub.settings import get_settings
-from nextoria_hub.tenancy import slug_from_host
+from nextoria_hub.tenancy import resolve_actor, slug_from_host
 
 INTEGRATIONS_PATH = "/settings/integrations"
 
@@ -72,3 +75,32 @@ async def connect_webhook(request: Request) -> JSONResponse:
         signature,
     )
     return JSONResponse({"outcome": result.outcome, "detail": result.detail}, result.status)
+
+
+async def onboarding_refresh(request: Request) -> Response:
+    """``GET /api/stripe/onboarding/refresh``: Stripe's ``refresh_url`` (the account link was
+    used or expired): a new link for the signed-in admin, or back to the page with why not."""
+    if _at_apex(request):
+        return JSONResponse({"error": "not found"}, 404)
+    host = request.headers.get("host", "")
+    token = request_token(request.headers.get("cookie", ""))
+
+    def fresh_link() -> str:
+        with session_scope() as db:
+            workspace, actor = resolve_actor(db, host, token)
+            if workspace is None:
+                return ""
+            if actor is None:
+                return f"/login?next={INTEGRATIONS_PATH}"
+            try:
+                return stripe_onboarding.continue_onboarding(db, actor)
+            except NextoriaError as err:
+                query = urlencode({"stripe_onboarding": "failed", "message": err.message})
+                return f"{INTEGRATIONS_PATH}?{query}"
+
+    target = await run_in_threadpool(fresh_link)
+    if not target:
+        return JSONResponse({"error": "not found"}, 404)
+    response = RedirectResponse(target, status_code=303)
+    response.headers["cache-control"] = "no-store"
+    return response

@@ -155,6 +155,11 @@ def build_api() -> Starlette:
             Route("/api/webhooks/stripe", stripe_webhook, methods=["POST"]),
             Route("/api/webhooks/stripe/connect", connect_routes.connect_webhook, methods=["POST"]),
             Route("/api/stripe/connect/callback", connect_routes.callback, methods=["GET"]),
+            Route(
+                "/api/stripe/onboarding/refresh",
+                connect_routes.onboarding_refresh,
+                methods=["GET"],
+            ),
             Route("/api/session", session_routes.start, methods=["POST"]),
             Route("/api/session/end", session_routes.end, methods=["POST"]),
             Route("/api/invoices/{invoice_id}/{kind}.pdf", invoice_document, methods=["GET"]),

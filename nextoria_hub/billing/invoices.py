@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from nextoria_hub.audit import record_audit
 from nextoria_hub.billing.clients import get_client, portal_client, portal_client_id
 from nextoria_hub.billing.finance import get_finance
+from nextoria_hub.billing.locales import Formatter
 from nextoria_hub.billing.money import decimals, format_money, to_minor, validate_currency
 from nextoria_hub.clock import utcnow
 from nextoria_hub.errors import NotFound, ValidationError
@@ -248,10 +249,25 @@ def update_draft(
     issue_date: date,
     due_date: date,
     notes: str,
+    client_id: int | None = None,
 ) -> Invoice:
-    invoice = _staff_invoice(db, actor, invoice_id)
+    """Replace a draft's lines, dates, notes, currency and (optionally) client.
+
+    Under the invoice's row lock, so an edit and a send of the same draft can't interleave:
+    what is sent is what was last saved.
+    """
+    invoice = _locked_staff_invoice(db, actor, invoice_id)
     if invoice.status != InvoiceStatus.draft:
-        raise ValidationError("Only drafts can be edited.", "status")
+        raise ValidationError(
+            "Only drafts can be edited. Use “Void and duplicate as draft” to revise a sent "
+            "invoice.",
+            "status",
+        )
+    if client_id is not None and client_id != invoice.client_id:
+        client = get_client(db, actor, client_id)
+        if client.archived_at is not None:
+            raise ValidationError("This client is archived: restore it first.", "client_id")
+        invoice.client_id = client.id  # type: ignore[assignment]
     code = validate_currency(currency) if currency and currency.strip() else invoice.currency
     parsed = _parse_lines(lines, code)
     issue, due = _dates(issue_date, due_date)
@@ -287,7 +303,8 @@ def send_invoice(db: Session, actor: Actor, invoice_id: int) -> Invoice:
     invoice.status = InvoiceStatus.open
     invoice.sent_at = utcnow()
     db.add(invoice)
-    amount = format_money(invoice.total, invoice.currency)
+    fmt = Formatter.of(db, invoice.workspace_id)
+    amount = fmt.money(invoice.total, invoice.currency)
     enqueue_email(
         db,
         workspace_id=invoice.workspace_id,
@@ -298,7 +315,7 @@ def send_invoice(db: Session, actor: Actor, invoice_id: int) -> Invoice:
             "client_name": client.contact_name or client.name,
             "number": invoice.number,
             "amount": amount,
-            "due_date": invoice.due_date.strftime("%d %b %Y"),
+            "due_date": fmt.day(invoice.due_date),
             "link": portal_link(workspace.slug, invoice.id),  # type: ignore[arg-type]
         },
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from contextvars import ContextVar
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 
@@ -114,16 +116,46 @@ def from_minor(amount: int, currency: str) -> Decimal:
     return Decimal(amount) / (10 ** decimals(currency))
 
 
+def typed_amount(amount: int, currency: str) -> str:
+    """Minor units as a person would type them back: 45000 USD → "450.00", ¥3000 → "3000"."""
+    return f"{from_minor(amount, currency):.{decimals(currency)}f}"
+
+
+DEFAULT_LOCALE = "en_US"
+# The locale of the workspace whose page is being built (billing/locales.py ``use_locale``);
+# services that write for a workspace outside a page (emails, PDFs) pass theirs explicitly.
+ACTIVE_LOCALE: ContextVar[str] = ContextVar("nextoria_locale", default=DEFAULT_LOCALE)
+
+
 @lru_cache(maxsize=32)
 def _locale(name: str) -> Locale:
     """Parsed once: Babel parses a locale name again on every call, most of a format's cost."""
     return Locale.parse(name)
 
 
-def format_money(amount: int, currency: str, locale: str = "en_US") -> str:
-    """Display through Babel with the currency's own number of decimals."""
+@lru_cache(maxsize=128)
+def _pattern(locale: str, places: int) -> str | None:
+    """The locale's currency pattern with Stripe's decimals (None: Babel's own, for two).
+
+    ``en_US`` keeps the pattern it always had; other locales keep their own symbol place and
+    separators (``1.250 ¥`` in German) with the fraction digits replaced.
+    """
+    if places == 2:
+        return None
+    if locale == "en_US":
+        return "¤#,##0" if places == 0 else "¤#,##0.000"
+    standard = _locale(locale).currency_formats["standard"].pattern
+    return re.sub(r"0\.0+", "0" if places == 0 else "0.000", standard)
+
+
+def format_money(amount: int, currency: str, locale: str | None = None) -> str:
+    """Display through Babel with the currency's own number of decimals.
+
+    ``locale``: the active workspace's (see ``ACTIVE_LOCALE``) unless given.
+    """
+    locale = locale or ACTIVE_LOCALE.get()
     places = decimals(currency)
-    pattern = None if places == 2 else ("¤#,##0" if places == 0 else "¤#,##0.000")
+    pattern = _pattern(locale, places)
     return format_currency(
         from_minor(amount, currency),
         currency.upper(),

@@ -20,6 +20,7 @@ from fpdf import FPDF
 from sqlmodel import Session, col, select
 
 from nextoria_hub.billing.invoices import display_status, get_invoice_view
+from nextoria_hub.billing.locales import workspace_locale
 from nextoria_hub.billing.money import format_money
 from nextoria_hub.clock import utcnow
 from nextoria_hub.errors import NotFound
@@ -28,7 +29,6 @@ from nextoria_hub.settings import get_settings
 from nextoria_hub.tenancy import Actor
 
 _FONTS = Path(__file__).parent / "fonts"
-DEFAULT_LOCALE = "en_US"
 # Payment rows that are money received (not a failed attempt, not a debit still in flight).
 _NOT_RECEIVED = ("failed", "processing")
 
@@ -61,11 +61,6 @@ class PdfDocument:
     def revision(self) -> str:
         raw = json.dumps(self.__dict__, default=lambda o: o.__dict__, sort_keys=True)
         return hashlib.sha256(raw.encode()).hexdigest()[:24]
-
-
-def workspace_locale(db: Session, workspace_id: int) -> str:
-    """The locale documents are written in; one default until workspaces can choose."""
-    return DEFAULT_LOCALE
 
 
 def _day(value: date, locale: str) -> str:

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from nextoria_hub.billing.clients import portal_client_id
 from nextoria_hub.billing.invoices import display_status
+from nextoria_hub.billing.locales import format_day
 from nextoria_hub.billing.money import format_money
 from nextoria_hub.errors import ValidationError
 from nextoria_hub.models.invoice import Invoice, InvoiceStatus
@@ -89,7 +90,7 @@ def _row(invoice: Invoice, processing: bool, today: date) -> PortalRow:
         number=invoice.number,
         status=display_status(invoice, today, processing=processing),
         amount=format_money(invoice.amount_due if is_open else invoice.total, invoice.currency),
-        due=invoice.due_date.strftime("%d %b %Y"),
+        due=format_day(invoice.due_date),
         payable=is_open and invoice.amount_due > 0 and not processing,
     )
 
@@ -200,7 +201,7 @@ def payment_history(db: Session, actor: Actor, *, page: int = 1) -> PaymentHisto
             invoice_id=p.invoice_id,
             number=number,
             amount=format_money(p.amount, p.currency),
-            paid_on=p.created_at.strftime("%d %b %Y"),
+            paid_on=format_day(p.created_at),
             method=p.method_detail or p.method_type.replace("_", " ") or "Payment",
             status={"succeeded": "Paid"}.get(p.status, p.status.replace("_", " ").capitalize()),
         )

@@ -6,8 +6,9 @@ unique key: the job can run twice, or in two processes, and sends or charges onc
 
 from __future__ import annotations
 
+import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -16,8 +17,10 @@ from sqlmodel import Session, col, select
 
 from nextoria_hub.audit import record_audit
 from nextoria_hub.billing.clients import get_client
+from nextoria_hub.billing.finance import get_finance
 from nextoria_hub.billing.invoices import add_activity, get_invoice, portal_link
-from nextoria_hub.billing.money import decimals, format_money, to_minor
+from nextoria_hub.billing.locales import Formatter
+from nextoria_hub.billing.money import format_money, to_minor, validate_currency
 from nextoria_hub.clock import utcnow
 from nextoria_hub.errors import NotFound, ValidationError
 from nextoria_hub.models import (
@@ -70,7 +73,8 @@ class ReminderUpdate:
     max_after: int
     late_fee_kind: str = "none"
     late_fee_percent: str = ""  # "1.5" → 150 basis points
-    late_fee_fixed: str = ""  # major units in the invoice's currency, e.g. "25"
+    # Per currency, major units as typed ({"usd": "25", "jpy": "3000"}); "" leaves one out.
+    late_fee_fixed: dict[str, str] = field(default_factory=dict)
     late_fee_after_days: int = 30
     late_fee_monthly: bool = False
     late_fee_max: int = 1
@@ -113,14 +117,12 @@ def update_reminder_settings(db: Session, actor: Actor, update: ReminderUpdate) 
     row.late_fee_percent_bp = (
         _percent_bp(update.late_fee_percent) if update.late_fee_kind == "percent" else 0
     )
-    fixed = update.late_fee_fixed.strip()
-    # Checked as a two-decimal amount; applied in each invoice's own currency.
-    if (
-        update.late_fee_kind == "fixed"
-        and to_minor(fixed or "0", "usd", field="late_fee_fixed") <= 0
-    ):
-        raise ValidationError("Enter the fee, e.g. 25.", "late_fee_fixed")
-    row.late_fee_fixed = fixed if update.late_fee_kind == "fixed" else ""
+    fixed = parse_fixed_fees(update.late_fee_fixed) if update.late_fee_kind == "fixed" else {}
+    if update.late_fee_kind == "fixed" and not fixed:
+        raise ValidationError(
+            "Enter the fee in at least one currency, e.g. 25 for USD.", "late_fee_fixed"
+        )
+    row.late_fee_fixed_amounts = json.dumps(fixed, sort_keys=True)
     row.late_fee_after_days = _days(update.late_fee_after_days, "late_fee_after_days", 1)
     row.late_fee_monthly = update.late_fee_monthly
     row.late_fee_max = _days(update.late_fee_max, "late_fee_max", 1, MAX_REPEATS)
@@ -131,11 +133,50 @@ def update_reminder_settings(db: Session, actor: Actor, update: ReminderUpdate) 
     return row
 
 
+def parse_fixed_fees(typed: dict[str, str]) -> dict[str, int]:
+    """Currency → fee in minor units, each with that currency's own decimals (¥ none, KWD 3)."""
+    fees: dict[str, int] = {}
+    for raw_code, raw_amount in typed.items():
+        amount = str(raw_amount or "").strip()
+        if not amount:
+            continue
+        code = validate_currency(raw_code, field="late_fee_fixed")
+        where = f"late_fee_fixed.{code}"
+        try:
+            minor = to_minor(amount, code, field=where)
+        except ValidationError as err:
+            raise ValidationError(f"{code.upper()}: {err.message}", where) from None
+        if minor <= 0:
+            raise ValidationError(f"{code.upper()}: enter a fee above 0, e.g. 25.", where)
+        fees[code] = minor
+    return fees
+
+
+def currencies_in_use(db: Session, actor: Actor) -> list[str]:
+    """The workspace's default currency and its clients', offered first for a fixed fee."""
+    actor.require_admin()
+    codes = db.exec(
+        select(Client.currency).where(Client.workspace_id == actor.workspace_id).distinct()
+    ).all()
+    default = get_finance(db, actor.workspace_id).default_currency
+    return [default, *sorted(c for c in set(codes) if c != default)]
+
+
+def fixed_fees(s: ReminderSettings) -> dict[str, int]:
+    """The saved fixed late fee per currency, in minor units."""
+    try:
+        data = json.loads(s.late_fee_fixed_amounts or "{}")
+    except ValueError:
+        return {}
+    return {str(k): int(v) for k, v in data.items() if isinstance(v, int) and v > 0}
+
+
 def _describe(s: ReminderSettings) -> str:
+    amounts = ", ".join(format_money(a, c) for c, a in sorted(fixed_fees(s).items()))
     fee = {
         "none": "no late fee",
         "percent": f"late fee {s.late_fee_percent_bp / 100:g}%",
-        "fixed": f"late fee {s.late_fee_fixed}",
+        "fixed": f"late fee {amounts}",
     }[s.late_fee_kind]
     return (
         f"reminders {'on' if s.enabled else 'off'}: {s.days_before} days before, "
@@ -223,7 +264,8 @@ def late_fee_amount(
 
     Once after ``late_fee_after_days`` days overdue; when monthly, again every 30 days, up to
     ``late_fee_max`` fees. A percentage is of ``base_total``, the invoice's total without any
-    fee (never compounding); a fixed fee is in the invoice's own currency.
+    fee (never compounding); a fixed fee is the amount set for the invoice's currency, and
+    nothing when none is set for it.
     """
     if s.late_fee_kind == "none" or days_overdue < s.late_fee_after_days:
         return 0
@@ -236,8 +278,7 @@ def late_fee_amount(
     if s.late_fee_kind == "percent":
         fee = Decimal(base_total) * s.late_fee_percent_bp / 10_000
         return int(fee.quantize(Decimal(1), rounding=ROUND_HALF_UP))
-    fixed = Decimal(s.late_fee_fixed) * 10 ** decimals(currency)  # 25.50 JPY → ¥26
-    return int(fixed.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return fixed_fees(s).get(currency.lower(), 0)
 
 
 def blocked_reason(db: Session, invoice: Invoice) -> str:
@@ -347,12 +388,8 @@ def apply_late_fee(
     fee.line_id = line.id
     db.add(fee)
     _totals_from_lines(db, invoice)
-    add_activity(
-        db,
-        invoice,
-        "late_fee",
-        f"{LATE_FEE_LABEL} of {format_money(amount, invoice.currency)} added",
-    )
+    shown = Formatter.of(db, invoice.workspace_id).money(amount, invoice.currency)
+    add_activity(db, invoice, "late_fee", f"{LATE_FEE_LABEL} of {shown} added")
     db.flush()
     return fee
 
@@ -383,7 +420,8 @@ def waive_late_fee(db: Session, actor: Actor, invoice_id: int, fee_id: int) -> I
         db.delete(line)
         db.flush()
     _totals_from_lines(db, invoice)
-    detail = f"{LATE_FEE_LABEL} of {format_money(fee.amount, fee.currency)} waived by {actor.name}"
+    amount = Formatter.of(db, invoice.workspace_id).money(fee.amount, fee.currency)
+    detail = f"{LATE_FEE_LABEL} of {amount} waived by {actor.name}"
     add_activity(db, invoice, "late_fee_waived", detail)
     record_audit(db, actor, "invoice.waive_late_fee", f"{invoice.number}: {detail}")
     db.flush()
@@ -428,6 +466,7 @@ def send_reminder(
     workspace = db.get(Workspace, invoice.workspace_id)
     assert client is not None and workspace is not None
     fees = [f for f in _fees(db, invoice) if f.waived_at is None]
+    fmt = Formatter.of(db, invoice.workspace_id)
     email = enqueue_email(
         db,
         workspace_id=invoice.workspace_id,
@@ -437,10 +476,10 @@ def send_reminder(
             "workspace_name": workspace.name,
             "client_name": client.contact_name or client.name,
             "number": invoice.number,
-            "amount": format_money(invoice.amount_due, invoice.currency),
-            "due_date": invoice.due_date.strftime("%d %b %Y"),
+            "amount": fmt.money(invoice.amount_due, invoice.currency),
+            "due_date": fmt.day(invoice.due_date),
             "overdue": invoice.due_date < today,
-            "late_fee": format_money(sum(f.amount for f in fees), invoice.currency) if fees else "",
+            "late_fee": fmt.money(sum(f.amount for f in fees), invoice.currency) if fees else "",
             "link": portal_link(workspace.slug, invoice.id),  # type: ignore[arg-type]
         },
     )

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from nextoria_hub.accounts.workspaces import get_workspace_by_slug
 from nextoria_hub.billing.clients import create_client
+from nextoria_hub.billing.drafts import void_and_duplicate
 from nextoria_hub.billing.invoices import LineInput, create_invoice, invoice_json, send_invoice
 from nextoria_hub.billing.pdf import cached_pdf, invoice_by_number
 from nextoria_hub.cli.common import print_json, unit_of_work
@@ -170,3 +171,22 @@ def invoice_pdf_command(
         _filename, data = cached_pdf(db, invoice, receipt=receipt)
     out.write_bytes(data)
     typer.echo(f"{out} ({len(data)} bytes)")
+
+
+@invoice_app.command("void-and-duplicate")
+def invoice_void_and_duplicate(
+    workspace: str = typer.Option(..., help="Workspace slug."),
+    number: str = typer.Option(..., help="The sent invoice, e.g. INV-0003."),
+    reason: str = typer.Option("", help="Why (on the voided invoice's timeline)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Void a sent, unpaid invoice and copy it into a new draft; prints the draft."""
+    with unit_of_work() as db:
+        ws = get_workspace_by_slug(db, workspace)
+        original = invoice_by_number(db, ws.id, number)  # type: ignore[arg-type]
+        draft = void_and_duplicate(db, _operator(ws.id), original.id, reason)  # type: ignore[arg-type]
+        data = {**_summary(invoice_json(db, draft)), "duplicated_from": original.number}
+    if as_json:
+        print_json(data)
+    else:
+        typer.echo(f"{data['id']} {data['number']} (draft, replaces {original.number})")

@@ -32,7 +32,7 @@ from nextoria_hub.models.reminders import (
     LateFee,
     ReminderSettings,
 )
-from nextoria_hub.models.stripe_connect import ConnectOAuthState
+from nextoria_hub.models.stripe_connect import ConnectOAuthState, ConnectOnboarding
 from nextoria_hub.models.stripe_keys import StripeKeys
 from nextoria_hub.models.user import Role, User
 from nextoria_hub.models.webhook import StripeEvent, WebhookDelivery
@@ -50,6 +50,7 @@ __all__ = [
     "ClientProfile",
     "ClientReminderSetting",
     "ConnectOAuthState",
+    "ConnectOnboarding",
     "Dispute",
     "DisputeOutcome",
     "FinanceSettings",

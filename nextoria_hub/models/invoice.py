@@ -49,6 +49,8 @@ class Invoice(SQLModel, table=True):
     # returned to the client's bank by lost disputes. The invoice stays Paid either way.
     amount_disputed: int = 0
     amount_charged_back: int = 0
+    # "Void and duplicate as draft": the sent invoice this draft was copied from.
+    duplicated_from_id: int | None = Field(default=None, foreign_key="invoice.id", index=True)
 
     @property
     def amount_due(self) -> int:

@@ -23,10 +23,11 @@ class ReminderSettings(SQLModel, table=True):
     repeat_every: int = 7  # days between the reminders after the due date
     max_after: int = 3  # reminders after the due date, at most
     # Late fees: none | percent | fixed. A percentage of the invoice's total before any fee
-    # (basis points), or a fixed amount in the invoice's currency (major units as typed).
+    # (basis points), or a fixed amount per currency: JSON ``{"usd": 2500, "jpy": 3000}`` in
+    # minor units; an invoice in a currency without an amount gets no fixed fee.
     late_fee_kind: str = Field(default="none", max_length=8)
     late_fee_percent_bp: int = 0
-    late_fee_fixed: str = Field(default="", max_length=20)
+    late_fee_fixed_amounts: str = Field(default="{}", max_length=4000)
     late_fee_after_days: int = 30
     late_fee_monthly: bool = False  # again every 30 days overdue, up to late_fee_max fees
     late_fee_max: int = 1

@@ -14,3 +14,5 @@ class Workspace(SQLModel, table=True):
     slug: str = Field(max_length=40, unique=True, index=True)
     name: str = Field(max_length=120)
     created_at: datetime = Field(default_factory=utcnow)
+    # Babel locale for money and dates on its pages, emails and PDFs (billing/locales.py).
+    locale: str = Field(default="en_US", max_length=16)

@@ -171,46 +171,63 @@ def complete(db: Session, *, state: str, code: str = "", error: str = "") -> Cal
         email=user.email,
         name=user.name,
     )
+    try:
+        info: gateway.AccountInfo | None = gateway.retrieve_account(
+            gateway.ConnectedKey(platform_key(), grant.account)
+        )
+    except gateway.StripeGatewayError:
+        info = None  # readiness follows from account.updated / refresh
+    store_connected_account(db, actor, mode, grant.account, info)
+    record_audit(db, actor, "stripe.connect_oauth", f"{mode}: account {grant.account}")
+    return CallbackResult(workspace.slug, True, "Stripe is connected.")
+
+
+def store_connected_account(
+    db: Session, actor: Actor, mode: str, account: str, info: gateway.AccountInfo | None
+) -> StripeKeys:
+    """Make ``account`` the workspace's Stripe account of ``mode`` (OAuth or onboarding).
+
+    A pasted key of this mode is replaced: no agency secret is kept once connected. The
+    first mode connected becomes the one in use.
+    """
+    workspace_id = actor.workspace_id
     keys = db.exec(
-        select(StripeKeys).where(StripeKeys.workspace_id == workspace.id, StripeKeys.mode == mode)
+        select(StripeKeys).where(StripeKeys.workspace_id == workspace_id, StripeKeys.mode == mode)
     ).first()
     if keys is None:
         keys = StripeKeys(
-            workspace_id=workspace.id,  # type: ignore[arg-type]
+            workspace_id=workspace_id,
             mode=mode,
             publishable_key="",
             secret_key_sealed="",
             secret_key_mask="",
         )
-    # A pasted key of this mode is replaced: no agency secret is kept once connected.
     keys.publishable_key = ""
     keys.secret_key_sealed = keys.webhook_secret_sealed = ""
     keys.secret_key_mask, keys.webhook_secret_mask = CONNECTED_MASK, ""
     keys.webhook_endpoint_id = ""
-    keys.connected_account = grant.account
-    keys.account_id = grant.account
+    keys.connected_account = account
+    keys.account_id = account
     keys.connected_at = utcnow()
-    keys.connected_by_id, keys.connected_by_label = user.id, user.name or user.email
-    try:
-        info = gateway.retrieve_account(gateway.ConnectedKey(platform_key(), grant.account))
+    keys.connected_by_id, keys.connected_by_label = actor.user_id, actor.name or actor.email
+    if info is not None:
         keys.account_name = info.name
         keys.charges_enabled, keys.details_submitted = info.charges_enabled, info.details_submitted
         keys.requirements_due = ",".join(info.requirements_due)
         keys.checked_at = utcnow()
-    except gateway.StripeGatewayError:
-        keys.account_name = grant.account  # readiness follows from account.updated / refresh
+    else:
+        keys.account_name = account
     db.add(keys)
-    finance = get_finance(db, workspace.id)  # type: ignore[arg-type]
+    finance = get_finance(db, workspace_id)
     other = "live" if mode == "test" else "test"
     has_other = db.exec(
-        select(StripeKeys).where(StripeKeys.workspace_id == workspace.id, StripeKeys.mode == other)
+        select(StripeKeys).where(StripeKeys.workspace_id == workspace_id, StripeKeys.mode == other)
     ).first()
     if has_other is None and finance.stripe_mode != mode:
         finance.stripe_mode = mode
         db.add(finance)
     db.flush()
-    record_audit(db, actor, "stripe.connect_oauth", f"{mode}: account {grant.account}")
-    return CallbackResult(workspace.slug, True, "Stripe is connected.")
+    return keys
 
 
 def disconnect_connected(db: Session, actor: Actor, row: StripeKeys) -> None:

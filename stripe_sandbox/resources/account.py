@@ -17,16 +17,18 @@ def account_object(acct: dict[str, Any]) -> dict[str, Any]:
         payouts_enabled=acct.get("payouts_enabled", acct["charges_enabled"]),
         country="US",
         default_currency="usd",
-        email=None,
+        email=acct.get("email"),
         type="standard",
-        metadata={},
+        metadata=acct.get("metadata") or {},
     )
+    if acct.get("controller"):  # accounts the platform created (Connect Onboarding)
+        obj["controller"] = {"is_controller": True, **acct["controller"]}
     profile = obj.get("business_profile") or {}
-    profile.update(name=acct["name"], url=acct.get("url"))
+    profile.update(name=acct["name"] or None, url=acct.get("url"))
     obj["business_profile"] = profile
     settings = obj.get("settings") or {}
     dashboard = settings.get("dashboard") or {}
-    dashboard.update(display_name=acct["name"], timezone="Etc/UTC")
+    dashboard.update(display_name=acct["name"] or None, timezone="Etc/UTC")
     settings["dashboard"] = dashboard
     obj["settings"] = settings
     due = list(acct.get("currently_due") or [])

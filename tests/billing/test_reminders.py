@@ -3,6 +3,7 @@ keys, late fees that never compound (monthly, capped), waiving, and the settings
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
 import pytest
@@ -41,12 +42,15 @@ def client(db: Session, admin: Actor) -> Client:
     return c
 
 
-def _invoice(db: Session, actor: Actor, client: Client, unit: str = "1000.00") -> Invoice:
+def _invoice(
+    db: Session, actor: Actor, client: Client, unit: str = "1000.00", currency: str | None = None
+) -> Invoice:
     invoice = inv.create_invoice(
         db,
         actor,
         client_id=client.id,  # type: ignore[arg-type]
         lines=[LineInput("Retainer", "1", unit)],
+        currency=currency,
         issue_date=DUE - timedelta(days=14),
         due_date=DUE,
     )
@@ -228,7 +232,7 @@ def test_late_fee_percent_is_never_compounded_monthly_and_capped(
 def test_waiving_a_fee_removes_its_line_and_it_does_not_come_back(
     db: Session, admin: Actor, member: Actor, acme: Tenant, globex: Tenant, client: Client
 ) -> None:
-    _rules(db, admin, late_fee_kind="fixed", late_fee_fixed="25", late_fee_after_days=5)
+    _rules(db, admin, late_fee_kind="fixed", late_fee_fixed={"usd": "25"}, late_fee_after_days=5)
     invoice = _invoice(db, admin, client, "100.00")
     _run(db, DUE + timedelta(days=5))
     [fee] = rem.active_late_fees(db, admin, invoice.id)  # type: ignore[arg-type]
@@ -255,16 +259,66 @@ def test_waiving_a_fee_removes_its_line_and_it_does_not_come_back(
     assert _run(db, DUE + timedelta(days=50)).late_fees == 0
 
 
+FEES_TYPED = {"usd": "7", "jpy": "3000", "kwd": "2.125", "eur": ""}
+
+
 @pytest.mark.parametrize(
-    ("currency", "fixed", "minor"), [("jpy", "25.50", 26), ("kwd", "2.5", 2500), ("usd", "7", 700)]
+    ("currency", "minor"),
+    [("jpy", 3000), ("kwd", 2125), ("usd", 700), ("USD", 700), ("eur", 0), ("gbp", 0)],
 )
-def test_fixed_fee_in_the_invoices_own_currency(currency, fixed, minor) -> None:
+def test_fixed_fee_is_the_amount_set_for_the_invoices_currency(currency, minor) -> None:
     s = rem.ReminderSettings(
-        workspace_id=1, late_fee_kind="fixed", late_fee_fixed=fixed, late_fee_after_days=1
+        workspace_id=1,
+        late_fee_kind="fixed",
+        late_fee_fixed_amounts=json.dumps(rem.parse_fixed_fees(FEES_TYPED)),
+        late_fee_after_days=1,
     )
     assert rem.late_fee_amount(s, currency, 10**6, 1, 0) == minor
     assert rem.late_fee_amount(s, currency, 10**6, 0, 0) == 0
     assert rem.late_fee_amount(s, currency, 10**6, 99, 1) == 0  # once unless monthly
+
+
+@pytest.mark.parametrize(
+    ("typed", "field"),
+    [
+        ({"jpy": "25.5"}, "late_fee_fixed.jpy"),  # yen have no decimals
+        ({"usd": "1.005"}, "late_fee_fixed.usd"),
+        ({"kwd": "1.0005"}, "late_fee_fixed.kwd"),
+        ({"usd": "0"}, "late_fee_fixed.usd"),
+        ({"usd": "-5"}, "late_fee_fixed.usd"),
+        ({"usd": "abc"}, "late_fee_fixed.usd"),
+        ({"xyz": "5"}, "late_fee_fixed"),
+    ],
+)
+def test_fixed_fees_are_checked_with_each_currencys_decimals(typed, field) -> None:
+    with pytest.raises(ValidationError) as err:
+        rem.parse_fixed_fees(typed)
+    assert err.value.field == field
+
+
+def test_fixed_fee_per_currency_only_where_set(
+    db: Session, admin: Actor, acme: Tenant, client: Client
+) -> None:
+    _rules(
+        db,
+        admin,
+        late_fee_kind="fixed",
+        late_fee_fixed={"jpy": "3000", "kwd": "2.125"},
+        late_fee_after_days=5,
+    )
+    usd = _invoice(db, admin, client, "100.00")
+    jpy = _invoice(db, admin, client, "50000", currency="jpy")
+    kwd = _invoice(db, admin, client, "10.000", currency="kwd")
+    assert _run(db, DUE + timedelta(days=5)).late_fees == 2
+    for invoice in (usd, jpy, kwd):
+        db.refresh(invoice)
+    assert (usd.total, jpy.total, kwd.total) == (10000, 53000, 12125)
+    details = db.exec(
+        select(InvoiceActivity.detail)
+        .where(InvoiceActivity.kind == "late_fee")
+        .order_by(col(InvoiceActivity.id))
+    ).all()
+    assert details == ["Late fee of ¥3,000 added", "Late fee of KWD2.125 added"]
 
 
 def test_settings_are_checked_and_for_admins(
@@ -281,7 +335,9 @@ def test_settings_are_checked_and_for_admins(
         {"late_fee_kind": "percent", "late_fee_percent": "abc"},
         {"late_fee_kind": "percent", "late_fee_percent": "0"},
         {"late_fee_kind": "percent", "late_fee_percent": "1.555"},
-        {"late_fee_kind": "fixed", "late_fee_fixed": ""},
+        {"late_fee_kind": "fixed", "late_fee_fixed": {}},
+        {"late_fee_kind": "fixed", "late_fee_fixed": {"usd": " "}},
+        {"late_fee_kind": "fixed", "late_fee_fixed": {"jpy": "1.5"}},
         {"late_fee_after_days": 0},
     ]
     for change in bad:

@@ -48,6 +48,7 @@ class RunningApp:
     port: int
     topology: str = "single"
     pid: int = 0
+    platform_name: str = ""  # the sandbox Connect platform the app is configured with
 
     def url(self, slug: str | None = None, path: str = "/") -> str:
         host = f"{slug}.localhost" if slug else "localhost"
@@ -81,6 +82,7 @@ def app_server(
     if TOPOLOGY == "scaled" and not database_url.startswith("postgresql"):
         pytest.fail("the scaled topology needs NEXTORIA_TEST_DATABASE_URL on PostgreSQL")
     port = _free_port()
+    platform = _connect_platform(stripe_sandbox, port)
     env = {
         **os.environ,
         "NEXTORIA_DATA_DIR": str(data_dir),
@@ -91,6 +93,11 @@ def app_server(
         "PYTHONUNBUFFERED": "1",
         # Jobs would race the other tests for the same tables; browser tests don't need them.
         "NEXTORIA_SCHEDULER": "off",
+        # A Stripe Connect platform, as docs/deploy.md registers one: "Connect with Stripe"
+        # and "Create a new Stripe account" are offered.
+        "NEXTORIA_STRIPE_CONNECT_CLIENT_ID": platform["client_id"],
+        "NEXTORIA_STRIPE_PLATFORM_SECRET_KEY": platform["test"]["secret_key"],
+        "NEXTORIA_STRIPE_CONNECT_WEBHOOK_SECRET": platform["webhook_secret"],
     }
     if TOPOLOGY == "scaled":
         _flush_redis(REDIS_URL)
@@ -143,13 +150,32 @@ def app_server(
             scheduler = _start_scheduler(scheduler_env, data_dir / "scheduler.log")
             for n in range(2):
                 inbox_workers.append(_start_worker(env, data_dir / f"worker-{n}.log"))
-        yield RunningApp(port, TOPOLOGY, proc.pid)
+        yield RunningApp(port, TOPOLOGY, proc.pid, PLATFORM_NAME)
     finally:
         os.environ.pop("NEXTORIA_PUBLIC_PORT", None)
         get_settings.cache_clear()
         for child in (*inbox_workers, scheduler, proc):
             if child is not None:
                 _stop(child)
+
+
+PLATFORM_NAME = "Nextoria Hub Platform"
+
+
+def _connect_platform(sandbox: SandboxServer, port: int) -> dict:
+    """A sandbox platform with its Connect webhook endpoint at the app's apex."""
+    from nextoria_hub.payments.stripe_connection import CONNECT_WEBHOOK_EVENTS
+
+    platform = sandbox.create_account(PLATFORM_NAME, platform=True)
+    endpoint = sandbox.client(platform["test"]["secret_key"]).v1.webhook_endpoints.create(
+        {
+            "url": f"http://localhost:{port}/api/webhooks/stripe/connect",
+            "enabled_events": list(CONNECT_WEBHOOK_EVENTS),  # type: ignore[typeddict-item]
+            "connect": True,
+        }
+    )
+    platform["webhook_secret"] = endpoint.secret
+    return platform
 
 
 def _stop(proc: subprocess.Popen) -> None:

@@ -20,6 +20,7 @@ import stripe
 import uvicorn
 from sqlmodel import Session
 
+from nextoria_hub import stripe_gateway
 from nextoria_hub.api.routes import build_api
 from nextoria_hub.billing.clients import create_client
 from nextoria_hub.billing.invoices import LineInput, create_invoice, send_invoice
@@ -215,3 +216,27 @@ def sandbox_events(shop: Shop, **filters: str) -> list[dict[str, Any]]:
 
 
 __all__ = ["DECLINED", "VISA", "Shop", "make_shop", "os", "post_event", "sandbox_events", "sign"]
+
+
+CONNECT_EVENTS = list(conn.CONNECT_WEBHOOK_EVENTS)
+
+
+@pytest.fixture
+def platform(
+    stripe_sandbox: SandboxServer, public_port: int, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, Any]]:
+    """A sandbox platform, configured as the deploy guide says, with its Connect endpoint."""
+    account = stripe_sandbox.create_account("Nextoria Platform", platform=True)
+    monkeypatch.setenv("NEXTORIA_STRIPE_CONNECT_CLIENT_ID", account["client_id"])
+    monkeypatch.setenv("NEXTORIA_STRIPE_PLATFORM_SECRET_KEY", account["test"]["secret_key"])
+    get_settings.cache_clear()
+    url = get_settings().apex_url("/api/webhooks/stripe/connect")
+    _id, secret = stripe_gateway.upsert_connect_webhook_endpoint(
+        account["test"]["secret_key"], url=url, events=CONNECT_EVENTS
+    )
+    assert secret
+    monkeypatch.setenv("NEXTORIA_STRIPE_CONNECT_WEBHOOK_SECRET", secret)
+    get_settings.cache_clear()
+    account["webhook_secret"] = secret
+    yield account
+    get_settings.cache_clear()

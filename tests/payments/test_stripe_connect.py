@@ -3,7 +3,6 @@ the one Connect webhook endpoint, deauthorization."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -12,7 +11,6 @@ import pytest
 import stripe
 from sqlmodel import Session, select
 
-from nextoria_hub import stripe_gateway as gateway
 from nextoria_hub.accounts.sessions import end_session, start_session
 from nextoria_hub.billing.clients import create_client
 from nextoria_hub.models import OutboxEmail, Role, StripeKeys
@@ -24,29 +22,6 @@ from nextoria_hub.tenancy import Actor
 from stripe_sandbox.testing import SandboxServer
 from tests.factories import build_tenant, quick_user
 from tests.payments.conftest import Shop, post_event
-
-CONNECT_EVENTS = [*conn.WEBHOOK_EVENTS, "account.application.deauthorized"]
-
-
-@pytest.fixture
-def platform(
-    stripe_sandbox: SandboxServer, public_port: int, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[dict[str, Any]]:
-    """A sandbox platform, configured as the deploy guide says, with its Connect endpoint."""
-    account = stripe_sandbox.create_account("Nextoria Platform", platform=True)
-    monkeypatch.setenv("NEXTORIA_STRIPE_CONNECT_CLIENT_ID", account["client_id"])
-    monkeypatch.setenv("NEXTORIA_STRIPE_PLATFORM_SECRET_KEY", account["test"]["secret_key"])
-    get_settings.cache_clear()
-    url = get_settings().apex_url(stripe_connect.CONNECT_WEBHOOK_PATH)
-    _id, secret = gateway.upsert_connect_webhook_endpoint(
-        account["test"]["secret_key"], url=url, events=CONNECT_EVENTS
-    )
-    assert secret
-    monkeypatch.setenv("NEXTORIA_STRIPE_CONNECT_WEBHOOK_SECRET", secret)
-    get_settings.cache_clear()
-    account["webhook_secret"] = secret
-    yield account
-    get_settings.cache_clear()
 
 
 def _approve(sandbox: SandboxServer, authorize_url: str, action: str = "approve") -> str:

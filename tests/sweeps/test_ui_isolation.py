@@ -295,6 +295,7 @@ CASES: dict[str, Case] = {
     "IntegrationsState.disconnect": Case("/settings/integrations"),
     "IntegrationsState.check": Case("/settings/integrations"),
     "IntegrationsState.connect_with_stripe": Case("/settings/integrations"),
+    "IntegrationsState.create_stripe_account": Case("/settings/integrations"),
     "IntegrationsState.toggle_not_applied": Case("/settings/integrations"),
     "WorkspaceState.load": Case("/settings/workspace"),
     "WorkspaceState.set_new_slug": Case("/settings/workspace", args=lambda s: ("moved-away",)),
@@ -332,7 +333,44 @@ CASES: dict[str, Case] = {
         ),
         prep=lambda s: {"fee_kind": "percent", "enabled": True},
     ),
+    "RemindersState.add_fee_currency": Case("/settings/finance", args=lambda s: ("eur",)),
     "LateFeesState.load": Case(INVOICE_PAGE, params=_invoice),
+    # revising invoices (ui/states/drafts.py) and the workspace locale (ui/states/locale.py)
+    "DraftEditState.load": Case(INVOICE_PAGE, params=lambda s: {**_invoice(s), "edit": "1"}),
+    "DraftEditState.start_edit": Case(
+        INVOICE_PAGE, params=lambda s: {"invoice_id": str(s.b.draft.id)}
+    ),
+    "DraftEditState.cancel_edit": Case(INVOICE_PAGE, params=_invoice),
+    "DraftEditState.set_client": Case(
+        INVOICE_PAGE, params=_invoice, args=lambda s: (str(s.b.client.id),)
+    ),
+    "DraftEditState.set_currency": Case(INVOICE_PAGE, params=_invoice, args=lambda s: ("usd",)),
+    "DraftEditState.set_issue_date": Case(
+        INVOICE_PAGE, params=_invoice, args=lambda s: ("2026-11-01",)
+    ),
+    "DraftEditState.set_due_date": Case(
+        INVOICE_PAGE, params=_invoice, args=lambda s: ("2026-12-01",)
+    ),
+    "DraftEditState.set_notes": Case(INVOICE_PAGE, params=_invoice, args=lambda s: ("Hijack",)),
+    "DraftEditState.set_line": Case(
+        INVOICE_PAGE, params=_invoice, args=lambda s: (0, "description", "Hijack")
+    ),
+    "DraftEditState.add_line": Case(INVOICE_PAGE, params=_invoice),
+    "DraftEditState.remove_line": Case(INVOICE_PAGE, params=_invoice, args=lambda s: (0,)),
+    "DraftEditState.save_edit": Case(
+        INVOICE_PAGE,
+        params=lambda s: {"invoice_id": str(s.b.draft.id)},
+        prep=lambda s: {
+            "client_id": str(s.b.client.id),
+            "currency": "usd",
+            "issue_date": "2026-11-01",
+            "due_date": "2026-12-01",
+            "lines": [LINE],
+        },
+    ),
+    "DraftEditState.void_and_duplicate": Case(INVOICE_PAGE, params=_invoice),
+    "LocaleState.load": Case("/settings/workspace"),
+    "LocaleState.choose_locale": Case("/settings/workspace", args=lambda s: ("de_DE",)),
     "ClientRemindersState.load": Case(CLIENT_PAGE, params=_client),
     "ClientRemindersState.set_reminders": Case(
         CLIENT_PAGE, params=_client, args=lambda s: (False,)
@@ -375,6 +413,9 @@ CASES: dict[str, Case] = {
 NOT_HERE = {
     "IntegrationsState.refresh_readiness": "a background task started by load (which the "
     "sweep tries); it refreshes only the workspace load resolved for the caller",
+    "IntegrationsState.refresh_readiness_now": "a background task started by load on the "
+    "return from Stripe's onboarding; the same refresh as refresh_readiness, of the workspace "
+    "load resolved for the caller",
     "InvoiceDetailState.follow": "a background task started by load; what it polls is "
     "invoice_version_for, refused across workspaces in tests/payments/test_day_one.py",
     "PortalInvoiceState.follow": "a background task started by load; what it polls is "

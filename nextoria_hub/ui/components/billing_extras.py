@@ -202,24 +202,14 @@ def reminders_section() -> rx.Component:
                                     for_id="fee_percent",
                                     hint="Of the total before fees: never compounding.",
                                 ),
-                                labelled(
-                                    "Amount",
-                                    rx.input(
-                                        id="fee_fixed",
-                                        name="fee_fixed",
-                                        default_value=R.fee_fixed,
-                                        placeholder="25",
-                                        width="6rem",
-                                    ),
-                                    for_id="fee_fixed",
-                                    hint="In each invoice's own currency.",
-                                ),
+                                rx.fragment(),
                             ),
                             _number("After (days overdue)", "fee_after", R.fee_after),
                             _number("At most (fees)", "fee_max", R.fee_max),
                             spacing="4",
                             flex_wrap="wrap",
                         ),
+                        rx.cond(R.fee_kind == "fixed", fixed_fee_per_currency()),
                         _switch(
                             "fee-monthly",
                             "Again every 30 days overdue (up to the maximum)",
@@ -239,6 +229,53 @@ def reminders_section() -> rx.Component:
         style=CARD_STYLE,
         id="reminders",
         on_mount=R.load,
+    )
+
+
+def fixed_fee_per_currency() -> rx.Component:
+    """The fixed late fee, one amount per currency; a currency left empty gets no fee."""
+    R = RemindersState
+    return rx.vstack(
+        rx.text(
+            "Amount per currency, charged on invoices in that currency. Leave a currency "
+            "empty for no fixed fee on its invoices.",
+            size="1",
+            color="var(--gray-11)",
+        ),
+        rx.flex(
+            rx.foreach(
+                R.fee_fixed,
+                lambda row: rx.hstack(
+                    rx.el.label(
+                        row["label"],
+                        html_for="fee_fixed_" + row["code"],
+                        style={**LABEL, "width": "3rem"},
+                    ),
+                    rx.input(
+                        id="fee_fixed_" + row["code"],
+                        name="fee_fixed_" + row["code"],
+                        default_value=row["amount"],
+                        placeholder="none",
+                        width="7rem",
+                    ),
+                    align="center",
+                    spacing="2",
+                ),
+            ),
+            gap="0.75rem 1.5rem",
+            flex_wrap="wrap",
+            id="fee-fixed-amounts",
+        ),
+        rx.el.select(
+            rx.el.option("Add a currency…", value=""),
+            rx.foreach(R.fee_currency_choices, lambda c: rx.el.option(c.upper(), value=c)),
+            id="fee-add-currency",
+            value="",
+            on_change=R.add_fee_currency,
+            style={"padding": "6px", "border_radius": "8px", "width": "12rem"},
+        ),
+        spacing="2",
+        width="100%",
     )
 
 

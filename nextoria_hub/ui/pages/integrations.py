@@ -47,12 +47,22 @@ def _connected_summary() -> rx.Component:
                 status["account_name"] + " (" + status["account_id"] + ")",
                 id="account-name",
             ),
-            _row("Publishable key", status["publishable_key"]),
-            _row("Secret key", status["secret_key_mask"], id="secret-key-mask"),
-            _row(
-                "Webhook secret",
-                rx.cond(
-                    status["webhook_secret_mask"] != "", status["webhook_secret_mask"], "Not set"
+            rx.cond(
+                status["connected_account"] != "",
+                _row("Connection", status["secret_key_mask"], id="secret-key-mask"),
+                rx.vstack(
+                    _row("Publishable key", status["publishable_key"]),
+                    _row("Secret key", status["secret_key_mask"], id="secret-key-mask"),
+                    _row(
+                        "Webhook secret",
+                        rx.cond(
+                            status["webhook_secret_mask"] != "",
+                            status["webhook_secret_mask"],
+                            "Not set",
+                        ),
+                    ),
+                    spacing="2",
+                    width="100%",
                 ),
             ),
             _row("Connected", status["connected_at"] + " by " + status["connected_by"]),
@@ -60,8 +70,14 @@ def _connected_summary() -> rx.Component:
             width="100%",
         ),
         rx.callout(
-            "No " + S.form_mode + " keys yet. In the Stripe Dashboard go to Developers → API keys, "
-            "copy the publishable and secret keys, and paste them below.",
+            rx.cond(
+                S.connect_available & (S.form_mode == S.connect_mode),
+                "No " + S.form_mode + " keys yet. Connect your Stripe account or create a new "
+                "one with the buttons below, or paste the keys from the Stripe Dashboard "
+                "(Developers → API keys).",
+                "No " + S.form_mode + " keys yet. In the Stripe Dashboard go to Developers → "
+                "API keys, copy the publishable and secret keys, and paste them below.",
+            ),
             icon="info",
             width="100%",
         ),
@@ -69,7 +85,22 @@ def _connected_summary() -> rx.Component:
 
 
 def _connect_with_stripe() -> rx.Component:
-    """The one-button path (Stripe Connect OAuth), when the platform is configured."""
+    """The one-button paths (Connect OAuth, Connect Onboarding) when the platform is configured,
+    on the tab of its key's mode (a test platform key links test-mode accounts only)."""
+    return rx.cond(
+        S.is_admin & S.connect_available & (S.form_mode != S.connect_mode),
+        rx.text(
+            "Connect with Stripe and new Stripe accounts are in " + S.connect_mode + " mode on "
+            "this server (the mode of its platform key).",
+            size="1",
+            color="var(--gray-11)",
+            id="connect-other-mode",
+        ),
+        _connect_buttons(),
+    )
+
+
+def _connect_buttons() -> rx.Component:
     return rx.cond(
         S.is_admin & S.connect_available,
         rx.vstack(
@@ -83,14 +114,35 @@ def _connect_with_stripe() -> rx.Component:
                     on_click=S.connect_with_stripe,
                     id="connect-with-stripe",
                 ),
-                rx.text(
-                    "Sign in to Stripe and approve: no key to copy. Or paste keys below.",
-                    size="1",
-                    color="var(--gray-11)",
+                rx.cond(
+                    S.form_mode_status["connected"] == "",
+                    rx.button(
+                        "Create a new Stripe account",
+                        variant="soft",
+                        on_click=S.create_stripe_account,
+                        id="create-stripe-account",
+                    ),
+                    rx.cond(
+                        (S.form_mode_status["connected_account"] != "")
+                        & (S.form_mode_status["details_submitted"] == ""),
+                        rx.button(
+                            "Continue Stripe account set-up",
+                            variant="soft",
+                            on_click=S.create_stripe_account,
+                            id="create-stripe-account",
+                        ),
+                    ),
                 ),
                 align="center",
                 spacing="3",
                 flex_wrap="wrap",
+            ),
+            rx.text(
+                "Have a Stripe account? Connect it: sign in to Stripe and approve, no key to "
+                "copy. New to Stripe? Create an account and give Stripe your business details. "
+                "Or paste keys below.",
+                size="1",
+                color="var(--gray-11)",
             ),
             rx.divider(),
             spacing="3",
@@ -187,8 +239,15 @@ def _readiness() -> rx.Component:
                 rx.cond(
                     status["charges_enabled"] == "",
                     rx.callout(
-                        "Stripe's identity verification is unfinished, so this account can't take payments yet. "
-                        "Finish it in the Stripe Dashboard under Settings → Business details.",
+                        rx.cond(
+                            (status["connected_account"] != "")
+                            & (status["details_submitted"] == ""),
+                            "Stripe does not have your business details yet, so this account "
+                            "can't take payments. Click Continue Stripe account set-up above.",
+                            "Stripe's identity verification is unfinished, so this account "
+                            "can't take payments yet. Finish it in the Stripe Dashboard under "
+                            "Settings → Business details.",
+                        ),
                         icon="triangle_alert",
                         color_scheme="amber",
                         width="100%",
@@ -218,6 +277,22 @@ def _readiness() -> rx.Component:
 def _webhook() -> rx.Component:
     return _card(
         "Webhook",
+        rx.cond(
+            S.form_mode_status["connected_account"] != "",
+            rx.text(
+                "This account is connected with Stripe Connect: Stripe sends its events to the "
+                "platform's one Connect webhook, which Nextoria Hub runs for every connected "
+                "workspace. Nothing to register or paste here.",
+                size="2",
+                id="connect-webhook-note",
+            ),
+            _own_webhook(),
+        ),
+    )
+
+
+def _own_webhook() -> rx.Component:
+    return rx.vstack(
         rx.text("Stripe tells Nextoria Hub about payments through this endpoint:", size="2"),
         rx.hstack(
             rx.code(
@@ -309,6 +384,8 @@ def _webhook() -> rx.Component:
                 width="100%",
             ),
         ),
+        spacing="3",
+        width="100%",
     )
 
 
@@ -460,7 +537,15 @@ def _disconnect() -> rx.Component:
         S.is_admin & (S.form_mode_status["connected"] != ""),
         rx.alert_dialog.root(
             rx.alert_dialog.trigger(
-                rx.button("Disconnect " + S.form_mode + " keys", color_scheme="red", variant="soft")
+                rx.button(
+                    rx.cond(
+                        S.form_mode_status["connected_account"] != "",
+                        "Disconnect " + S.form_mode + " Stripe account",
+                        "Disconnect " + S.form_mode + " keys",
+                    ),
+                    color_scheme="red",
+                    variant="soft",
+                )
             ),
             rx.alert_dialog.content(
                 rx.alert_dialog.title("Disconnect Stripe (" + S.form_mode + ")?"),

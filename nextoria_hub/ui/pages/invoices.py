@@ -5,8 +5,15 @@ from __future__ import annotations
 import reflex as rx
 
 from nextoria_hub.ui.components.billing_extras import export_button, late_fees_box, pdf_links
+from nextoria_hub.ui.components.draft_editor import draft_editor, revise_actions, revision_links
 from nextoria_hub.ui.components.ids import stripe_id
-from nextoria_hub.ui.components.inputs import SELECT_STYLE, labelled
+from nextoria_hub.ui.components.inputs import labelled
+from nextoria_hub.ui.components.invoice_form import (
+    form_error,
+    invoice_fields,
+    line_items,
+    notes_field,
+)
 from nextoria_hub.ui.components.layout import empty_state, guarded, page_header
 from nextoria_hub.ui.components.status import status_badge, timeline
 from nextoria_hub.ui.states.invoices import InvoiceDetailState as D
@@ -99,137 +106,16 @@ def invoices_page() -> rx.Component:
     )
 
 
-def _line_editor(line: dict, index: rx.Var) -> rx.Component:
-    n = (index + 1).to_string()
-    return rx.grid(
-        rx.input(
-            value=line["description"],
-            on_change=lambda v: E.set_line(index, "description", v),
-            placeholder="Description",
-            aria_label="Line " + n + " description",
-        ),
-        rx.input(
-            value=line["quantity"],
-            on_change=lambda v: E.set_line(index, "quantity", v),
-            aria_label="Line " + n + " quantity",
-            placeholder="Qty",
-        ),
-        rx.input(
-            value=line["unit_price"],
-            on_change=lambda v: E.set_line(index, "unit_price", v),
-            aria_label="Line " + n + " unit price",
-            placeholder="Unit price",
-        ),
-        rx.input(
-            value=line["tax_rate"],
-            on_change=lambda v: E.set_line(index, "tax_rate", v),
-            aria_label="Line " + n + " tax rate",
-            placeholder="Tax %",
-        ),
-        rx.icon_button(
-            rx.icon("x", size=14),
-            variant="ghost",
-            color_scheme="gray",
-            on_click=E.remove_line(index),
-            aria_label="Remove line " + n,
-        ),
-        columns="minmax(10rem, 3fr) minmax(4rem, 1fr) minmax(6rem, 1.4fr) minmax(4rem, 1fr) auto",
-        spacing="2",
-        width="100%",
-        align="center",
-    )
-
-
 def new_invoice_page() -> rx.Component:
     return guarded(
         rx.vstack(
             page_header("New invoice", "A draft: nothing is sent until you click Send"),
             rx.box(
                 rx.vstack(
-                    rx.grid(
-                        labelled(
-                            "Client",
-                            rx.el.select(
-                                rx.foreach(
-                                    E.client_options,
-                                    lambda c: rx.el.option(c["label"], value=c["id"]),
-                                ),
-                                id="client_id",
-                                value=E.client_id,
-                                on_change=E.set_client,
-                                style=SELECT_STYLE,
-                            ),
-                            for_id="client_id",
-                            error=rx.cond(E.error_field == "client_id", E.error, ""),
-                        ),
-                        labelled(
-                            "Currency",
-                            rx.el.select(
-                                rx.foreach(
-                                    E.currencies,
-                                    lambda c: rx.el.option(c["label"], value=c["code"]),
-                                ),
-                                id="currency",
-                                value=E.currency,
-                                on_change=E.set_currency,
-                                style=SELECT_STYLE,
-                            ),
-                            for_id="currency",
-                            error=rx.cond(E.error_field == "currency", E.error, ""),
-                        ),
-                        labelled(
-                            "Issue date",
-                            rx.input(
-                                id="issue_date",
-                                type="date",
-                                value=E.issue_date,
-                                on_change=E.set_issue_date,
-                            ),
-                            for_id="issue_date",
-                            error=rx.cond(E.error_field == "issue_date", E.error, ""),
-                        ),
-                        labelled(
-                            "Due date",
-                            rx.input(
-                                id="due_date",
-                                type="date",
-                                value=E.due_date,
-                                on_change=E.set_due_date,
-                            ),
-                            for_id="due_date",
-                            error=rx.cond(E.error_field == "due_date", E.error, ""),
-                        ),
-                        columns=rx.breakpoints(initial="1", sm="2"),
-                        spacing="4",
-                        width="100%",
-                    ),
-                    rx.heading("Line items", size="3", margin_top="0.5rem"),
-                    rx.vstack(rx.foreach(E.lines, _line_editor), spacing="2", width="100%"),
-                    rx.button(
-                        rx.icon("plus", size=14),
-                        "Add line",
-                        variant="soft",
-                        size="1",
-                        on_click=E.add_line,
-                    ),
-                    rx.cond(
-                        (E.error != "")
-                        & ~E.error_field.contains("date")
-                        & (E.error_field != "client_id")
-                        & (E.error_field != "currency"),
-                        rx.callout(
-                            E.error,
-                            icon="triangle_alert",
-                            color_scheme="red",
-                            role="alert",
-                            width="100%",
-                        ),
-                    ),
-                    labelled(
-                        "Notes (shown on the invoice)",
-                        rx.text_area(id="notes", value=E.notes, on_change=E.set_notes),
-                        for_id="notes",
-                    ),
+                    invoice_fields(E),
+                    line_items(E),
+                    form_error(E),
+                    notes_field(E),
                     rx.hstack(
                         rx.link(
                             rx.button("Cancel", variant="soft", color_scheme="gray"),
@@ -262,6 +148,7 @@ def _actions() -> rx.Component:
     status = D.invoice["raw_status"]
     return rx.hstack(
         rx.cond(status == "draft", rx.button(rx.icon("send", size=14), "Send", on_click=D.send)),
+        revise_actions(D.invoice["number"], status, D.invoice["processing"]),
         rx.cond(
             (status == "open") & (D.invoice["processing"] == "") & D.is_admin,
             rx.dialog.root(
@@ -464,6 +351,8 @@ def invoice_detail_page() -> rx.Component:
             "Invoice " + inv["number"], inv["client"] + " · " + inv["client_email"], _actions()
         ),
         _notices(),
+        revision_links(),
+        draft_editor(),
         pdf_links(inv["id"], inv["status"]),
         late_fees_box(),
         rx.grid(

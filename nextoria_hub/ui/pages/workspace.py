@@ -5,15 +5,54 @@ from __future__ import annotations
 import reflex as rx
 
 from nextoria_hub.ui.components.forms import form_error
+from nextoria_hub.ui.components.inputs import SELECT_STYLE, labelled
 from nextoria_hub.ui.components.layout import guarded, page_header
+from nextoria_hub.ui.states.locale import LocaleState as L
 from nextoria_hub.ui.states.workspace import WorkspaceState as W
 from nextoria_hub.ui.theme import CARD_STYLE
+
+
+def locale_card() -> rx.Component:
+    """The workspace's locale: money and dates on its pages, emails and PDFs."""
+    return rx.box(
+        rx.vstack(
+            rx.heading("Locale", size="4"),
+            rx.text(
+                "How amounts and dates are written for your team and your clients: on the "
+                "pages, in emails and on PDF invoices and receipts.",
+                size="2",
+                color="var(--gray-11)",
+            ),
+            labelled(
+                "Locale",
+                rx.el.select(
+                    rx.foreach(L.options, lambda o: rx.el.option(o["label"], value=o["code"])),
+                    id="locale",
+                    value=L.locale,
+                    on_change=L.choose_locale,
+                    style=SELECT_STYLE,
+                ),
+                for_id="locale",
+            ),
+            rx.text(
+                "Example: ",
+                rx.text.span(L.example, id="locale-example", weight="medium"),
+                size="2",
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        style=CARD_STYLE,
+        width="100%",
+        id="locale-card",
+        on_mount=L.load,
+    )
 
 
 def workspace_page() -> rx.Component:
     return guarded(
         rx.vstack(
-            page_header("Workspace", "Settings → Workspace: your workspace's address"),
+            page_header("Workspace", "Settings → Workspace: your workspace's address and locale"),
             rx.box(
                 rx.vstack(
                     rx.heading("Address", size="4"),
@@ -63,6 +102,7 @@ def workspace_page() -> rx.Component:
                 style=CARD_STYLE,
                 width="100%",
             ),
+            locale_card(),
             spacing="4",
             width="100%",
         )

@@ -11,7 +11,8 @@ import reflex as rx
 
 from nextoria_hub.billing import reminders as rem
 from nextoria_hub.billing.exports import AGING_BUCKETS, aged_receivables
-from nextoria_hub.billing.money import format_money
+from nextoria_hub.billing.locales import format_day
+from nextoria_hub.billing.money import SUPPORTED_CURRENCIES, format_money, typed_amount
 from nextoria_hub.errors import AccessDenied, NotFound, NotSignedIn, ValidationError
 from nextoria_hub.ui.states.invoices import InvoiceDetailState, today
 from nextoria_hub.ui.states.session import AppState
@@ -60,7 +61,10 @@ class RemindersState(AppState):
     max_after: str = "3"
     fee_kind: str = "none"
     fee_percent: str = ""
-    fee_fixed: str = ""
+    # The fixed fee per currency: rows of code and amount as typed (inputs fee_fixed_<code>).
+    fee_fixed: list[dict[str, str]] = []
+    fee_currency_choices: list[str] = []
+    _in_use: list[str] = []  # the workspace's currencies, shown even without a fee
     fee_after: str = "30"
     fee_monthly: bool = False
     fee_max: str = "1"
@@ -72,15 +76,30 @@ class RemindersState(AppState):
         self.repeat_every, self.max_after = str(s.repeat_every), str(s.max_after)
         self.fee_kind = s.late_fee_kind
         self.fee_percent = f"{s.late_fee_percent_bp / 100:g}" if s.late_fee_percent_bp else ""
-        self.fee_fixed = s.late_fee_fixed
+        saved = rem.fixed_fees(s)
+        shown = [*self._in_use, *sorted(c for c in saved if c not in self._in_use)]
+        self.fee_fixed = [
+            {
+                "code": c,
+                "label": c.upper(),
+                "amount": typed_amount(saved[c], c) if c in saved else "",
+            }
+            for c in shown
+        ]
+        self._offer_currencies()
         self.fee_after, self.fee_max = str(s.late_fee_after_days), str(s.late_fee_max)
         self.fee_monthly = s.late_fee_monthly
+
+    def _offer_currencies(self) -> None:
+        shown = {row["code"] for row in self.fee_fixed}
+        self.fee_currency_choices = [c for c in SUPPORTED_CURRENCIES if c not in shown]
 
     @rx.event
     def load(self):
         self.error = ""
         try:
             with self._unit() as (db, actor):
+                self._in_use = rem.currencies_in_use(db, actor)
                 self._show(rem.read_reminder_settings(db, actor))
         except (NotSignedIn, AccessDenied) as err:
             return self._denied(err)
@@ -103,6 +122,13 @@ class RemindersState(AppState):
         self.fee_monthly = value
 
     @rx.event
+    def add_fee_currency(self, code: str) -> None:
+        """Another currency row for the fixed fee (typed amounts stay in the inputs)."""
+        if code in self.fee_currency_choices:
+            self.fee_fixed = [*self.fee_fixed, {"code": code, "label": code.upper(), "amount": ""}]
+            self._offer_currencies()
+
+    @rx.event
     def save(self, form: dict):
         self.error = ""
         try:
@@ -115,7 +141,10 @@ class RemindersState(AppState):
                 max_after=_int(form, "max_after"),
                 late_fee_kind=self.fee_kind,
                 late_fee_percent=str(form.get("fee_percent", "")),
-                late_fee_fixed=str(form.get("fee_fixed", "")),
+                late_fee_fixed={
+                    row["code"]: str(form.get(f"fee_fixed_{row['code']}", ""))
+                    for row in self.fee_fixed
+                },
                 late_fee_after_days=_int(form, "fee_after"),
                 late_fee_monthly=self.fee_monthly,
                 late_fee_max=_int(form, "fee_max"),
@@ -144,7 +173,7 @@ class LateFeesState(AppState):
             {
                 "id": str(f.id),
                 "amount": format_money(f.amount, f.currency),
-                "added": f.applied_at.strftime("%d %b %Y"),
+                "added": format_day(f.applied_at),
             }
             for f in rem.active_late_fees(db, actor, self._invoice_id())
         ]

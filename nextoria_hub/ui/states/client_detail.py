@@ -9,6 +9,7 @@ import reflex as rx
 from nextoria_hub.billing import clients as client_svc
 from nextoria_hub.billing import invoices as invoice_svc
 from nextoria_hub.billing import retainers as retainer_svc
+from nextoria_hub.billing.locales import format_day, format_moment
 from nextoria_hub.billing.money import format_money
 from nextoria_hub.errors import (
     AccessDenied,
@@ -45,7 +46,7 @@ def status_view(status: autopay.AutopayStatus) -> dict[str, str]:
         "method_expiry": method_expiry(method) if method else "",
         "method_mode": method.mode if method else "",
         "next_charge": (
-            f"{charge.number}: {format_money(charge.amount, charge.currency)} on {charge.date.strftime('%d %b %Y')}"
+            f"{charge.number}: {format_money(charge.amount, charge.currency)} on {format_day(charge.date)}"
             if charge
             else ""
         ),
@@ -66,7 +67,7 @@ ATTEMPT_COLORS = {
 def attempts_view(status: autopay.AutopayStatus) -> list[dict[str, str]]:
     return [
         {
-            "at": a.at.strftime("%d %b %Y %H:%M"),
+            "at": format_moment(a.at),
             "number": a.number,
             "amount": format_money(a.amount, a.currency),
             "status": a.status,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import reflex as rx
 
@@ -12,7 +13,7 @@ from nextoria_hub.errors import (
     ValidationError,
 )
 from nextoria_hub.models import Workspace
-from nextoria_hub.payments import stripe_connect
+from nextoria_hub.payments import stripe_connect, stripe_onboarding
 from nextoria_hub.payments import stripe_connection as conn
 from nextoria_hub.stripe_gateway import RESTRICTED_KEY_PERMISSIONS
 from nextoria_hub.ui.states.session import AppState
@@ -58,6 +59,7 @@ class IntegrationsState(AppState):
     checked: bool = False
     saving: bool = False
     connect_available: bool = False  # "Connect with Stripe" is offered (platform configured)
+    connect_mode: str = ""  # the mode of the platform's key: Connect links accounts in it
 
     @rx.var
     def form_mode_status(self) -> dict[str, str]:
@@ -93,6 +95,7 @@ class IntegrationsState(AppState):
             for s in statuses
         ]
         self.connect_available = stripe_connect.configured()
+        self.connect_mode = stripe_connect.platform_mode() if self.connect_available else ""
         workspace = db.get(Workspace, actor.workspace_id)
         self.webhook_endpoint_url = conn.webhook_url(workspace)
         health = webhook_health(db, actor.workspace_id)
@@ -139,16 +142,30 @@ class IntegrationsState(AppState):
         if outcome == "failed":
             message = self.router.url.query_parameters.get("message", "") or "Not connected."
             return [IntegrationsState.refresh_readiness, rx.toast.error(message[:200])]
+        onboarding = self.router.url.query_parameters.get("stripe_onboarding", "")
+        if onboarding == "return":  # back from Stripe's onboarding: ask Stripe now
+            return IntegrationsState.refresh_readiness_now
+        if onboarding == "failed":
+            message = self.router.url.query_parameters.get("message", "") or "Not set up."
+            return [IntegrationsState.refresh_readiness, rx.toast.error(message[:200])]
         return IntegrationsState.refresh_readiness
 
     @rx.event(background=True)
     async def refresh_readiness(self):
         """Readiness older than a few minutes is asked of Stripe again, off the event loop."""
+        await self._refresh_readiness(conn.READINESS_MAX_AGE)
+
+    @rx.event(background=True)
+    async def refresh_readiness_now(self):
+        """Back from Stripe's onboarding: readiness as Stripe has it now, whatever its age."""
+        await self._refresh_readiness(timedelta(0))
+
+    async def _refresh_readiness(self, max_age: timedelta) -> None:
         async with self:
             workspace_id = self._readiness_workspace
         if not workspace_id:
             return
-        changed = await asyncio.to_thread(conn.refresh_stale_readiness, workspace_id)
+        changed = await asyncio.to_thread(conn.refresh_stale_readiness, workspace_id, max_age)
         if not changed:
             return
         async with self:
@@ -260,6 +277,16 @@ class IntegrationsState(AppState):
         done = await self._off_loop(
             lambda db, actor: stripe_connect.authorize_url(db, actor, token)  # type: ignore[arg-type]
         )
+        if done.denied:
+            return self._denied(done.error)  # type: ignore[arg-type]
+        if not done.ok:
+            return rx.toast.error(done.message)
+        return rx.redirect(str(done.value), is_external=False)
+
+    @rx.event
+    async def create_stripe_account(self):
+        """Connect Onboarding: a new Stripe account for the agency, then Stripe's set-up page."""
+        done = await self._off_loop(stripe_onboarding.start_onboarding)  # type: ignore[arg-type]
         if done.denied:
             return self._denied(done.error)  # type: ignore[arg-type]
         if not done.ok:

@@ -9,6 +9,7 @@ import reflex as rx
 from nextoria_hub.billing import clients as client_svc
 from nextoria_hub.billing import invoices as svc
 from nextoria_hub.billing.live import invoice_version
+from nextoria_hub.billing.locales import format_day, format_moment
 from nextoria_hub.billing.money import SUPPORTED_CURRENCIES, currency_label, format_money
 from nextoria_hub.clock import utcnow
 from nextoria_hub.errors import AccessDenied, NotFound, NotSignedIn, ValidationError
@@ -45,8 +46,8 @@ def invoice_row(invoice, client_name: str, processing: bool = False) -> dict[str
         "color": STATUS_COLORS.get(status, "gray"),
         "total": format_money(invoice.total, invoice.currency),
         "amount_due": format_money(invoice.amount_due, invoice.currency),
-        "due": invoice.due_date.strftime("%d %b %Y"),
-        "issued": invoice.issue_date.strftime("%d %b %Y"),
+        "due": format_day(invoice.due_date),
+        "issued": format_day(invoice.issue_date),
     }
 
 
@@ -83,8 +84,21 @@ class InvoicesState(AppState):
         return InvoicesState.load
 
 
-def _blank_line() -> dict[str, str]:
+def blank_line() -> dict[str, str]:
     return {"description": "", "quantity": "1", "unit_price": "", "tax_rate": ""}
+
+
+def line_inputs(lines: list[dict[str, str]]) -> list[svc.LineInput]:
+    """The editor's line rows as the invoice services take them."""
+    return [
+        svc.LineInput(
+            description=line.get("description", ""),
+            quantity=line.get("quantity", ""),
+            unit_price=line.get("unit_price", ""),
+            tax_rate=line.get("tax_rate", ""),
+        )
+        for line in lines
+    ]
 
 
 class InvoiceEditorState(AppState):
@@ -95,14 +109,14 @@ class InvoiceEditorState(AppState):
     issue_date: str = ""
     due_date: str = ""
     notes: str = ""
-    lines: list[dict[str, str]] = [_blank_line()]
+    lines: list[dict[str, str]] = [blank_line()]
     error: str = ""
     error_field: str = ""
 
     @rx.event
     def load(self):
         self.error, self.error_field = "", ""
-        self.lines = [_blank_line()]
+        self.lines = [blank_line()]
         self.notes = ""
         self.issue_date = today().isoformat()
         self.due_date = date.fromordinal(today().toordinal() + 14).isoformat()
@@ -154,7 +168,7 @@ class InvoiceEditorState(AppState):
 
     @rx.event
     def add_line(self) -> None:
-        self.lines = [*self.lines, _blank_line()]
+        self.lines = [*self.lines, blank_line()]
 
     @rx.event
     def remove_line(self, index: int) -> None:
@@ -170,15 +184,7 @@ class InvoiceEditorState(AppState):
         except ValueError:
             self.error, self.error_field = "Enter dates as YYYY-MM-DD.", "due_date"
             return None
-        lines = [
-            svc.LineInput(
-                description=line.get("description", ""),
-                quantity=line.get("quantity", ""),
-                unit_price=line.get("unit_price", ""),
-                tax_rate=line.get("tax_rate", ""),
-            )
-            for line in self.lines
-        ]
+        lines = line_inputs(self.lines)
         try:
             with self._unit() as (db, actor):
                 if not self.client_id:
@@ -263,7 +269,7 @@ class InvoiceDetailState(AppState):
         ]
         self.activity = [
             {
-                "at": a.at.strftime("%d %b %Y %H:%M"),
+                "at": format_moment(a.at),
                 "kind": a.kind.replace("_", " "),
                 "detail": a.detail,
             }
@@ -274,7 +280,7 @@ class InvoiceDetailState(AppState):
         ]
         self.payments = [
             {
-                "at": p.created_at.strftime("%d %b %Y %H:%M"),
+                "at": format_moment(p.created_at),
                 "status": p.status.replace("_", " "),
                 "amount": format_money(p.amount, p.currency),
                 "method": p.method_detail or p.method_type or p.source,

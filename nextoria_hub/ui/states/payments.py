@@ -6,6 +6,7 @@ import reflex as rx
 
 from nextoria_hub.billing import clients as client_svc
 from nextoria_hub.billing import invoices as invoice_svc
+from nextoria_hub.billing.locales import format_moment
 from nextoria_hub.billing.money import format_money, from_minor
 from nextoria_hub.errors import AccessDenied, NotSignedIn
 from nextoria_hub.payments import queries
@@ -38,7 +39,7 @@ class PaymentsState(AppState):
                 numbers = queries.invoice_numbers(db, actor, rows)
                 self.payments = [
                     {
-                        "at": p.created_at.strftime("%d %b %Y %H:%M"),
+                        "at": format_moment(p.created_at),
                         "number": numbers.get(p.invoice_id, ""),
                         "client": names.get(p.client_id, ""),
                         "invoice_id": str(p.invoice_id),
@@ -58,7 +59,7 @@ class PaymentsState(AppState):
                             "id": e.event_id,
                             "mode": e.mode,
                             "detail": e.detail,
-                            "at": e.received_at.strftime("%d %b %Y %H:%M"),
+                            "at": format_moment(e.received_at),
                         }
                         for e in queries.unmatched_events(db, actor)
                     ]

@@ -10,6 +10,7 @@ from nextoria_hub.billing import portal as home_svc
 from nextoria_hub.billing import profile as profile_svc
 from nextoria_hub.billing.finance import get_finance
 from nextoria_hub.billing.live import invoice_version
+from nextoria_hub.billing.locales import format_day
 from nextoria_hub.billing.money import format_money
 from nextoria_hub.db import session_scope
 from nextoria_hub.errors import (
@@ -39,7 +40,7 @@ def portal_row(invoice, processing: bool = False) -> dict[str, str]:  # type: ig
         "amount": format_money(
             invoice.amount_due if invoice.status == "open" else invoice.total, invoice.currency
         ),
-        "due": invoice.due_date.strftime("%d %b %Y"),
+        "due": format_day(invoice.due_date),
     }
 
 

@@ -25,6 +25,7 @@ from sqlmodel import Session
 from nextoria_hub.accounts.sessions import end_session
 from nextoria_hub.api import session_cookie
 from nextoria_hub.api.session_routes import safe_path
+from nextoria_hub.billing.locales import use_locale
 from nextoria_hub.db import session_scope
 from nextoria_hub.errors import AccessDenied, NextoriaError, NotSignedIn
 from nextoria_hub.models import Role
@@ -200,10 +201,11 @@ class AppState(rx.State):
     def _unit(self) -> Iterator[tuple[Session, Actor]]:
         """A DB unit of work with the signed-in actor of this host's workspace."""
         with session_scope() as db:
-            _ws, actor = resolve_actor(db, self._host(), self._session_token())
+            ws, actor = resolve_actor(db, self._host(), self._session_token())
             if actor is None:
                 raise NotSignedIn()
-            yield db, actor
+            with use_locale(ws.locale if ws is not None else ""):
+                yield db, actor
 
     async def _off_loop(
         self, work: Callable[[Session, Actor | None], T], *, signed_in: bool = True
@@ -223,10 +225,11 @@ class AppState(rx.State):
 
         def call() -> T:
             with session_scope() as db:
-                _ws, actor = resolve_actor(db, host, token)
+                ws, actor = resolve_actor(db, host, token)
                 if actor is None and signed_in:
                     raise NotSignedIn()
-                return work(db, actor)
+                with use_locale(ws.locale if ws is not None else ""):
+                    return work(db, actor)
 
         try:
             return Done(value=await in_thread(call))
