@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+import time
 from collections import defaultdict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -418,7 +419,28 @@ def charge_due_invoices(
     for counts in per_thread:
         for name, value in counts.as_dict().items():
             setattr(total, name, getattr(total, name) + value)
+    _wait_for_other_workers(workspace_ids)
     return total
+
+
+def _wait_for_other_workers(workspace_ids: list[int]) -> None:
+    """Return once no item of these workspaces is claimed by another worker (the app's own,
+    or a ``nextoria worker``), so a run-now ends with the run charged; at most one lease."""
+    eng = get_engine()
+    deadline = time.monotonic() + _lease().total_seconds()
+    while time.monotonic() < deadline:
+        with Session(eng) as db:
+            held = db.exec(
+                select(AutopayItem.id)
+                .where(
+                    col(AutopayItem.workspace_id).in_(workspace_ids),
+                    AutopayItem.status == "claimed",
+                )
+                .limit(1)
+            ).first()
+        if held is None:
+            return
+        time.sleep(0.05)
 
 
 def queued(eng: Engine | None = None) -> dict[str, int]:
