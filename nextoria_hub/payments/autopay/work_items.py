@@ -156,9 +156,17 @@ def _insert_new(rows: list[dict[str, object]]) -> int:
         return 0
     eng = get_engine()
     insert = pg_insert if eng.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(AutopayItem).on_conflict_do_nothing(index_elements=["open_invoice_id"])
+    queued = 0
     with eng.begin() as conn:
-        return int(conn.execute(statement, rows).rowcount or 0)
+        for start in range(0, len(rows), 500):  # the ids returned count the new ones
+            statement = (
+                insert(AutopayItem)
+                .values(rows[start : start + 500])
+                .on_conflict_do_nothing(index_elements=["open_invoice_id"])
+                .returning(AutopayItem.id)
+            )
+            queued += len(conn.execute(statement).all())
+    return queued
 
 
 # --- claiming ------------------------------------------------------------------------------
