@@ -31,7 +31,7 @@ from sqlmodel import Session, col, select
 from nextoria_hub import jobs
 from nextoria_hub.billing.invoices import LineInput, create_invoice, send_invoice
 from nextoria_hub.db import get_engine
-from nextoria_hub.models import AutopayAttempt, AutopayItem, Invoice
+from nextoria_hub.models import AutopayAttempt, AutopayItem, Invoice, WorkerHeartbeat
 from nextoria_hub.settings import PROJECT_ROOT
 from stripe_sandbox.testing import SandboxServer
 from tests.payments.conftest import Shop, make_shop
@@ -167,6 +167,12 @@ def _claimed_at_least(attempts: int) -> bool:
     return _progress()[0] >= attempts
 
 
+def _beating(pid: int) -> bool:
+    with Session(get_engine()) as db:
+        beats = db.exec(select(WorkerHeartbeat.id)).all()
+    return any(b.split(":")[1] == str(pid) for b in beats)
+
+
 def _wait_until(process: Process, deadline: float, ready: Callable[[], bool]) -> None:
     while not ready():
         assert process.proc.poll() is None, process.output()[-3000:]
@@ -210,21 +216,26 @@ def test_workers_killed_mid_batch_pay_every_invoice_exactly_once(
             else:  # a few charges into the run, then a random moment
                 ready = partial(_claimed_at_least, before[0] + rng.randint(2, 8))
                 pause = rng.uniform(0, 0.3)
-            _wait_until(process, deadline, ready)
-            time.sleep(pause)
+            _wait_until(process, deadline, lambda: ready() or _settled(invoices))  # noqa: B023
+            if not _settled(invoices):
+                time.sleep(pause)
         finally:
             process.kill()
         kills.append((before, _progress()))
+        if _settled(invoices):
+            break  # a fast worker finished the queue before this kill: nothing left to cut
     print(f"kills after {time.monotonic() - started:.1f}s (attempts, succeeded, open):", kills)
-    # Every kill cut a run short, and at least one left an attempt claimed, its outcome
-    # unknown, for a later worker to settle by replaying its request.
+    # At least two kills cut a run short, and at least one left an attempt claimed, its
+    # outcome unknown, for a later worker to settle by replaying its request.
+    assert len([k for k in kills if k[1][1] < len(invoices)]) >= 2, kills
     assert any(after[2] for _, after in kills), kills
-    assert _progress()[1] < len(invoices), "the kills came too late to cut anything short"
 
     # Two workers finish the queue together: the killed workers' items come back when their
     # leases run out, and whoever takes one replays its open attempt (same idempotency key).
     finishers = [worker(tmp_path / f"worker-final-{k}.log") for k in range(2)]
     try:
+        for f in finishers:  # up, with its signal handlers, before anything stops it
+            _wait_until(f, deadline, partial(_beating, f.proc.pid))
         while not _settled(invoices) or any(s != "done" for _, s in _items()):
             for f in finishers:
                 assert f.proc.poll() is None, f.output()[-3000:]
