@@ -12,6 +12,7 @@ from starlette.types import ASGIApp
 from nextoria_hub.api import session_cookie
 from nextoria_hub.api.body_deadline import BodyDeadline
 from nextoria_hub.api.moved import MovedAddressMiddleware
+from nextoria_hub.api.page_paths import DirectoryPages
 from nextoria_hub.api.routes import build_api
 from nextoria_hub.api.security_headers import SecurityHeadersMiddleware
 from nextoria_hub.jobs import scheduler_lifespan
@@ -72,14 +73,18 @@ def _with_api(reflex_asgi: ASGIApp) -> ASGIApp:
     api = build_api()
     # The session cookie leaves the event socket's headers before Reflex copies them to state.
     api.routes.append(Mount("/", app=session_cookie.HandshakeCookie(reflex_asgi)))
-    return SecurityHeadersMiddleware(MovedAddressMiddleware(BodyDeadline(api)), _frontend_dir)
+    pages = DirectoryPages(BodyDeadline(api), _frontend_dir)
+    return SecurityHeadersMiddleware(MovedAddressMiddleware(pages), _frontend_dir)
 
 
 # Refuse to start in production without master keys (elsewhere one is generated once).
 get_settings().master_keys()
 
 app = rx.App(
-    api_transformer=_with_api, toaster=rx.toast.provider(position="bottom-right", close_button=True)
+    api_transformer=_with_api,
+    toaster=rx.toast.provider(position="bottom-right", close_button=True),
+    # Class-styled pieces (the portal's cards), bundled into the one global stylesheet.
+    stylesheets=["/portal.css"],
 )
 # The scheduled jobs run in this process unless NEXTORIA_SCHEDULER=off (set it on web workers
 # when several serve, and run one `nextoria scheduler` process instead).
@@ -157,7 +162,8 @@ _PAGES = [
         "Branding",
         [AppState.guard("admin"), BrandingState.load],
     ),
-    ("/portal", portal.portal_invoices, "Invoices", [AppState.guard("client"), PortalState.load]),
+    # The portal home checks access in its own loader: one event, one delta (docs/performance.md).
+    ("/portal", portal.portal_invoices, "Invoices", [PortalState.load]),
     (
         "/portal/invoices/[invoice_id]",
         portal.portal_invoice,

@@ -52,9 +52,9 @@ class JobSpec:
 
 # Add new jobs here, and only here.
 JOBS: list[JobSpec] = [
-    JobSpec(
-        "deliver_emails",
-        "nextoria_hub.notifications.delivery:deliver_pending",
+    JobSpec(  # workers send the outbox; the clock puts interrupted deliveries back in line
+        "release_email_claims",
+        "nextoria_hub.notifications.delivery_items:release_expired_claims",
         trigger_args={"seconds": 30},
     ),
     JobSpec(

@@ -6,6 +6,8 @@ newest key; opening tries each, so an old key can be dropped after ``rotate``.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from nextoria_hub.errors import NextoriaError
@@ -17,7 +19,14 @@ class SecretUnreadable(NextoriaError):
 
 
 def _box() -> MultiFernet:
-    return MultiFernet([Fernet(key.encode()) for key in get_settings().master_keys()])
+    return _box_of(tuple(get_settings().master_keys()))
+
+
+@lru_cache(maxsize=4)
+def _box_of(keys: tuple[str, ...]) -> MultiFernet:
+    """Built once per set of master keys (a rotation is a new set): every webhook and every
+    Stripe call unseals a secret, and building the ciphers each time cost more than opening."""
+    return MultiFernet([Fernet(key.encode()) for key in keys])
 
 
 def seal(plaintext: str) -> str:

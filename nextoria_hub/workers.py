@@ -1,5 +1,6 @@
-"""Workers: apply the webhook inbox through the handler registry, off the request path, and
-charge the Autopay items the scheduled job queued (``payments/autopay/work_items.py``).
+"""Workers: apply the webhook inbox through the handler registry, off the request path,
+deliver the email outbox (``notifications.delivery_items``) and charge the Autopay items the
+scheduled job queued (``payments/autopay/work_items.py``) in the same loop.
 
 Where they run:
 
@@ -37,7 +38,8 @@ from nextoria_hub.billing.locales import use_locale, workspace_locale
 from nextoria_hub.clock import utcnow
 from nextoria_hub.db import get_engine, session_scope
 from nextoria_hub.models import InboxEvent, StripeEvent, WorkerHeartbeat
-from nextoria_hub.notifications.outbox import render_stored, rendering_deferred
+from nextoria_hub.notifications import delivery_items
+from nextoria_hub.notifications.outbox import rendering_deferred
 from nextoria_hub.payments import (  # noqa: F401  (importing the handler modules registers them)
     account_events,
     bank_debits,
@@ -93,34 +95,32 @@ def _context(row: InboxEvent) -> EventContext:
 def _apply(ctx: EventContext, row_id: int, token: str) -> tuple[str, str]:
     """One transaction: hold the claim, run the handler, record the outcome with the effect.
 
-    Emails the handler queues are rendered after the commit, not while it holds the lock.
+    Emails the handler queues are stored as template + context; delivery renders them.
     """
-    with rendering_deferred() as emails:
-        outcome, detail = _apply_in_transaction(ctx, row_id, token)
-    try:
-        render_stored(emails)
-    except Exception:  # applied all the same; delivery renders them from the same context
-        log.exception("emails of event %s not rendered yet", ctx.event_id)
-    return outcome, detail
+    with rendering_deferred():
+        return _apply_in_transaction(ctx, row_id, token)
 
 
 def _apply_in_transaction(ctx: EventContext, row_id: int, token: str) -> tuple[str, str]:
     with session_scope() as db:
-        now = utcnow()
+        # The handler first: a try that ends in a Stripe question (NeedsStripe) has then
+        # mostly only read, and rolls back without having taken the inbox row's lock.
+        with use_locale(workspace_locale(db, ctx.workspace_id)):  # its emails' amounts
+            outcome, detail = dispatch(db, ctx)
         held = db.execute(
             update(InboxEvent)
             .where(col(InboxEvent.id) == row_id, col(InboxEvent.claim_token) == token)
-            .values(status="applied", claim_token="", applied_at=now, last_error="")
+            .values(
+                status="applied",
+                claim_token="",
+                applied_at=utcnow(),
+                last_error="",
+                result=outcome[:20],
+                detail=detail[:1000],
+            )
         )
         if held.rowcount != 1:  # type: ignore[attr-defined]
-            raise LeaseLost
-        with use_locale(workspace_locale(db, ctx.workspace_id)):  # its emails' amounts
-            outcome, detail = dispatch(db, ctx)
-        db.execute(
-            update(InboxEvent)
-            .where(col(InboxEvent.id) == row_id)
-            .values(result=outcome[:20], detail=detail[:1000])
-        )
+            raise LeaseLost  # rolls the handler's effects back with it
         recorded = db.exec(
             select(StripeEvent).where(
                 StripeEvent.workspace_id == ctx.workspace_id, StripeEvent.event_id == ctx.event_id
@@ -140,11 +140,24 @@ def _apply_in_transaction(ctx: EventContext, row_id: int, token: str) -> tuple[s
     return outcome, detail
 
 
-def apply_claimed(row_id: int, token: str, counts: WorkerCounts) -> None:
+def _claimed_rows(ids: list[int], token: str) -> dict[int, InboxEvent]:
+    """The rows of one claim, read in one query (still held under ``token``)."""
+    with Session(get_engine(), expire_on_commit=False) as db:
+        rows = db.exec(
+            select(InboxEvent).where(
+                col(InboxEvent.id).in_(ids), col(InboxEvent.claim_token) == token
+            )
+        ).all()
+    return {row.id: row for row in rows}  # type: ignore[misc]
+
+
+def apply_claimed(
+    row_id: int, token: str, counts: WorkerCounts, row: InboxEvent | None = None
+) -> None:
     """Apply one claimed event, asking Stripe between transactions as the handler needs."""
     engine = get_engine()
-    with Session(engine, expire_on_commit=False) as db:
-        row = db.get(InboxEvent, row_id)
+    if row is None:
+        row = _claimed_rows([row_id], token).get(row_id)
     if row is None or row.claim_token != token:
         counts.lost += 1
         return
@@ -240,8 +253,9 @@ def run_once(limit: int = BATCH) -> WorkerCounts:
     token = inbox.new_token()
     ids = inbox.claim(engine, now, limit, token)
     counts.claimed = len(ids)
+    rows = _claimed_rows(ids, token) if ids else {}
     for row_id in ids:
-        apply_claimed(row_id, token, counts)
+        apply_claimed(row_id, token, counts, rows.get(row_id))
     return counts
 
 
@@ -277,11 +291,12 @@ def _loop(index: int, stop: threading.Event) -> None:
                 heartbeat(name)
                 last_beat = time.monotonic()
             counts = run_once()
+            emails = delivery_items.run_once().claimed  # the outbox: the same workers send
             counts.claimed += autopay_items.work_once()  # Autopay charges queued by the job
         except Exception:  # a database outage: log it, wait, go on
             log.exception("worker %s: pass failed", name)
-            counts = WorkerCounts()
-        if not counts.claimed:
+            counts, emails = WorkerCounts(), 0
+        if not counts.claimed and not emails:
             inbox.NEW_EVENT.wait(IDLE_WAIT_SECONDS)
             inbox.NEW_EVENT.clear()
 

@@ -22,6 +22,11 @@ fi
 "$BIN/nextoria" db upgrade
 if [ -n "$sandbox_pid" ]; then
   "$BIN/nextoria" demo seed --stripe-sandbox "$NEXTORIA_STRIPE_API_BASE"
+  # A sandbox Connect platform, so Settings → Integrations offers "Connect with Stripe"
+  # (unless a platform is configured already). Its keys stay in this process's environment.
+  if [ -z "${NEXTORIA_STRIPE_CONNECT_CLIENT_ID:-}" ]; then
+    eval "$("$BIN/nextoria" demo platform-env --stripe-sandbox "$NEXTORIA_STRIPE_API_BASE")"
+  fi
 else
   "$BIN/nextoria" demo seed
 fi

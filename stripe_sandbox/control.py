@@ -103,7 +103,11 @@ def _account_id(request: Request) -> str:
 @_endpoint
 async def get_account(request: Request) -> Response:
     sb, acct = _sb(request), _account_id(request)
-    return JSONResponse({"account": sb.account_object(acct), "keys": sb.account_keys(acct)})
+    keys = sb.account_keys(acct)
+    client_id = sb.store.accounts[acct].get("client_id")
+    if client_id:  # a Connect platform, as the create answer says
+        keys["client_id"] = client_id
+    return JSONResponse({"account": sb.account_object(acct), "keys": keys})
 
 
 @_endpoint

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from nextoria_hub.notifications import delivery_items
 from nextoria_hub.workers import WorkerCounts, run_until_empty
 
 
 def drain_inbox() -> WorkerCounts:
-    """Run the worker in this process until no inbox event is due (retries stay pending)."""
-    return run_until_empty()
+    """Run the worker in this process until no inbox event is due (retries stay pending),
+    then its other item, the outbox: the emails the events queued are rendered and delivered."""
+    counts = run_until_empty()
+    while delivery_items.run_once(50).claimed:
+        pass
+    return counts
 
 
 def inbox_result(event_id: str) -> tuple[str, str]:

@@ -18,15 +18,21 @@ class Captured:
     headers: dict[str, str]  # lower-cased names
     body: Any
     answered: int
+    replayed: bool = False  # a repeat of an idempotency key Resend already sent: not sent again
 
 
 class ResendCapture:
-    """Answers ``POST /emails`` like Resend; ``fail(n)`` makes the next n requests fail with 500."""
+    """Answers ``POST /emails`` like Resend; ``fail(n)`` makes the next n requests fail with 500.
+
+    As Resend does, a request repeating the idempotency key of an email it sent answers with
+    that email's id and sends nothing (``replayed``); a failed request keeps no key.
+    """
 
     def __init__(self) -> None:
         self.requests: list[Captured] = []
         self._lock = threading.Lock()
         self._fail_next = 0
+        self._sent_ids: dict[str, str] = {}  # idempotency key → the id of the email sent
         self.delay = 0.0
         capture = self
 
@@ -41,8 +47,17 @@ class ResendCapture:
                     if failing:
                         capture._fail_next -= 1
                     status = 500 if failing else 200
+                    key = headers.get("idempotency-key", "")
+                    replayed = not failing and key in capture._sent_ids
+                    if not failing and not replayed:
+                        email_id = str(uuid.uuid4())
+                        if key:
+                            capture._sent_ids[key] = email_id
+                    elif replayed:
+                        email_id = capture._sent_ids[key]
+                    body = json.loads(raw or b"null")
                     capture.requests.append(
-                        Captured("POST", self.path, headers, json.loads(raw or b"null"), status)
+                        Captured("POST", self.path, headers, body, status, replayed)
                     )
                 if failing:
                     # Echo the credentials back, as a careless proxy might: they must not be stored.
@@ -52,7 +67,7 @@ class ResendCapture:
                         "message": f"capture told to fail ({headers.get('authorization')})",
                     }
                 else:
-                    payload = {"id": str(uuid.uuid4())}
+                    payload = {"id": email_id}
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -79,14 +94,15 @@ class ResendCapture:
     def reset(self) -> None:
         with self._lock:
             self.requests.clear()
+            self._sent_ids.clear()
             self._fail_next = 0
             self.delay = 0.0
 
     @property
     def delivered(self) -> list[Captured]:
-        """The requests that were answered 200 (what Resend would have sent)."""
+        """The requests that were answered 200 and not replays (what Resend would have sent)."""
         with self._lock:
-            return [r for r in self.requests if r.answered == 200]
+            return [r for r in self.requests if r.answered == 200 and not r.replayed]
 
     def wait_for(self, count: int, timeout: float = 15.0) -> list[Captured]:
         deadline = time.monotonic() + timeout

@@ -166,3 +166,29 @@ def test_invoice_errors_are_one_line(db) -> None:
     assert db.exec(select(Invoice)).all() == []
     result = _run("invoice", "show", "--workspace", "acme", "--number", "INV-0404")
     assert result.exit_code == 1 and result.output.startswith("error: No invoice INV-0404")
+
+
+def test_invoice_create_with_parts_and_a_deposit(db) -> None:
+    quick_workspace(db, "acme", "Acme")
+    _run(
+        "client", "create", "--workspace", "acme", "--name", "Initech", "--email", "ap@initech.test"
+    )
+    base = ["invoice", "create", "--workspace", "acme", "--client-email", "ap@initech.test"]
+    result = _run(
+        *base, "--line", "Site:1:2000", "--partial", "--minimum", "250", "--deposit", "25%",
+        "--send", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    invoice = db.exec(select(Invoice)).one()
+    assert (invoice.allow_partial, invoice.partial_minimum) == (True, 25000)
+    assert (invoice.deposit_kind, invoice.deposit_value, invoice.deposit_amount) == (
+        "percent",
+        2500,
+        50000,
+    )
+    shown = json.loads(_run("invoice", "show", "--workspace", "acme", "--number", "INV-0001",
+                            "--json").output)  # fmt: skip
+    assert (shown["deposit_amount"], shown["amount_paid"]) == (50000, 0)
+    # The deposit must leave something to pay: the same rule as the pages.
+    result = _run(*base, "--line", "Logo:1:100", "--deposit", "100", "--send")
+    assert result.exit_code == 1 and "must be less than the total" in result.output

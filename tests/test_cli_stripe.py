@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 from cryptography.fernet import Fernet
 from sqlmodel import select
 from typer.testing import CliRunner
@@ -120,4 +122,45 @@ def test_rotate_reseals_under_the_newest_key_and_can_run_again(
         assert unseal(row.webhook_secret_sealed) == "whsec_abcdefghijkl1234"
     finally:
         monkeypatch.undo()
+        get_settings.cache_clear()
+
+
+def test_demo_platform_env_reuses_one_platform_with_a_fresh_connect_endpoint(
+    stripe_sandbox, monkeypatch
+) -> None:
+    """`make run` evaluates these lines: the same platform each start, one working endpoint."""
+
+    def exported() -> dict[str, str]:
+        result = runner.invoke(
+            app, ["demo", "platform-env", "--stripe-sandbox", stripe_sandbox.base_url]
+        )
+        assert result.exit_code == 0, result.output
+        pairs = [
+            shlex.split(line.removeprefix("export "))[0]
+            for line in result.output.split("\n")
+            if line
+        ]
+        return dict(pair.split("=", 1) for pair in pairs)
+
+    first, second = exported(), exported()
+    assert first["NEXTORIA_STRIPE_CONNECT_CLIENT_ID"].startswith("ca_")
+    assert second["NEXTORIA_STRIPE_CONNECT_CLIENT_ID"] == first["NEXTORIA_STRIPE_CONNECT_CLIENT_ID"]
+    assert second["NEXTORIA_STRIPE_PLATFORM_SECRET_KEY"].startswith("sk_test_")
+    assert second["NEXTORIA_STRIPE_CONNECT_BASE"] == stripe_sandbox.base_url
+    secret = second["NEXTORIA_STRIPE_CONNECT_WEBHOOK_SECRET"]
+    assert secret.startswith("whsec_")
+    assert secret != first["NEXTORIA_STRIPE_CONNECT_WEBHOOK_SECRET"]
+
+    platform = stripe_sandbox.client(second["NEXTORIA_STRIPE_PLATFORM_SECRET_KEY"])
+    url = get_settings().apex_url("/api/webhooks/stripe/connect")
+    endpoints = [e for e in platform.v1.webhook_endpoints.list().data if e.url == url]
+    assert len(endpoints) == 1  # the first start's endpoint was replaced, not left failing
+    assert endpoints[0].description == "Nextoria Hub (Connect)"
+
+    for name, value in second.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        assert get_settings().connect_configured
+    finally:
         get_settings.cache_clear()

@@ -66,6 +66,7 @@ from nextoria_hub.billing import (
     finance,
     invoices,
     locales,
+    payment_terms,
     pdf,
     reminders,
 )
@@ -98,6 +99,7 @@ from nextoria_hub.billing.invoices import (
     update_draft,
     void_invoice,
 )
+from nextoria_hub.billing.payment_terms import TermsInput, set_payment_terms
 from nextoria_hub.clock import utcnow
 from nextoria_hub.db import get_engine
 from nextoria_hub.errors import AccessDenied, NotFound, StripeNotConnected, ValidationError
@@ -117,7 +119,7 @@ from nextoria_hub.models import (
 )
 from nextoria_hub.models.client_profile import ClientProfile
 from nextoria_hub.notifications import outbox
-from nextoria_hub.notifications.outbox import list_emails
+from nextoria_hub.notifications.outbox import DEFAULT_BRAND, brand_context, list_emails
 from nextoria_hub.payments import (
     checkout,
     disputes,
@@ -127,7 +129,7 @@ from nextoria_hub.payments import (
     stripe_connection,
     stripe_onboarding,
 )
-from nextoria_hub.payments.checkout import checkout_return, start_checkout
+from nextoria_hub.payments.checkout import checkout_return, start_checkout, start_chosen_checkout
 from nextoria_hub.payments.queries import invoice_numbers, list_payments, unmatched_events
 from nextoria_hub.payments.settlement import (
     payment_for_charge,
@@ -623,6 +625,11 @@ def _save_profile(db: Session, w: World) -> None:
 
 def _wants_receipts(db: Session, w: World) -> None:
     assert profile_svc.wants_receipts(db, w.a.id, w.b_books.client.id)  # type: ignore[arg-type]
+    # A's Finance switch decides for A's clients only.
+    get_finance(db, w.a.id).receipts_enabled = False  # type: ignore[arg-type]
+    db.flush()
+    assert profile_svc.receipt_is_emailed(db, w.b.id, w.b_books.client.id)  # type: ignore[arg-type]
+    assert not profile_svc.receipt_is_emailed(db, w.a.id, w.a_books.client.id)  # type: ignore[arg-type]
 
 
 def _branding(db: Session, w: World) -> None:
@@ -642,6 +649,12 @@ def _branding(db: Session, w: World) -> None:
         branding.remove_logo(db, w.a_client_user)
     assert branding.get_branding(db, w.b.id) == branding.Branding("", False, "")
     assert branding.logo_png(db, w.b.id) is None
+    # Emails of B keep the product's look; A's carry A's accent and a logo on A's own host.
+    assert brand_context(db, w.b.id) == DEFAULT_BRAND
+    mine = brand_context(db, w.a.id)
+    assert (
+        mine["brand_accent"] == "#1f6feb" and f"//{w.a.workspace.slug}." in mine["brand_logo_url"]
+    )
     branding.remove_logo(db, w.a_admin)
 
 
@@ -929,6 +942,29 @@ def _start_checkout(db: Session, w: World) -> None:
         for invoice_id in w.b_books.invoice_ids():
             with pytest.raises(NotFound):
                 start_checkout(db, actor, invoice_id, base_url="http://acme.localhost:3000")
+
+
+def _start_chosen_checkout(db: Session, w: World) -> None:
+    for actor in (w.a_admin, w.a_client_user):
+        for invoice_id in w.b_books.invoice_ids():
+            for choice in ("deposit", "balance", "other"):
+                with pytest.raises(NotFound):
+                    start_chosen_checkout(
+                        db,
+                        actor,
+                        invoice_id,
+                        base_url="http://acme.localhost:3000",
+                        choice=choice,
+                        typed="1.00",
+                    )
+
+
+def _set_payment_terms(db: Session, w: World) -> None:
+    terms = TermsInput(True, minimum="1", deposit_kind="percent", deposit="90")
+    for actor in (w.a_admin, w.a_client_user):
+        for invoice_id in w.b_books.invoice_ids():
+            with pytest.raises((NotFound, AccessDenied)):
+                set_payment_terms(db, actor, invoice_id, terms)
 
 
 def _checkout_return(db: Session, w: World) -> None:
@@ -1243,9 +1279,11 @@ CASES: dict[str, Callable[[Session, World], None]] = {
     "set_logo": _branding,
     "logo_png": _branding,
     "get_branding": _branding,
+    "brand_context": _branding,
     "get_profile": _get_profile,
     "save_profile": _save_profile,
     "wants_receipts": _wants_receipts,
+    "receipt_is_emailed": _wants_receipts,
     "payment_history": _payment_history,
     "list_pending_invitations": _list_pending_invitations,
     "invite": _invite,
@@ -1306,6 +1344,8 @@ CASES: dict[str, Callable[[Session, World], None]] = {
     "continue_onboarding": _continue_onboarding,
     "store_connected_account": _store_connected_account,
     "start_checkout": _start_checkout,
+    "start_chosen_checkout": _start_chosen_checkout,
+    "set_payment_terms": _set_payment_terms,
     "checkout_return": _checkout_return,
     "list_payments": _list_payments,
     "unmatched_events": _unmatched_events,
@@ -1358,6 +1398,7 @@ EXEMPT = {
 }
 
 MODULES = (
+    payment_terms,
     team,
     sessions,
     signin,

@@ -20,11 +20,12 @@ from nextoria_hub import jobs
 from nextoria_hub.clock import utcnow
 from nextoria_hub.db import get_engine
 from nextoria_hub.models import OutboxEmail
+from nextoria_hub.notifications import delivery_items
 from nextoria_hub.settings import PROJECT_ROOT, get_settings
 from tests.resend_capture import ResendCapture
 
 REGISTERED = {
-    "deliver_emails",
+    "release_email_claims",
     "reconcile_checkouts",
     "follow_bank_debits",
     "reconcile_ledger",
@@ -76,8 +77,11 @@ def scheduler_on(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def test_registry_holds_the_jobs() -> None:
     by_id = {spec.id: spec for spec in jobs.JOBS}
     assert set(by_id) == REGISTERED
-    assert by_id["deliver_emails"].func == "nextoria_hub.notifications.delivery:deliver_pending"
-    assert by_id["deliver_emails"].trigger_args == {"seconds": 30}
+    assert (
+        by_id["release_email_claims"].func
+        == "nextoria_hub.notifications.delivery_items:release_expired_claims"
+    )
+    assert by_id["release_email_claims"].trigger_args == {"seconds": 30}
     assert (
         by_id["reconcile_checkouts"].func
         == "nextoria_hub.payments.reconciliation:reconcile_open_checkouts"
@@ -99,11 +103,11 @@ def test_jobs_are_stored_in_the_database_once_across_restarts(
     assert first is not None
     try:
         assert _stored_jobs() == sorted(REGISTERED)
-        job = first.get_job("deliver_emails")
+        job = first.get_job("release_email_claims")
         assert job.coalesce is True
         assert job.max_instances == 1
         assert job.misfire_grace_time == jobs.MISFIRE_GRACE_SECONDS
-        assert job.args == ("nextoria_hub.notifications.delivery:deliver_pending",)
+        assert job.args == ("nextoria_hub.notifications.delivery_items:release_expired_claims",)
     finally:
         jobs.shutdown(first)
 
@@ -152,27 +156,46 @@ def test_lifespan_runs_the_scheduler_while_the_app_runs(
     assert _scheduler_threads() == []
 
 
-def test_a_due_job_runs_and_delivers_email(
-    job_store: None, scheduler_on: None, db: Session, resend_capture: ResendCapture
+def test_the_clock_puts_an_interrupted_delivery_back_for_the_workers(
+    job_store: None,
+    scheduler_on: None,
+    db: Session,
+    resend_capture: ResendCapture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("NEXTORIA_WORKER_LEASE_SECONDS", "0.2")
+    get_settings.cache_clear()
     email = OutboxEmail(
         to_address="due@example.test", subject="Due now", text_body="hi\n", kind="test"
     )
     db.add(email)
     db.commit()
+    # a worker claims it and dies before sending
+    assert delivery_items.claim(get_engine(), utcnow(), 5, "dead-worker") == [email.id]
+    assert delivery_items.run_once().claimed == 0  # held by the dead worker's lease
 
     scheduler = jobs.start_scheduler()
     assert scheduler is not None
     try:
-        scheduler.modify_job("deliver_emails", next_run_time=utcnow())
-        delivered = resend_capture.wait_for(1, timeout=15)
+        deadline = time.monotonic() + 15
+        while _status(email.id) != "pending":  # the lease ends, then the job releases it
+            assert time.monotonic() < deadline, _status(email.id)
+            scheduler.modify_job("release_email_claims", next_run_time=utcnow())
+            time.sleep(0.1)
     finally:
         jobs.shutdown(scheduler)
+    get_settings.cache_clear()
 
-    assert [r.body["to"] for r in delivered] == [["due@example.test"]]
+    assert delivery_items.run_once().sent == 1  # a worker does the sending
+    assert [r.body["to"] for r in resend_capture.delivered] == [["due@example.test"]]
+    assert _status(email.id) == "sent"
+
+
+def _status(email_id: int | None) -> str:
     with Session(get_engine()) as s:
-        row = s.get(OutboxEmail, email.id)
-        assert row is not None and row.status == "sent"
+        row = s.get(OutboxEmail, email_id)
+        assert row is not None
+        return row.status
 
 
 def test_a_target_that_is_not_deployed_is_skipped_with_a_log_line(

@@ -1,7 +1,7 @@
 """autopay work items: one row per due invoice for any worker to claim
 
 Revision ID: 0019_autopay_work
-Revises: 0014_drafts
+Revises: 0018_outbox_claims
 Create Date: 2026-12-05 17:00:00
 """
 
@@ -13,7 +13,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0019_autopay_work"
-down_revision: str | None = "0014_drafts"
+down_revision: str | None = "0018_outbox_claims"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -13,7 +13,7 @@ import warnings
 from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from nextoria_hub.audit import record_audit
 from nextoria_hub.clock import utcnow
@@ -26,6 +26,7 @@ MAX_LOGO_PIXELS = 2048
 LOGO_BOX = 512  # stored at most this wide and high
 FORMATS = {"PNG", "JPEG", "WEBP", "GIF"}
 HEX = re.compile(r"#[0-9a-fA-F]{6}")
+LOGO_PATH = "/api/branding/logo.png"  # served on the workspace's own host (api/branding.py)
 
 
 @dataclass(frozen=True)
@@ -42,11 +43,26 @@ def _row(db: Session, workspace_id: int) -> WorkspaceBranding | None:
 
 
 def get_branding(db: Session, workspace_id: int) -> Branding:
-    """What the portal of this workspace shows (anyone on its host may see its brand)."""
-    row = _row(db, workspace_id)
+    """What the portal of this workspace shows (anyone on its host may see its brand).
+
+    Every portal and sign-in page asks, so the logo's bytes are not read, only whether it is set.
+    """
+    row = db.exec(
+        select(
+            WorkspaceBranding.accent,
+            col(WorkspaceBranding.logo_png).is_not(None),
+            WorkspaceBranding.updated_at,
+        ).where(WorkspaceBranding.workspace_id == workspace_id)
+    ).first()
     if row is None:
         return Branding("", False, "")
-    return Branding(row.accent, row.logo_png is not None, str(int(row.updated_at.timestamp())))
+    accent, has_logo, updated_at = row
+    return Branding(accent, bool(has_logo), str(int(updated_at.timestamp())))
+
+
+def logo_url(brand: Branding) -> str:
+    """The logo's path on the workspace's host, versioned so a new logo is not cached, or ''."""
+    return f"{LOGO_PATH}?v={brand.version}" if brand.has_logo else ""
 
 
 def logo_png(db: Session, workspace_id: int) -> bytes | None:

@@ -27,13 +27,15 @@ from nextoria_hub.errors import AccessDenied, NotFound, ValidationError
 from nextoria_hub.tenancy import resolve_actor
 
 
-def _pdf_for(host: str, token: str, invoice_id: int, receipt: bool) -> tuple[str, bytes] | None:
+def _pdf_for(
+    host: str, token: str, invoice_id: int, receipt: bool, payment_id: int | None = None
+) -> tuple[str, bytes] | None:
     with session_scope() as db:
         _workspace, actor = resolve_actor(db, host, token)
         if actor is None:
             return None
         try:
-            return invoice_pdf(db, actor, invoice_id, receipt=receipt)
+            return invoice_pdf(db, actor, invoice_id, receipt=receipt, payment_id=payment_id)
         except (NotFound, AccessDenied):
             return None
 
@@ -43,12 +45,16 @@ async def invoice_document(request: Request) -> Response:
     kind = request.path_params["kind"]
     if kind not in ("invoice", "receipt") or not raw_id.isdigit() or len(raw_id) > 18:
         return JSONResponse({"error": "not found"}, 404)
+    raw_payment = request.query_params.get("payment", "")  # one part's receipt
+    if raw_payment and (not raw_payment.isdigit() or len(raw_payment) > 18):
+        return JSONResponse({"error": "not found"}, 404)
     found = await run_in_threadpool(
         _pdf_for,
         request.headers.get("host", ""),
         request_token(request.headers.get("cookie", "")),
         int(raw_id),
         kind == "receipt",
+        int(raw_payment) if raw_payment else None,
     )
     if found is None:
         return JSONResponse({"error": "not found"}, 404)

@@ -20,6 +20,7 @@ from nextoria_hub.api import connect_routes, session_routes
 from nextoria_hub.api.branding import workspace_logo
 from nextoria_hub.api.documents import export_csv, invoice_document
 from nextoria_hub.db import get_engine, session_scope
+from nextoria_hub.payments.stripe_connection import webhook_secrets
 from nextoria_hub.payments.webhooks import MAX_BODY_BYTES, delivery_headers, receive_webhook
 from nextoria_hub.stripe_gateway import WEBHOOK_TOLERANCE_SECONDS
 from nextoria_hub.tenancy import workspace_for_host
@@ -119,12 +120,15 @@ async def stripe_webhook(request: Request) -> JSONResponse:
     """``POST /api/webhooks/stripe`` on a workspace's host."""
     host = request.headers.get("host", "")
 
-    def find_workspace() -> int | None:
+    def find_workspace() -> tuple[int | None, list[tuple[str, str]]]:
+        """The workspace and its signing secrets, in one short read."""
         with session_scope() as db:
             ws = workspace_for_host(db, host, former=True)  # a former address: 30 days
-            return ws.id if ws else None
+            if ws is None:
+                return None, []
+            return ws.id, webhook_secrets(db, ws.id)  # type: ignore[arg-type]
 
-    workspace_id = await run_in_threadpool(find_workspace)
+    workspace_id, secrets = await run_in_threadpool(find_workspace)
     if workspace_id is None:
         return JSONResponse({"error": "no workspace at this address"}, 404)
     try:
@@ -140,6 +144,7 @@ async def stripe_webhook(request: Request) -> JSONResponse:
             receive_webhook,
             headers=delivery_headers(dict(request.headers)),
             source=request.client.host if request.client else "",
+            secrets=secrets,
         ),
         workspace_id,
         payload,

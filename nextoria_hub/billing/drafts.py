@@ -22,6 +22,7 @@ from nextoria_hub.billing.invoices import (
     void_invoice,
 )
 from nextoria_hub.billing.money import typed_amount
+from nextoria_hub.billing.payment_terms import copy_payment_terms
 from nextoria_hub.clock import utcnow
 from nextoria_hub.errors import ValidationError
 from nextoria_hub.models import Invoice, InvoiceLine, InvoiceStatus, LateFee
@@ -127,6 +128,7 @@ def void_and_duplicate(db: Session, actor: Actor, invoice_id: int, reason: str =
         notes=original.notes,
     )
     draft.duplicated_from_id = original.id
+    copy_payment_terms(original, draft)
     db.add(draft)
     add_activity(db, original, "replaced", f"Replaced by {draft.number}")
     add_activity(db, draft, "duplicated", f"Duplicated from {original.number}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from itertools import pairwise
 
 from sqlmodel import Session
@@ -94,6 +95,9 @@ class FinanceUpdate:
     retry_days: list[str] | list[int]
     autopay_notice_days: int | str
     dashboard_methods: bool = False  # "Use what my Stripe Dashboard enables"
+    # New invoices' partial payments and their minimum (major units); None keeps them.
+    partial_payments: bool | None = None
+    partial_minimum: str | None = None
 
 
 def method_warnings(methods: list[str], currency: str) -> list[str]:
@@ -139,8 +143,16 @@ def update_finance(
             f"Use 0 to {MAX_NOTICE_DAYS} days (0 turns the notice off).", "autopay_notice_days"
         )
 
+    minimum = (
+        None if update.partial_minimum is None else parse_minimum_setting(update.partial_minimum)
+    )
+
     settings = get_finance(db, actor.workspace_id)
     before = _describe(settings)
+    if update.partial_payments is not None:
+        settings.partial_payments = bool(update.partial_payments)
+    if minimum is not None:
+        settings.partial_minimum = minimum
     settings.default_currency = currency
     settings.payment_methods = ",".join(methods)
     settings.dashboard_methods = bool(update.dashboard_methods)
@@ -156,10 +168,23 @@ def update_finance(
     return settings, warnings
 
 
+def parse_minimum_setting(typed: str) -> str:
+    """The default minimum part as stored: a non-negative decimal, "0" when empty."""
+    text = (typed or "").strip().replace(",", "") or "0"
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite() or value < 0 or value > 100_000_000 or len(text) > 20:
+        raise ValidationError("Enter a minimum like 100.00 (0: any amount).", "partial_minimum")
+    return format(value.normalize(), "f")
+
+
 def _describe(s: FinanceSettings) -> str:
     return (
         f"currency={s.default_currency}; "
         f"methods={'Stripe Dashboard' if s.dashboard_methods else s.payment_methods}; "
         f"receipts={'on' if s.receipts_enabled else 'off'}; "
-        f"retries={s.retry_days}; notice={s.autopay_notice_days}d"
+        f"retries={s.retry_days}; notice={s.autopay_notice_days}d; "
+        f"parts={'min ' + s.partial_minimum if s.partial_payments else 'off'}"
     )

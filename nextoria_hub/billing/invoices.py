@@ -18,6 +18,7 @@ from nextoria_hub.billing.clients import get_client, portal_client, portal_clien
 from nextoria_hub.billing.finance import get_finance
 from nextoria_hub.billing.locales import Formatter
 from nextoria_hub.billing.money import decimals, format_money, to_minor, validate_currency
+from nextoria_hub.billing.payment_terms import apply_finance_defaults, fix_deposit_on_send
 from nextoria_hub.clock import utcnow
 from nextoria_hub.errors import NotFound, ValidationError
 from nextoria_hub.models import (
@@ -203,6 +204,7 @@ def create_invoice(
         notes=(notes or "").strip(),
     )
     _apply_totals(invoice, parsed)
+    apply_finance_defaults(db, invoice)
     db.add(invoice)
     db.flush()
     for line in parsed:
@@ -300,6 +302,7 @@ def send_invoice(db: Session, actor: Actor, invoice_id: int) -> Invoice:
     client = db.get(Client, invoice.client_id)
     workspace = db.get(Workspace, invoice.workspace_id)
     assert client is not None and workspace is not None
+    fix_deposit_on_send(invoice)
     invoice.status = InvoiceStatus.open
     invoice.sent_at = utcnow()
     db.add(invoice)
@@ -316,6 +319,9 @@ def send_invoice(db: Session, actor: Actor, invoice_id: int) -> Invoice:
             "number": invoice.number,
             "amount": amount,
             "due_date": fmt.day(invoice.due_date),
+            "deposit": fmt.money(invoice.deposit_amount, invoice.currency)
+            if invoice.deposit_amount
+            else "",
             "link": portal_link(workspace.slug, invoice.id),  # type: ignore[arg-type]
         },
     )
@@ -452,6 +458,8 @@ def display_status(invoice: Invoice, today: date, *, processing: bool = False) -
         return "Payment failed"
     if is_overdue(invoice, today):
         return "Overdue"
+    if invoice.amount_paid > 0:
+        return "Partially paid"
     return "Open"
 
 
@@ -584,6 +592,9 @@ def invoice_json(db: Session, invoice: Invoice, *, with_payments: bool = False) 
         "amount_charged_back": invoice.amount_charged_back,
         "issue_date": invoice.issue_date.isoformat(),
         "due_date": invoice.due_date.isoformat(),
+        "allow_partial": invoice.allow_partial,
+        "partial_minimum": invoice.partial_minimum,
+        "deposit_amount": invoice.deposit_amount,
         "client": {
             "id": client.id if client else None,
             "name": client.name if client else "",

@@ -8,17 +8,21 @@ every later one, the email attachment and the CLI read the same file.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import tempfile
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from babel.dates import format_date
 from fpdf import FPDF
+from PIL import Image
 from sqlmodel import Session, col, select
 
+from nextoria_hub.accounts.branding import get_branding, logo_png
 from nextoria_hub.billing.invoices import display_status, get_invoice_view
 from nextoria_hub.billing.locales import workspace_locale
 from nextoria_hub.billing.money import format_money
@@ -31,6 +35,7 @@ from nextoria_hub.tenancy import Actor
 _FONTS = Path(__file__).parent / "fonts"
 # Payment rows that are money received (not a failed attempt, not a debit still in flight).
 _NOT_RECEIVED = ("failed", "processing")
+PRODUCT_ACCENT = "#4f46e5"
 
 
 @dataclass(frozen=True)
@@ -57,9 +62,13 @@ class PdfDocument:
     totals: tuple[tuple[str, str], ...]
     notes: str
     filename: str
+    # The workspace's brand (Settings → Branding): accent "#rrggbb" and logo PNG, or the product's.
+    accent: str = PRODUCT_ACCENT
+    logo: bytes = b""
 
     def revision(self) -> str:
-        raw = json.dumps(self.__dict__, default=lambda o: o.__dict__, sort_keys=True)
+        printed = {**self.__dict__, "logo": hashlib.sha256(self.logo).hexdigest()}
+        raw = json.dumps(printed, default=lambda o: o.__dict__, sort_keys=True)
         return hashlib.sha256(raw.encode()).hexdigest()[:24]
 
 
@@ -82,8 +91,18 @@ def received_payments(db: Session, invoice: Invoice) -> list[Payment]:
     )
 
 
-def invoice_document(db: Session, invoice: Invoice, *, receipt: bool = False) -> PdfDocument:
-    """The printed content of an invoice, or of the receipt of its last payment."""
+def _brand(db: Session, workspace_id: int) -> dict[str, Any]:
+    brand = get_branding(db, workspace_id)
+    logo = logo_png(db, workspace_id) if brand.has_logo else None
+    return {"accent": brand.accent or PRODUCT_ACCENT, "logo": logo or b""}
+
+
+def invoice_document(
+    db: Session, invoice: Invoice, *, receipt: bool = False, payment_id: int | None = None
+) -> PdfDocument:
+    """The printed content of an invoice, or of the receipt of one payment (``payment_id``;
+    by default its last): each part of an invoice paid in parts has its own receipt."""
+    brand = _brand(db, invoice.workspace_id)
     workspace = db.get(Workspace, invoice.workspace_id)
     client = db.get(Client, invoice.client_id)
     assert workspace is not None and client is not None
@@ -106,7 +125,12 @@ def invoice_document(db: Session, invoice: Invoice, *, receipt: bool = False) ->
         payments = received_payments(db, invoice)
         if not payments:
             raise NotFound(f"Invoice {invoice.number} has no payment to give a receipt for.")
-        paid = payments[-1]
+        chosen = [p for p in payments if payment_id is None or p.id == payment_id]
+        if not chosen:
+            raise NotFound(f"Invoice {invoice.number} has no such payment.")
+        paid = chosen[-1]
+        balance = invoice.amount_due if paid.balance_after is None else paid.balance_after
+        nth = payments.index(paid) + 1
         method = paid.method_detail or paid.method_type or paid.source
         return PdfDocument(
             kind="receipt",
@@ -124,10 +148,13 @@ def invoice_document(db: Session, invoice: Invoice, *, receipt: bool = False) ->
             totals=(
                 ("Invoice total", money(invoice.total)),
                 (f"Amount paid ({method})" if method else "Amount paid", money(paid.amount)),
-                ("Balance", money(invoice.amount_due)),
+                ("Balance", money(balance)),
             ),
             notes=f"Payment reference: {paid.payment_intent_id or paid.id}",
-            filename=f"Receipt-{invoice.number}.pdf",
+            filename=f"Receipt-{invoice.number}"
+            + (f"-{nth}" if len(payments) > 1 else "")
+            + ".pdf",
+            **brand,
         )
     totals = [("Subtotal", money(invoice.subtotal))]
     if invoice.tax_total:
@@ -152,18 +179,32 @@ def invoice_document(db: Session, invoice: Invoice, *, receipt: bool = False) ->
         totals=tuple(totals),
         notes=invoice.notes,
         filename=f"Invoice-{invoice.number}.pdf",
+        **brand,
     )
 
 
-def _logo(pdf: FPDF, x: float, y: float) -> None:
-    """The product's default mark (a workspace's own logo is a branding setting to come)."""
-    pdf.set_fill_color(79, 70, 229)
+def _rgb(hex_colour: str) -> tuple[int, int, int]:
+    return int(hex_colour[1:3], 16), int(hex_colour[3:5], 16), int(hex_colour[5:7], 16)
+
+
+def _logo(pdf: FPDF, doc: PdfDocument, x: float, y: float) -> float:
+    """The workspace's logo (at most 12 mm high, 40 mm wide), else a mark in its accent
+    with its initial; returns the width used."""
+    if doc.logo:
+        with Image.open(io.BytesIO(doc.logo)) as image:
+            width, height = image.size
+        h = min(12.0, 40.0 * height / width)
+        w = h * width / height
+        pdf.image(io.BytesIO(doc.logo), x=x, y=y, w=w, h=h)
+        return w
+    pdf.set_fill_color(*_rgb(doc.accent))
     pdf.rect(x, y, 12, 12, style="F", round_corners=True, corner_radius=2.5)
     pdf.set_text_color(255, 255, 255)
     pdf.set_font("DejaVu", "B", 11)
     pdf.set_xy(x, y + 1.5)
-    pdf.cell(12, 9, "N", align="C")
+    pdf.cell(12, 9, (doc.workspace_name[:1] or "N").upper(), align="C")
     pdf.set_text_color(17, 24, 39)
+    return 12.0
 
 
 def render_pdf(doc: PdfDocument) -> bytes:
@@ -177,16 +218,20 @@ def render_pdf(doc: PdfDocument) -> bytes:
     pdf.set_auto_page_break(True, margin=18)
     pdf.add_page()
     width = pdf.w - pdf.l_margin - pdf.r_margin
-    _logo(pdf, pdf.l_margin, 14)
-    pdf.set_xy(pdf.l_margin + 16, 15)
+    used = _logo(pdf, doc, pdf.l_margin, 14)
+    pdf.set_xy(pdf.l_margin + used + 4, 15)
     pdf.set_font("DejaVu", "B", 15)
-    pdf.cell(width / 2, 10, doc.workspace_name)
+    pdf.cell(width / 2 - used, 10, doc.workspace_name)
     pdf.set_xy(pdf.l_margin, 15)
     pdf.set_font("DejaVu", "B", 20)
+    pdf.set_text_color(*_rgb(doc.accent))
     pdf.cell(width, 10, doc.title.upper(), align="R")
+    pdf.set_text_color(17, 24, 39)
     pdf.set_font("DejaVu", "", 10)
     pdf.set_xy(pdf.l_margin, 26)
     pdf.cell(width, 6, f"{doc.title} {doc.number} · {doc.status}", align="R")
+    pdf.set_fill_color(*_rgb(doc.accent))  # the brand's rule under the header
+    pdf.rect(pdf.l_margin, 34, width, 0.8, style="F")
     pdf.ln(14)
     pdf.set_font("DejaVu", "B", 10)
     pdf.cell(width / 2, 6, "Billed to")
@@ -245,9 +290,11 @@ def _cache_path(workspace_id: int, invoice_id: int, doc: PdfDocument) -> Path:
     )
 
 
-def cached_pdf(db: Session, invoice: Invoice, *, receipt: bool = False) -> tuple[str, bytes]:
+def cached_pdf(
+    db: Session, invoice: Invoice, *, receipt: bool = False, payment_id: int | None = None
+) -> tuple[str, bytes]:
     """(filename, bytes): from the cache when this revision was rendered before."""
-    doc = invoice_document(db, invoice, receipt=receipt)
+    doc = invoice_document(db, invoice, receipt=receipt, payment_id=payment_id)
     path = _cache_path(invoice.workspace_id, invoice.id, doc)  # type: ignore[arg-type]
     if path.exists():
         return doc.filename, path.read_bytes()
@@ -261,14 +308,19 @@ def cached_pdf(db: Session, invoice: Invoice, *, receipt: bool = False) -> tuple
 
 
 def invoice_pdf(
-    db: Session, actor: Actor, invoice_id: int, *, receipt: bool = False
+    db: Session,
+    actor: Actor,
+    invoice_id: int,
+    *,
+    receipt: bool = False,
+    payment_id: int | None = None,
 ) -> tuple[str, bytes]:
     """The PDF the actor may download: staff any invoice of the workspace, a client their own.
 
     Access is ``get_invoice_view``'s, the same check the invoice pages make.
     """
     view = get_invoice_view(db, actor, invoice_id)
-    return cached_pdf(db, view.invoice, receipt=receipt)
+    return cached_pdf(db, view.invoice, receipt=receipt, payment_id=payment_id)
 
 
 def invoice_by_number(db: Session, workspace_id: int, number: str) -> Invoice:
@@ -293,12 +345,15 @@ def email_attachment(workspace_id: int | None, kind: str, context: str) -> tuple
 
     if kind not in ATTACHED_TO or workspace_id is None or not context:
         return None
-    number = json.loads(context).get("number")
+    data = json.loads(context)
+    number = data.get("number")
     if not number:
         return None
+    raw_payment = data.get("payment_id")
+    payment_id = int(raw_payment) if isinstance(raw_payment, int) else None
     with session_scope() as db:
         try:
             invoice = invoice_by_number(db, workspace_id, str(number))
-            return cached_pdf(db, invoice, receipt=ATTACHED_TO[kind])
+            return cached_pdf(db, invoice, receipt=ATTACHED_TO[kind], payment_id=payment_id)
         except NotFound:
             return None

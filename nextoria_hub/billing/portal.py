@@ -108,8 +108,12 @@ def portal_home(
     search: str = "",
     status: str = "",
     year: int | None = None,
+    with_history: bool = True,
 ) -> PortalHome:
-    """The portal's first screen for a client user (staff see nothing here: not their portal)."""
+    """The portal's first screen for a client user (staff see nothing here: not their portal).
+
+    ``with_history=False``: only what the client must act on (one query), so the page can
+    show it before the history page is read."""
     if status and status not in HISTORY_STATUSES:
         raise ValidationError(f"Unknown status “{status}”.", "status")
     own_id = None if actor.is_staff else portal_client_id(db, actor)
@@ -131,6 +135,8 @@ def portal_home(
     for inv, _p in open_found:
         owed[inv.currency] = owed.get(inv.currency, 0) + inv.amount_due
     totals = [format_money(amount, cur) for cur, amount in sorted(owed.items()) if amount > 0]
+    if not with_history:
+        return PortalHome(open_rows, totals, [], 1, 1, 0, [])
 
     filters = list(mine)
     if status == "overdue":

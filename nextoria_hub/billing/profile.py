@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 from nextoria_hub import stripe_gateway as gateway
 from nextoria_hub.audit import record_audit
 from nextoria_hub.billing.clients import portal_client
+from nextoria_hub.billing.finance import get_finance
 from nextoria_hub.clock import utcnow
 from nextoria_hub.errors import NextoriaError, ValidationError
 from nextoria_hub.models.client import Client, StripeCustomer
@@ -239,3 +240,11 @@ def wants_receipts(db: Session, workspace_id: int, client_id: int) -> bool:
         )
     ).first()
     return row is None or bool(row)
+
+
+def receipt_is_emailed(db: Session, workspace_id: int, client_id: int) -> bool:
+    """The one rule for "a receipt goes out by email": Finance's switch and the client's wish
+    (settlement sends by it; the thank-you page promises by it)."""
+    return get_finance(db, workspace_id).receipts_enabled and wants_receipts(
+        db, workspace_id, client_id
+    )

@@ -263,9 +263,9 @@ def late_fee_amount(
     """The late fee due now (minor units), or 0. Every late-fee rule is here.
 
     Once after ``late_fee_after_days`` days overdue; when monthly, again every 30 days, up to
-    ``late_fee_max`` fees. A percentage is of ``base_total``, the invoice's total without any
-    fee (never compounding); a fixed fee is the amount set for the invoice's currency, and
-    nothing when none is set for it.
+    ``late_fee_max`` fees. A percentage is of ``base_total``, the invoice's balance without
+    any fee (never compounding); a fixed fee is the amount set for the invoice's currency,
+    and nothing when none is set for it.
     """
     if s.late_fee_kind == "none" or days_overdue < s.late_fee_after_days:
         return 0
@@ -355,7 +355,10 @@ def apply_late_fee(
     if open_checkout is not None:  # its amount is fixed: the fee waits until it ends
         return None
     fees = _fees(db, invoice)
-    base = invoice.total - sum(f.amount for f in fees if f.waived_at is None)
+    # Of the balance without fees: what the client still owes for the work (parts paid
+    # and a deposit lower it), never a fee on a fee.
+    base = max(invoice.total - sum(f.amount for f in fees if f.waived_at is None), 0)
+    base = max(base - invoice.amount_paid, 0)
     amount = late_fee_amount(s, invoice.currency, base, (today - invoice.due_date).days, len(fees))
     if amount <= 0:
         return None

@@ -12,6 +12,7 @@ from nextoria_hub.accounts.workspaces import get_workspace_by_slug
 from nextoria_hub.billing.clients import create_client
 from nextoria_hub.billing.drafts import void_and_duplicate
 from nextoria_hub.billing.invoices import LineInput, create_invoice, invoice_json, send_invoice
+from nextoria_hub.billing.payment_terms import TermsInput, set_payment_terms
 from nextoria_hub.billing.pdf import cached_pdf, invoice_by_number
 from nextoria_hub.cli.common import print_json, unit_of_work
 from nextoria_hub.errors import NotFound, ValidationError
@@ -97,6 +98,13 @@ def invoice_create(
     currency: str = typer.Option(None, help="ISO currency; defaults to the client's."),
     due: str = typer.Option(None, help="Due date, YYYY-MM-DD."),
     send: bool = typer.Option(False, "--send", help="Send it to the client at once."),
+    partial: bool = typer.Option(
+        None, "--partial/--no-partial", help="Allow paying in parts (default: Finance's)."
+    ),
+    minimum: str = typer.Option("", help="The least one part may be, e.g. 100.00."),
+    deposit: str = typer.Option(
+        "", help='A deposit due on issue: "30%" of the total, or a fixed amount like 500.00.'
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Create an invoice (a draft unless --send); prints its id and number."""
@@ -113,6 +121,19 @@ def invoice_create(
             currency=currency,
             due_date=_parse_due(due),
         )
+        if partial is not None or minimum or deposit:
+            kind = "" if not deposit else "percent" if deposit.strip().endswith("%") else "fixed"
+            set_payment_terms(
+                db,
+                actor,
+                invoice.id,  # type: ignore[arg-type]
+                TermsInput(
+                    allow_partial=invoice.allow_partial if partial is None else partial,
+                    minimum=minimum,
+                    deposit_kind=kind,
+                    deposit=deposit.strip().rstrip("%"),
+                ),
+            )
         if send:
             send_invoice(db, actor, invoice.id)  # type: ignore[arg-type]
         data = _summary(invoice_json(db, invoice))
@@ -125,7 +146,7 @@ def invoice_create(
 def _summary(full: dict, with_payments: bool = False) -> dict:
     keys = ["id", "number", "status", "amount_due", "currency"]
     if with_payments:
-        keys += ["total", "due_date", "client", "payments"]
+        keys += ["total", "amount_paid", "deposit_amount", "due_date", "client", "payments"]
     return {k: full[k] for k in keys}
 
 

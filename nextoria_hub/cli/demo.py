@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import shlex
+
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from nextoria_hub.cli.common import unit_of_work
 from nextoria_hub.demo import DEMO_LOGINS, DEMO_SLUG, connect_demo_stripe, seed_demo
+from nextoria_hub.demo_platform import demo_platform
+from nextoria_hub.payments.stripe_connect import CONNECT_WEBHOOK_PATH
 from nextoria_hub.settings import get_settings
 
 app = typer.Typer(help="The demo workspace.", no_args_is_help=True)
@@ -33,3 +37,20 @@ def seed(
         console.print(
             f"Stripe: {stripe_note}. Pay with card 4242 4242 4242 4242, any future expiry, any CVC."
         )
+
+
+@app.command("platform-env")
+def platform_env(
+    stripe_sandbox: str = typer.Option(
+        ..., help="Base URL of the running stripe_sandbox that plays the Connect platform."
+    ),
+) -> None:
+    """Print `export` lines that configure a sandbox Connect platform (for `eval` in a shell).
+
+    `make run` uses it so the demo offers "Connect with Stripe". The lines hold a sandbox
+    secret key: evaluate them, do not save them.
+    """
+    settings = get_settings()
+    platform = demo_platform(stripe_sandbox, settings.apex_url(CONNECT_WEBHOOK_PATH))
+    for name, value in platform.env(stripe_sandbox).items():
+        typer.echo(f"export {name}={shlex.quote(value)}")

@@ -2,15 +2,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from nextoria_hub.clock import utcnow
 
 
 class OutboxEmail(SQLModel, table=True):
-    """An email written in the same transaction as its cause, delivered later by a job."""
+    """An email written in the same transaction as its cause, delivered later by a worker."""
 
     __tablename__ = "outbox_email"
+    __table_args__ = (Index("ix_outbox_email_due", "status", "next_attempt_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int | None = Field(default=None, foreign_key="workspace.id", index=True)
@@ -28,3 +30,5 @@ class OutboxEmail(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = None
     next_attempt_at: datetime = Field(default_factory=utcnow)
+    # The worker holding the email while it is ``sending`` (notifications.delivery_items).
+    claim_token: str = Field(default="", max_length=32)

@@ -23,5 +23,9 @@ class FinanceSettings(SQLModel, table=True):
     # Days after the first failure, comma-separated, strictly increasing.
     retry_days: str = Field(default="1,3,5,7", max_length=100)
     autopay_notice_days: int = 3
+    # New invoices' payment terms: parts allowed, with this minimum (major units of the
+    # invoice's currency, as typed: "50" is $50.00 or ¥50).
+    partial_payments: bool = False
+    partial_minimum: str = Field(default="0", max_length=20)
     stripe_mode: str = Field(default="test", max_length=4)
     updated_at: datetime = Field(default_factory=utcnow)

@@ -51,6 +51,14 @@ class Invoice(SQLModel, table=True):
     amount_charged_back: int = 0
     # "Void and duplicate as draft": the sent invoice this draft was copied from.
     duplicated_from_id: int | None = Field(default=None, foreign_key="invoice.id", index=True)
+    # Payment terms (billing/payment_terms.py): the client may pay in parts of at least
+    # ``partial_minimum``; a deposit (``deposit_kind`` percent in basis points or fixed in
+    # minor units, as ``deposit_value``) is due on issue, ``deposit_amount`` once computed.
+    allow_partial: bool = False
+    partial_minimum: int = 0
+    deposit_kind: str = Field(default="", max_length=8)  # "" | percent | fixed
+    deposit_value: int = 0
+    deposit_amount: int = 0
 
     @property
     def amount_due(self) -> int:

@@ -61,4 +61,6 @@ class Payment(SQLModel, table=True):
     failure_code: str = Field(default="", max_length=80)
     failure_message: str = ""
     note: str = ""
+    # What the invoice still owed once this payment counted (its receipt prints it).
+    balance_after: int | None = None
     created_at: datetime = Field(default_factory=utcnow, index=True)

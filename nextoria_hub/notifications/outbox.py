@@ -15,7 +15,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from nextoria_hub.models import OutboxEmail, Role, User
+from nextoria_hub.accounts.branding import get_branding, logo_url
+from nextoria_hub.models import OutboxEmail, Role, User, Workspace
 from nextoria_hub.settings import get_settings
 from nextoria_hub.tenancy import Actor
 
@@ -35,8 +36,25 @@ def _env() -> Environment:
     )
 
 
+# The product's look, for emails of a workspace without a brand and rows queued before brands.
+DEFAULT_BRAND = {"brand_accent": "#5b5bd6", "brand_logo_url": ""}
+
+
+def brand_context(db: Session, workspace_id: int | None) -> dict[str, str]:
+    """The workspace's accent and an absolute logo URL (mail clients load it from its host)."""
+    if workspace_id is None:
+        return dict(DEFAULT_BRAND)
+    workspace = db.get(Workspace, workspace_id)
+    brand = get_branding(db, workspace_id)
+    logo = ""
+    if brand.has_logo and workspace is not None:
+        logo = get_settings().workspace_url(workspace.slug, logo_url(brand))
+    return {"brand_accent": brand.accent or DEFAULT_BRAND["brand_accent"], "brand_logo_url": logo}
+
+
 def render(kind: str, context: dict[str, Any]) -> tuple[str, str, str]:
     """(subject, text, html) of the template ``kind``; the subject is the text's first line."""
+    context = {**DEFAULT_BRAND, **context}
     text = _env().get_template(f"{kind}.txt").render(**context)
     subject, _, body = text.partition("\n")
     html = _env().get_template(f"{kind}.html").render(**context)
@@ -46,18 +64,18 @@ def render(kind: str, context: dict[str, Any]) -> tuple[str, str, str]:
     return subject, body.strip() + "\n", html
 
 
-# Inside ``rendering_deferred()``: the ids of emails queued as template + context only.
-_deferred: ContextVar[list[int] | None] = ContextVar("outbox_deferred", default=None)
+# Inside ``rendering_deferred()``: the emails queued as template + context only.
+_deferred: ContextVar[list[OutboxEmail] | None] = ContextVar("outbox_deferred", default=None)
 
 
 @contextmanager
-def rendering_deferred() -> Iterator[list[int]]:
-    """Emails queued inside are stored unrendered (``render_stored`` or delivery renders them),
-    so a transaction that settles a payment does not spend its time on templates."""
-    ids: list[int] = []
-    token = _deferred.set(ids)
+def rendering_deferred() -> Iterator[list[OutboxEmail]]:
+    """Emails queued inside are stored unrendered (delivery renders them), so a transaction
+    that settles a payment spends no time on templates nor on a flush per email."""
+    queued: list[OutboxEmail] = []
+    token = _deferred.set(queued)
     try:
-        yield ids
+        yield queued
     finally:
         _deferred.reset(token)
 
@@ -71,7 +89,10 @@ def enqueue_email(
     after the transaction inside ``rendering_deferred()``.
     """
     deferred = _deferred.get()
-    subject, text, html = render(kind, context) if deferred is None else ("", "", "")
+    subject, text, html = "", "", ""
+    if deferred is None:  # deferred: the brand is looked up when it is rendered (render_stored)
+        context = {**context, **brand_context(db, workspace_id)}
+        subject, text, html = render(kind, context)
     email = OutboxEmail(
         workspace_id=workspace_id,
         to_address=to,
@@ -82,18 +103,23 @@ def enqueue_email(
         context=json.dumps(context, default=str),
     )
     db.add(email)
-    db.flush()
-    if deferred is not None:
-        deferred.append(email.id)  # type: ignore[arg-type]
+    if deferred is None:
+        db.flush()
+    else:  # inserted with the rest of the transaction; its id is known after the flush
+        deferred.append(email)
     log.info("email queued: %s to %s", kind, to)
     return email
 
 
-def render_row(email: OutboxEmail) -> tuple[str, str, str]:
-    """(subject, text, html) of a stored email: as rendered, or now from template + context."""
+def render_row(db: Session, email: OutboxEmail) -> tuple[str, str, str]:
+    """(subject, text, html) of a stored email: as rendered, or now from template + context
+    (with the workspace's brand as it is now, unless the context carries it)."""
     if email.text_body or not email.context:
         return email.subject, email.text_body, email.html_body
-    return render(email.kind, json.loads(email.context))
+    context = json.loads(email.context)
+    if "brand_accent" not in context:
+        context = {**brand_context(db, email.workspace_id), **context}
+    return render(email.kind, context)
 
 
 def render_stored(ids: list[int]) -> int:
@@ -104,7 +130,7 @@ def render_stored(ids: list[int]) -> int:
         return 0
     with Session(get_engine()) as db:
         todo = [
-            (email.id, render_row(email))
+            (email.id, render_row(db, email))
             for email in db.exec(
                 select(OutboxEmail).where(
                     col(OutboxEmail.id).in_(ids),

@@ -15,6 +15,7 @@ from nextoria_hub.billing.finance import checkout_method_params, get_finance
 from nextoria_hub.billing.invoices import add_activity, get_invoice
 from nextoria_hub.billing.locks import require_locked_invoice
 from nextoria_hub.billing.money import format_money
+from nextoria_hub.billing.payment_terms import check_part, chosen_amount, deposit_due
 from nextoria_hub.clock import utcnow
 from nextoria_hub.errors import ValidationError
 from nextoria_hub.models import (
@@ -26,7 +27,11 @@ from nextoria_hub.models import (
     Payment,
     StripeCustomer,
 )
-from nextoria_hub.payments.payment_paths import expire_after_commit, pay_now_problem
+from nextoria_hub.payments.payment_paths import (
+    close_replaced_pages,
+    expire_after_commit,
+    pay_now_problem,
+)
 from nextoria_hub.payments.settlement import record_processing, settle_payment
 from nextoria_hub.payments.stripe_connection import active_secret_key, secret_key_for
 from nextoria_hub.tenancy import Actor
@@ -120,12 +125,16 @@ def stripe_customer_id(db: Session, secret_key: str, client: Client, mode: str) 
     return _save_customer(db, client, mode, _create_customer(secret_key, client, mode))
 
 
-def line_items(db: Session, invoice: Invoice) -> list[dict[str, Any]]:
-    """One item per invoice line with its tax folded in; one item for a remaining balance.
+def line_items(db: Session, invoice: Invoice, amount: int | None = None) -> list[dict[str, Any]]:
+    """One item per invoice line with its tax folded in; one item for a remaining balance,
+    a deposit or a part (``amount``, when it is less than the amount due).
 
-    Either way the items add up to the invoice's amount due in its currency.
+    Either way the items add up to what this page charges, in the invoice's currency.
     """
     due = invoice.amount_due
+    if amount is not None and amount != due:
+        what = "deposit" if amount == deposit_due(invoice) else "part payment"
+        return [_item(invoice.currency, amount, f"Invoice {invoice.number} ({what})")]
     lines = db.exec(
         select(InvoiceLine)
         .where(InvoiceLine.invoice_id == invoice.id)
@@ -176,7 +185,7 @@ def _item(currency: str, amount: int, name: str, quantity: int = 1) -> dict[str,
     }
 
 
-def _open_session(db: Session, invoice: Invoice, mode: str) -> CheckoutSession | None:
+def _open_session(db: Session, invoice: Invoice, mode: str, amount: int) -> CheckoutSession | None:
     rows = db.exec(
         select(CheckoutSession)
         .where(
@@ -185,7 +194,7 @@ def _open_session(db: Session, invoice: Invoice, mode: str) -> CheckoutSession |
             CheckoutSession.purpose == "payment",
             CheckoutSession.status == "open",
             CheckoutSession.mode == mode,
-            CheckoutSession.amount == invoice.amount_due,
+            CheckoutSession.amount == amount,
             CheckoutSession.currency == invoice.currency,
         )
         .order_by(col(CheckoutSession.id).desc())
@@ -200,8 +209,12 @@ def _open_session(db: Session, invoice: Invoice, mode: str) -> CheckoutSession |
 CREATING_HOLD = timedelta(minutes=10)  # how long a reserved row blocks autopay at most
 
 
-def start_checkout(db: Session, actor: Actor, invoice_id: int, *, base_url: str) -> str:
-    """The Stripe Checkout URL to pay this invoice (an open session is reused).
+def start_checkout(
+    db: Session, actor: Actor, invoice_id: int, *, base_url: str, amount: int | None = None
+) -> str:
+    """The Stripe Checkout URL to pay ``amount`` of this invoice (None: what Pay Now offers
+    first, the deposit or the balance; a part is checked by ``payment_terms.check_part``).
+    An open session for the same amount is reused; open ones for other amounts are closed.
 
     Refuses while another payment of the invoice is under way. The session's row is
     reserved (``creating``) and committed under the invoice lock before Stripe is called,
@@ -215,8 +228,9 @@ def start_checkout(db: Session, actor: Actor, invoice_id: int, *, base_url: str)
         problem = payable_problem(invoice) or pay_now_problem(db, invoice)
         if problem:
             raise ValidationError(problem, "invoice")
+        charge = check_part(invoice, amount)
         mode, secret_key = active_secret_key(db, invoice.workspace_id)  # StripeNotConnected
-        existing = _open_session(db, invoice, mode)
+        existing = _open_session(db, invoice, mode, charge)
         if existing is not None:
             if locked:
                 db.commit()
@@ -225,7 +239,8 @@ def start_checkout(db: Session, actor: Actor, invoice_id: int, *, base_url: str)
     assert client is not None
     customer = _customer_row(db, client, mode)
     customer_id = customer.customer_id if customer is not None else ""
-    amount = invoice.amount_due
+    amount = charge
+    close_replaced_pages(db, invoice, mode, amount)
     row = CheckoutSession(
         workspace_id=invoice.workspace_id,
         invoice_id=invoice.id,
@@ -247,7 +262,7 @@ def start_checkout(db: Session, actor: Actor, invoice_id: int, *, base_url: str)
     }
     base = base_url.rstrip("/")
     methods = checkout_method_params(get_finance(db, invoice.workspace_id), invoice.currency)
-    items = line_items(db, invoice)
+    items = line_items(db, invoice, amount)
     number = invoice.number
     db.commit()  # the reservation, and no transaction open while Stripe works
     try:
@@ -417,3 +432,22 @@ def apply_session_state(db: Session, row: CheckoutSession, session: dict[str, An
             db.flush()
         return "expired"
     return "open"
+
+
+def start_chosen_checkout(
+    db: Session,
+    actor: Actor,
+    invoice_id: int,
+    *,
+    base_url: str,
+    choice: str,
+    typed: str = "",
+) -> str:
+    """Pay Now with the amount the client picked on the invoice page (deposit, balance or
+    a typed part); the terms' rules decide (``payment_terms.chosen_amount``)."""
+    invoice = get_invoice(db, actor, invoice_id)
+    problem = payable_problem(invoice)
+    if problem:
+        raise ValidationError(problem, "invoice")
+    amount = chosen_amount(invoice, choice, typed)
+    return start_checkout(db, actor, invoice_id, base_url=base_url, amount=amount)

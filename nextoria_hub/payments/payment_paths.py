@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 
 from nextoria_hub import stripe_gateway as gateway
 from nextoria_hub.billing.invoices import add_activity
+from nextoria_hub.billing.money import format_money
 from nextoria_hub.clock import utcnow
 from nextoria_hub.db import session_scope
 from nextoria_hub.errors import StripeNotConnected
@@ -89,6 +90,36 @@ def close_other_payment_paths(
         )
         expire_after_commit(db, invoice.workspace_id)
     return closed
+
+
+def close_replaced_pages(db: Session, invoice: Invoice, mode: str, amount: int) -> int:
+    """A new page for ``amount`` replaces the client's open pages for other amounts (the
+    full balance, the deposit, another part): one live page per invoice. Call it under the
+    invoice lock, before reserving the new page's row."""
+    rows = db.exec(
+        select(CheckoutSession).where(
+            CheckoutSession.workspace_id == invoice.workspace_id,
+            CheckoutSession.invoice_id == invoice.id,
+            CheckoutSession.purpose == "payment",
+            CheckoutSession.status == "open",
+            CheckoutSession.mode == mode,
+            CheckoutSession.amount != amount,
+        )
+    ).all()
+    for row in rows:
+        row.status = "expiring"
+        row.close_reason = f"replaced by a page for {format_money(amount, invoice.currency)}"
+        db.add(row)
+    if rows:
+        add_activity(
+            db,
+            invoice,
+            "payment_paths_closed",
+            f"Closed {len(rows)} older payment page{'s' if len(rows) != 1 else ''}: the client "
+            f"chose to pay {format_money(amount, invoice.currency)}",
+        )
+        expire_after_commit(db, invoice.workspace_id)
+    return len(rows)
 
 
 def _abandon_attempts(db: Session, invoice: Invoice, reason: str, keep: int | None) -> int:

@@ -131,7 +131,7 @@ def _findings(
     for c in kept:
         per_invoice[_ours(c, workspace_id)].append(c)
     for invoice_id, group in per_invoice.items():
-        if len(group) > 1:
+        if len(group) > 1 and _more_than_asked(db, int(invoice_id), group):
             ids = ", ".join(sorted(str(c["id"]) for c in group))
             out.append(
                 (
@@ -175,6 +175,16 @@ def _findings(
                 )
             )
     return out
+
+
+def _more_than_asked(db: Session, invoice_id: int, charges: list[dict[str, Any]]) -> bool:
+    """Several charges on one invoice are a double charge unless they are its parts: kept
+    money (in its currency) no more than its total. An unknown invoice: always flagged."""
+    invoice = db.get(Invoice, invoice_id)
+    if invoice is None or any(str(c.get("currency")) != invoice.currency for c in charges):
+        return True
+    kept = sum(int(c.get("amount") or 0) - int(c.get("amount_refunded") or 0) for c in charges)
+    return kept > invoice.total
 
 
 def _aware(value: datetime) -> datetime:

@@ -12,11 +12,10 @@ from typing import Any
 from sqlmodel import Session, select
 
 from nextoria_hub.audit import record_audit
-from nextoria_hub.billing.finance import get_finance
 from nextoria_hub.billing.invoices import add_activity, portal_link
 from nextoria_hub.billing.locks import require_locked_invoice as _lock_invoice
 from nextoria_hub.billing.money import format_money
-from nextoria_hub.billing.profile import wants_receipts
+from nextoria_hub.billing.profile import receipt_is_emailed
 from nextoria_hub.clock import utcnow
 from nextoria_hub.models import (
     AutopayAttempt,
@@ -130,18 +129,14 @@ def settle_payment(
     counted = 0
     if not reason:
         counted = min(amount, due_before)
-        if amount < due_before:
-            problem = (
-                f"the amount due was {format_money(due_before, invoice.currency)}: "
-                "partial payment, the invoice stays open"
-            )
-        elif amount > due_before:
+        if amount > due_before:
             reason = "over_total"
             problem = (
                 f"the amount due was {format_money(due_before, invoice.currency)}: "
                 f"{format_money(amount - counted, currency)} overpaid, kept for a refund"
             )
     invoice.amount_paid += counted
+    payment.balance_after = invoice.amount_due
     excess = amount - counted
     became_paid = False
     if (
@@ -184,6 +179,11 @@ def settle_payment(
     if problem:
         prefix = "Attention" if invoice.status == InvoiceStatus.paid else "Not marked paid"
         detail += f". {prefix}: {problem}."
+    part = counted > 0 and not became_paid
+    if part:
+        detail += (
+            f". Part payment: the balance is now {format_money(invoice.amount_due, currency)}."
+        )
     add_activity(db, invoice, "paid", detail)
     record_audit(
         db,
@@ -192,13 +192,16 @@ def settle_payment(
         f"{invoice.number}: {money} via {source} ({mode}) {pi_id}",
         workspace_id=workspace_id,
     )
-    if became_paid:
+    if became_paid or part:
+        # A part changes the balance: a page (or autopay charge) for the old amount is
+        # another way to pay that would now take too much, so it closes too.
         from nextoria_hub.payments.payment_paths import close_other_payment_paths
 
+        why = f"paid by {method_detail or source} ({pi_id})" if mode != "manual" else "marked paid"
         close_other_payment_paths(
             db,
             invoice,
-            f"paid by {method_detail or source} ({pi_id})" if mode != "manual" else "marked paid",
+            f"a part of {money} was {why}" if part else why,
             keep_session_id=payment.checkout_session_id,
             keep_attempt_id=_attempt_id_of(db, workspace_id, invoice.id, payment_intent),  # type: ignore[arg-type]
         )
@@ -286,9 +289,7 @@ def _payment_emails(db: Session, invoice: Invoice, payment: Payment, problem: st
             "link": admin_link,
         },
     )
-    if get_finance(db, invoice.workspace_id).receipts_enabled and wants_receipts(
-        db, invoice.workspace_id, invoice.client_id
-    ):
+    if receipt_is_emailed(db, invoice.workspace_id, invoice.client_id):
         enqueue_email(
             db,
             workspace_id=invoice.workspace_id,
@@ -301,6 +302,10 @@ def _payment_emails(db: Session, invoice: Invoice, payment: Payment, problem: st
                 "number": invoice.number,
                 "method": payment.method_detail,
                 "paid_on": utcnow().strftime("%d %b %Y"),
+                "payment_id": payment.id,
+                "balance": format_money(invoice.amount_due, invoice.currency)
+                if invoice.status == InvoiceStatus.open and invoice.amount_due
+                else "",
                 "link": portal_link(workspace.slug, invoice.id),  # type: ignore[arg-type]
             },
         )

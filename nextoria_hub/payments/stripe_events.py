@@ -8,6 +8,7 @@ number of times end in the same state.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -77,14 +78,22 @@ class NotConfirmed(RuntimeError):
     """Stripe could not be asked about a payment: the worker tries the event again later."""
 
 
+def _ask(db: Session, ctx: EventContext, question: str, call: Callable[[str], Any]) -> Any:
+    """``ask_stripe`` with the workspace's secret key, read (and unsealed) only when Stripe
+    must still be asked: the try that applies the answer does not read it again."""
+    if question in ctx.answers:
+        return ask_stripe(ctx, question, lambda: None)
+    key = secret_key_for(db, ctx.workspace_id, ctx.mode)
+    return ask_stripe(ctx, question, lambda: call(key))
+
+
 def _expanded_pi(db: Session, ctx: EventContext, pi_id: str) -> dict[str, Any] | None:
     """The PaymentIntent with its charge, asked of Stripe; None if our key can't read it.
 
     Stripe being unreachable raises: the worker tries the event again later.
     """
     try:
-        key = secret_key_for(db, ctx.workspace_id, ctx.mode)
-        return ask_stripe(ctx, f"pi:{pi_id}", lambda: gateway.retrieve_payment_intent(key, pi_id))
+        return _ask(db, ctx, f"pi:{pi_id}", lambda key: gateway.retrieve_payment_intent(key, pi_id))
     except gateway.StripeUnavailable:
         raise
     except (StripeNotConnected, gateway.StripeGatewayError) as err:
@@ -105,12 +114,13 @@ def confirmed_payment(
     if not pi_id.startswith(PI_PREFIX):
         return "", None
     try:
-        key = secret_key_for(db, ctx.workspace_id, ctx.mode)
-        session_id, pi = ask_stripe(
-            ctx, f"checkout:{pi_id}", lambda: gateway.checkout_payment(key, pi_id)
+        session_id, pi = _ask(
+            db, ctx, f"checkout:{pi_id}", lambda key: gateway.checkout_payment(key, pi_id)
         )
         if pi is None:
-            pi = ask_stripe(ctx, f"pi:{pi_id}", lambda: gateway.retrieve_payment_intent(key, pi_id))
+            pi = _ask(
+                db, ctx, f"pi:{pi_id}", lambda key: gateway.retrieve_payment_intent(key, pi_id)
+            )
     except gateway.StripeUnavailable:
         raise
     except (StripeNotConnected, gateway.StripeGatewayError) as err:
@@ -124,11 +134,11 @@ def _confirmed_session(db: Session, ctx: EventContext, session_id: str) -> dict[
     if not session_id.startswith("cs_"):
         return None
     try:
-        key = secret_key_for(db, ctx.workspace_id, ctx.mode)
-        return ask_stripe(
+        return _ask(
+            db,
             ctx,
             f"session:{session_id}",
-            lambda: gateway.retrieve_checkout_session(key, session_id),
+            lambda key: gateway.retrieve_checkout_session(key, session_id),
         )
     except gateway.StripeUnavailable:
         raise
@@ -420,7 +430,9 @@ def _setup_completed(db: Session, ctx: EventContext, session: dict[str, Any]) ->
 
 
 def _save_setup(db: Session, ctx: EventContext, si: dict[str, Any]) -> HandlerResult:
-    method = autopay.save_method_from_setup_intent(db, ctx.workspace_id, ctx.mode, si)
+    method = autopay.save_method_from_setup_intent(
+        db, ctx.workspace_id, ctx.mode, si, lambda key, call: ask_stripe(ctx, key, call)
+    )
     if method is None:
         return "ignored", f"{si.get('id')}: not an Autopay card of this workspace and mode"
     return "applied", f"card •••• {method.last4} saved for Autopay"

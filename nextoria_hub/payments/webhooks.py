@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import update
 from sqlalchemy.exc import DataError, IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from nextoria_hub import stripe_gateway as gateway
 from nextoria_hub.clock import utcnow
@@ -128,13 +128,10 @@ def _record(
     """
     extra = {"headers": json.dumps(headers)[:4000], "source_address": source[:64]}
     try:
-        with session_scope() as db:
-            if _queued(db, workspace_id, row.event_id):
-                _duplicate(db, workspace_id, row, extra)
-                return "duplicate", "already received"
+        with session_scope() as db:  # no look first: the unique (workspace, event id) decides
             db.add(row)
             db.add(_row_delivery(workspace_id, "received", "queued for the workers", row, extra))
-    except IntegrityError:  # the same event queued by a concurrent delivery
+    except IntegrityError:  # queued before (a Stripe retry) or by a concurrent delivery
         with session_scope() as db:
             _duplicate(db, workspace_id, row, extra)
         return "duplicate", "already received"
@@ -156,17 +153,6 @@ def _future_timestamp(signature_header: str) -> bool:
             except ValueError:
                 return False
     return False
-
-
-def _queued(db: Session, workspace_id: int, event_id: str) -> bool:
-    return (
-        db.exec(
-            select(InboxEvent.id).where(
-                InboxEvent.workspace_id == workspace_id, InboxEvent.event_id == event_id
-            )
-        ).first()
-        is not None
-    )
 
 
 def _duplicate(db: Session, workspace_id: int, row: InboxEvent, extra: dict[str, str]) -> None:

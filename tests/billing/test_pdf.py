@@ -227,3 +227,38 @@ def test_receipt_email_carries_the_receipt_of_the_last_payment(
     assert "RECEIPT" in text_of(got[1]) and "$40.00" in text_of(got[1])
     assert email_attachment(acme.id, "team_invite", context) is None
     assert email_attachment(None, "invoice_sent", context) is None
+
+
+def test_each_part_has_its_own_receipt(db: Session, admin: Actor, acme: Tenant) -> None:
+    """An invoice paid in parts: ``receipt.pdf?payment=ID`` prints that payment and the
+    balance it left; a payment of another invoice answers 404."""
+    from nextoria_hub.payments.settlement import settle_payment
+
+    client = _client(db, admin, "Initech", "usd")
+    invoice = _invoice(db, admin, client, "500.00")  # 1,000.00
+    other = _invoice(db, admin, client, "10.00")
+    ids = []
+    for pi, amount in (("manual_part_1", 30000), ("manual_part_2", 70000)):
+        settle_payment(
+            db,
+            workspace_id=invoice.workspace_id,
+            invoice_id=invoice.id,  # type: ignore[arg-type]
+            mode="manual",
+            payment_intent={"id": pi, "amount": amount, "currency": "usd"},
+            source="manual",
+            note="Bank transfer",
+        )
+        db.commit()
+        ids.append(max(p.id for p in inv.get_invoice_view(db, admin, invoice.id).payments))  # type: ignore[arg-type,type-var]
+    token = start_session(db, acme.admin)
+    db.commit()
+    host = "acme.localhost:3000"
+    first = _get(token, host, f"/api/invoices/{invoice.id}/receipt.pdf?payment={ids[0]}")
+    assert first.status_code == 200
+    assert 'filename="Receipt-INV-0001-1.pdf"' in first.headers["content-disposition"]
+    text = text_of(first.content)
+    assert "$300.00" in text and "$700.00" in text  # paid, and the balance it left
+    last = text_of(_get(token, host, f"/api/invoices/{invoice.id}/receipt.pdf").content)
+    assert "$700.00" in last and "$0.00" in last
+    for bad in (f"{other.id}/receipt.pdf?payment={ids[0]}", f"{invoice.id}/receipt.pdf?payment=x"):
+        assert _get(token, host, f"/api/invoices/{bad}").status_code == 404

@@ -143,6 +143,17 @@ def test_open_invoices_come_first_with_one_pay_now_each(
     assert home.years == [2026, 2025, 2024]
 
 
+def test_first_delta_reads_only_what_to_pay(db: Session, acme: Tenant, admin: Actor) -> None:
+    """The page's first event shows the open invoices before the history is read."""
+    peter = _books(db, acme, admin)
+    full = portal_home(db, peter, TODAY)
+    with counted() as statements:
+        first = portal_home(db, peter, TODAY, with_history=False)
+    assert len(statements) <= 3, statements  # who the client is (2), the open ones
+    assert first.open_rows == full.open_rows and first.open_totals == full.open_totals
+    assert (first.history, first.matches, first.years) == ([], 0, [])
+
+
 def test_history_pages_search_and_filters(db: Session, acme: Tenant, admin: Actor) -> None:
     peter = _books(db, acme, admin)
     last = portal_home(db, peter, TODAY, page=20)

@@ -229,6 +229,35 @@ def test_late_fee_percent_is_never_compounded_monthly_and_capped(
     assert body is not None and "late fee of $15.00 has been added" in body
 
 
+def test_late_fee_and_reminder_look_at_the_balance_after_a_part(
+    db: Session, admin: Actor, acme: Tenant, client: Client
+) -> None:
+    from nextoria_hub.payments.settlement import settle_payment
+
+    _rules(db, admin, late_fee_kind="percent", late_fee_percent="10", late_fee_after_days=2)
+    invoice = _invoice(db, admin, client)  # 1,000.00
+    settle_payment(
+        db,
+        workspace_id=invoice.workspace_id,
+        invoice_id=invoice.id,  # type: ignore[arg-type]
+        mode="manual",
+        payment_intent={"id": "manual_part", "amount": 60000, "currency": "usd"},
+        source="manual",
+        note="Bank transfer, first part",
+    )
+    db.commit()
+    assert _run(db, DUE + timedelta(days=2)).late_fees == 1
+    db.refresh(invoice)
+    # 10% of the 400.00 still owed, not of the 1,000.00 total
+    assert (invoice.total, invoice.amount_paid, invoice.amount_due) == (104000, 60000, 44000)
+    body = db.exec(
+        select(OutboxEmail.text_body)
+        .where(OutboxEmail.kind == "invoice_reminder")
+        .order_by(col(OutboxEmail.id).desc())
+    ).first()
+    assert body is not None and "$440.00" in body
+
+
 def test_waiving_a_fee_removes_its_line_and_it_does_not_come_back(
     db: Session, admin: Actor, member: Actor, acme: Tenant, globex: Tenant, client: Client
 ) -> None:

@@ -275,3 +275,22 @@ def screenshot(page: Page, name: str) -> None:
     page.set_viewport_size({"width": size["width"], "height": max(size["height"], height)})
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
     page.set_viewport_size(size)
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """axe-core's source, for ``tests.e2e.axe.check_axe``."""
+    from tests.e2e.axe import load_axe
+
+    return load_axe()
+
+
+def screenshot_widths(page: Page, name: str, widths: tuple[int, ...] = (1280, 375)) -> None:
+    """``NAME-1280.png`` and ``NAME-375.png``, after checking the page never scrolls sideways."""
+    size = page.viewport_size or {"width": 1280, "height": 800}
+    for width in widths:
+        page.set_viewport_size({"width": width, "height": 800})
+        scroll = page.evaluate("document.documentElement.scrollWidth")
+        assert scroll <= width, f"{name} scrolls sideways at {width}px ({scroll}px wide)"
+        screenshot(page, f"{name}-{width}")
+    page.set_viewport_size(size)

@@ -10,7 +10,7 @@ from sqlmodel import select
 from nextoria_hub.clock import utcnow
 from nextoria_hub.db import session_scope
 from nextoria_hub.models import LoginFailure, UserSession, Workspace
-from tests.e2e.conftest import RunningApp, screenshot
+from tests.e2e.conftest import RunningApp, screenshot, screenshot_widths
 from tests.e2e.helpers import PASSWORD, seed_workspace, sign_in, unique_slug
 
 
@@ -35,6 +35,7 @@ def test_sign_up_lands_signed_in_on_the_new_subdomain(app_server: RunningApp, pa
     page.get_by_label("Email").fill("sam@studio.test")
     page.get_by_label("Password").fill("short")
     screenshot(page, "signup")
+    screenshot_widths(page, "signup")
     page.get_by_role("button", name="Create workspace").click()
     expect(page.locator("#password-error")).to_have_text("Use at least 12 characters.")
 

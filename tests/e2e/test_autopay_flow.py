@@ -137,7 +137,7 @@ def test_autopay_with_an_authentication_card_emails_the_client(
         mail = db.exec(
             select(OutboxEmail).where(OutboxEmail.kind == "autopay_action_required")
         ).all()
-    # The app's worker may have queued it from the webhook and not rendered it yet: read it as
-    # delivery will send it.
-    assert any(f"/portal/invoices/{invoice_id}" in render_row(m)[1] for m in mail)
+        # The app's worker may have queued it from the webhook and not rendered it yet: read
+        # it as delivery will send it.
+        assert any(f"/portal/invoices/{invoice_id}" in render_row(db, m)[1] for m in mail)
     client.context.close()

@@ -7,12 +7,9 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
-import subprocess
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from PIL import Image
 from playwright.sync_api import Page, expect
 from sqlmodel import select
@@ -29,12 +26,9 @@ from nextoria_hub.models.payment import Payment
 from nextoria_hub.payments.stripe_connection import secret_key_for
 from nextoria_hub.tenancy import Actor
 from stripe_sandbox.testing import SandboxServer
+from tests.e2e.axe import check_axe
 from tests.e2e.conftest import RunningApp, screenshot
 from tests.e2e.helpers import PASSWORD, connect_sandbox, seed_workspace, sign_in, unique_slug
-
-ROOT = Path(__file__).resolve().parents[2]
-AXE_DIR = ROOT / ".nextoria" / "tools" / "axe"
-AXE = AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
 
 # Records whether the portal ever rendered its empty state (it must show a skeleton until
 # the first event after hydrate brings the data, never the default empty list).
@@ -46,42 +40,6 @@ new MutationObserver(() => {
   }
 }).observe(document, {subtree: true, childList: true, characterData: true});
 """
-
-
-@pytest.fixture(scope="session")
-def axe_source() -> str:
-    """axe-core from npm, installed beside bun under .nextoria/tools (as the Makefile does)."""
-    if not AXE.exists():
-        npm = shutil.which("npm")
-        if npm is None:
-            pytest.skip("axe-core is not installed and npm is not on the PATH")
-        subprocess.run(
-            [
-                npm,
-                "install",
-                "--prefix",
-                str(AXE_DIR),
-                "--no-save",
-                "--no-audit",
-                "--no-fund",
-                "axe-core@4.14",
-            ],
-            check=True,
-            capture_output=True,
-        )
-    return AXE.read_text()
-
-
-def check_axe(page: Page, axe_source: str, where: str) -> None:
-    # Through the DevTools protocol: the app's CSP (rightly) refuses an inline script tag.
-    page.evaluate(f"() => {{ {axe_source}\n }}")
-    found = page.evaluate(
-        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
-        ".map(v => ({id: v.id, impact: v.impact, help: v.help,"
-        " nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ') + ' ' + n.html.slice(0, 160))}))"
-    )
-    bad = [v for v in found if v["impact"] in ("serious", "critical")]
-    assert not bad, f"axe on {where}: {bad}"
 
 
 def _seed(slug: str) -> tuple[int, int]:
@@ -177,14 +135,18 @@ def test_portal_home_at_375_px(
     expect(page.locator("#portal-history")).to_contain_text("Page 1 of 3")
     expect(page.locator("#portal-payments .portal-receipt")).to_have_count(25)
     assert page.evaluate("window.__sawEmpty") is False
-    logo = page.locator("#agency-logo")
-    expect(logo).to_be_visible()
+    logo = page.locator(".agency-logo:visible")  # in the portal's frame, every page
+    expect(logo).to_have_count(1)
     assert logo.evaluate("img => img.complete && img.naturalWidth") == 512  # stored ≤ 512 px
     colour = page.locator(".pay-now").first.evaluate("b => getComputedStyle(b).backgroundColor")
     assert colour == "rgb(20, 99, 60)"
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     screenshot(page, "portal-home-375")
     check_axe(page, axe_source, "the portal home")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    expect(page.locator(".pay-now").last).to_be_in_viewport()
+    screenshot(page, "portal-home-1280")
+    page.set_viewport_size({"width": 375, "height": 800})
 
     # Pages, search by number, filter by status.
     page.get_by_role("button", name="Next page of invoices").click()
@@ -198,9 +160,11 @@ def test_portal_home_at_375_px(
     page.get_by_role("button", name="Search").click()
     expect(history).to_have_count(3)
 
-    # The receipt link downloads the receipt PDF of that invoice.
+    # The receipt link downloads the receipt PDF of that payment (one per part).
     receipt = page.locator("#portal-payments .portal-receipt").first
-    assert re.fullmatch(r"/api/invoices/\d+/receipt\.pdf", receipt.get_attribute("href") or "")
+    assert re.fullmatch(
+        r"/api/invoices/\d+/receipt\.pdf\?payment=\d+", receipt.get_attribute("href") or ""
+    )
     with page.expect_download() as download:
         receipt.click()
     assert download.value.path().read_bytes().startswith(b"%PDF-")
@@ -216,6 +180,13 @@ def test_portal_home_at_375_px(
         assert page.evaluate("document.documentElement.scrollWidth") <= 375, path
         screenshot(page, name)
         check_axe(page, axe_source, path)
+        expect(page.locator(".agency-logo:visible")).to_have_count(1)
+
+    # The invoice page's Pay Now wears the agency's accent too.
+    page.goto(app_server.url(slug, f"/portal/invoices/{first_open}"))
+    pay = page.get_by_role("button", name="Pay Now")
+    expect(pay).to_be_visible()
+    assert pay.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(20, 99, 60)"
 
     # Pay Now on the home goes straight to Stripe Checkout for that invoice.
     page.goto(app_server.url(slug, "/portal"))

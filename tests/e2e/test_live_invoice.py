@@ -13,7 +13,7 @@ from nextoria_hub.models import User, Workspace
 from nextoria_hub.payments.checkout import start_checkout
 from nextoria_hub.tenancy import Actor
 from stripe_sandbox.testing import SandboxServer, submit_checkout
-from tests.e2e.conftest import RunningApp, screenshot
+from tests.e2e.conftest import RunningApp, screenshot, screenshot_widths
 from tests.e2e.helpers import PASSWORD, connect_sandbox, seed_workspace, sign_in, unique_slug
 
 
@@ -78,8 +78,12 @@ def test_admin_and_client_pages_turn_paid_without_a_reload(
             select(Payment.payment_intent_id).where(Payment.invoice_id == invoice_id)
         ).one()
     # The Stripe id is shown short, whole on hover, with a copy button.
+    # (in the payments table and in the timeline's "paid" entry).
     short = page.locator(f'code[title="{pi}"]')
-    expect(short).to_have_text(pi[:10] + "…" + pi[-5:])
-    expect(page.get_by_role("button", name=f"Copy {pi}")).to_be_visible()
+    expect(short).to_have_count(2)
+    expect(short.first).to_have_text(pi[:10] + "…" + pi[-5:])
+    expect(page.get_by_role("button", name=f"Copy {pi}").first).to_be_visible()
     screenshot(page, "invoice-paid-live")
+    screenshot_widths(page, "invoice-paid-live")
+    screenshot_widths(portal, "portal-invoice-paid-live")
     context.close()

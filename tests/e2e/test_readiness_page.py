@@ -13,7 +13,7 @@ from nextoria_hub.models import StripeKeys, Workspace
 from nextoria_hub.payments.stripe_connection import ConnectInput, connect
 from nextoria_hub.tenancy import Actor
 from stripe_sandbox.testing import SandboxServer
-from tests.e2e.conftest import RunningApp, screenshot
+from tests.e2e.conftest import RunningApp, screenshot, screenshot_widths
 from tests.e2e.helpers import seed_workspace, sign_in, unique_slug
 
 
@@ -55,3 +55,4 @@ def test_stale_readiness_is_refreshed_on_load_and_finance_warns(
     page.goto(app_server.url(slug, "/settings/finance"))
     expect(page.locator("#method-warning-us_bank_account")).to_contain_text("can't take payments")
     screenshot(page, "settings-finance-readiness")
+    screenshot_widths(page, "settings-finance-readiness")

@@ -47,6 +47,9 @@ def test_connect_validate_register_and_switch_modes(
     expect(page.locator("#secret_key-error")).to_contain_text("different modes")
     _fill_keys(page, test["publishable_key"], test["secret_key"][:-4] + "0000")
     expect(page.locator("#secret_key-error")).to_contain_text("Stripe rejected this key")
+    # One place for each error (issue 17): the field's reason inline, not again in a toast.
+    expect(page.get_by_text("Stripe rejected this key")).to_have_count(1)
+    expect(page.locator("[data-sonner-toast]")).to_have_count(0)
     expect(page.locator(".test-mode-badge")).to_have_count(0)
 
     _fill_keys(page, test["publishable_key"], test["secret_key"])
@@ -107,6 +110,9 @@ def test_finance_options_explain_contradictions(app_server: RunningApp, page: Pa
     page.get_by_label("Retry 2", exact=True).fill("1")
     page.locator("#save-finance").click()
     expect(page.get_by_role("alert").filter(has_text="increasing order")).to_be_visible()
+    # The reason once, inline; the toast only says where to look.
+    expect(page.get_by_text(re.compile("increasing order"))).to_have_count(1)
+    expect(page.locator("[data-sonner-toast]")).to_contain_text("see the note in red below")
 
     page.get_by_label("Retry 2", exact=True).fill("4")
     page.get_by_role("button", name="Add retry").click()

@@ -15,13 +15,8 @@ from nextoria_hub.cli import app
 from nextoria_hub.clock import utcnow
 from nextoria_hub.db import get_engine
 from nextoria_hub.models import OutboxEmail
-from nextoria_hub.notifications.delivery import (
-    LEASE,
-    MAX_ATTEMPTS,
-    claim_due,
-    deliver_pending,
-    release_expired,
-)
+from nextoria_hub.notifications.delivery import MAX_ATTEMPTS, deliver_pending, release_expired
+from nextoria_hub.notifications.delivery_items import claim, lease, new_token
 from nextoria_hub.settings import Settings, get_settings
 from tests.conftest import RESEND_TEST_KEY
 from tests.factories import quick_workspace
@@ -165,7 +160,7 @@ def test_concurrent_claims_never_overlap(db: Session) -> None:
 
     def claimer(slot: int) -> None:
         barrier.wait()
-        while batch := claim_due(get_engine(), utcnow(), 3):
+        while batch := claim(get_engine(), utcnow(), 3, new_token()):
             results[slot].extend(batch)
 
     threads = [threading.Thread(target=claimer, args=(i,)) for i in range(2)]
@@ -217,14 +212,16 @@ def test_a_claim_whose_deliverer_died_is_released_when_its_lease_expires(
 ) -> None:
     with time_machine.travel(utcnow(), tick=True) as traveller:
         [email_id] = _queue(db)
-        assert claim_due(get_engine(), utcnow(), 10) == [email_id]  # …and then it "crashed"
+        assert claim(get_engine(), utcnow(), 10, new_token()) == [
+            email_id
+        ]  # …and then it "crashed"
         assert _row(email_id).status == "sending"
 
         idle = deliver_pending()
         assert (idle.claimed, idle.released) == (0, 0)
         assert resend_capture.requests == []
 
-        traveller.shift(LEASE + timedelta(seconds=1))
+        traveller.shift(lease() + timedelta(seconds=1))
         counts = deliver_pending()
 
     assert (counts.released, counts.claimed, counts.sent) == (1, 1, 1)
@@ -241,8 +238,8 @@ def test_an_email_that_keeps_killing_its_deliverer_ends_as_failed(
         [email_id] = _queue(db)
         for attempt in range(1, MAX_ATTEMPTS + 1):
             # A deliverer claims it and dies; the lease expires.
-            assert claim_due(get_engine(), utcnow(), 10) == [email_id]
-            traveller.shift(LEASE + timedelta(seconds=1))
+            assert claim(get_engine(), utcnow(), 10, new_token()) == [email_id]
+            traveller.shift(lease() + timedelta(seconds=1))
             if attempt < MAX_ATTEMPTS:
                 assert release_expired(get_engine(), utcnow()) == 1
                 assert (_row(email_id).status, _row(email_id).attempts) == ("pending", attempt)
@@ -266,7 +263,7 @@ def test_without_a_key_emails_stay_in_the_outbox_as_logged(
     assert get_settings().email_mode == "outbox"
     [email_id] = _queue(db)
 
-    with caplog.at_level(logging.INFO, logger="nextoria_hub.notifications.delivery"):
+    with caplog.at_level(logging.INFO, logger="nextoria_hub.notifications.delivery_items"):
         counts = deliver_pending()
 
     assert (counts.claimed, counts.logged, counts.sent) == (1, 1, 0)

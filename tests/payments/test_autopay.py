@@ -170,6 +170,51 @@ def test_setup_checkout_saves_the_card(shop: Shop) -> None:
     assert len(shop.db.exec(select(SavedPaymentMethod)).all()) == 2
 
 
+def test_the_saved_card_webhook_asks_stripe_with_no_transaction_open(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import event
+
+    from nextoria_hub import stripe_gateway as gateway
+
+    engine = get_engine()
+    open_here = threading.local()
+
+    def began(conn: Any) -> None:
+        open_here.n = getattr(open_here, "n", 0) + 1
+
+    def ended(conn: Any) -> None:
+        open_here.n = getattr(open_here, "n", 0) - 1
+
+    open_during_stripe: list[tuple[str, int]] = []
+
+    def watched(name: str) -> Any:
+        real = getattr(gateway, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:  # the call itself is real
+            open_during_stripe.append((name, getattr(open_here, "n", 0)))
+            return real(*args, **kwargs)
+
+        return call
+
+    for name in ("retrieve_setup_intent", "retrieve_payment_method", "set_default_payment_method"):
+        monkeypatch.setattr(gateway, name, watched(name))
+    event.listen(engine, "begin", began)
+    event.listen(engine, "commit", ended)
+    event.listen(engine, "rollback", ended)
+    try:
+        save_card(shop)  # the worker applies the webhooks in this thread
+    finally:
+        for name, fn in (("begin", began), ("commit", ended), ("rollback", ended)):
+            event.remove(engine, name, fn)
+    asked = {name for name, _ in open_during_stripe}
+    assert "set_default_payment_method" in asked, open_during_stripe
+    assert all(n == 0 for _, n in open_during_stripe), open_during_stripe
+    saved = shop.db.exec(select(SavedPaymentMethod)).one()
+    customer = shop.stripe.v1.customers.retrieve(saved.customer_id)
+    assert customer.invoice_settings.default_payment_method == saved.payment_method_id
+
+
 def test_complete_setup_when_the_webhook_is_late(shop: Shop) -> None:
     enable(shop)
     shop.sandbox.control("POST", "webhooks/pause")

@@ -116,3 +116,18 @@ def test_email_preferences_are_kept(shop: Shop) -> None:
 
     svc.save_profile(shop.db, shop.portal, DETAILS)
     assert shop.db.exec(select(ClientReminderSetting)).all() == []
+
+
+def test_a_receipt_is_promised_only_when_one_is_emailed(shop: Shop) -> None:
+    """Issue 17: the thank-you page and the receipt email follow one rule, Finance's switch
+    and the client's own preference."""
+    from nextoria_hub.billing.finance import get_finance
+
+    ws, client = shop.tenant.id, shop.client.id
+    assert svc.receipt_is_emailed(shop.db, ws, client)  # type: ignore[arg-type]
+    get_finance(shop.db, ws).receipts_enabled = False
+    shop.db.flush()
+    assert not svc.receipt_is_emailed(shop.db, ws, client)  # type: ignore[arg-type]
+    get_finance(shop.db, ws).receipts_enabled = True
+    svc.save_profile(shop.db, shop.portal, replace(DETAILS, email_receipts=False))
+    assert not svc.receipt_is_emailed(shop.db, ws, client)  # type: ignore[arg-type]

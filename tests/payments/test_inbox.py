@@ -184,7 +184,7 @@ def test_payment_emails_are_rendered_after_the_settling_transaction(shop: Shop) 
     from nextoria_hub.notifications.delivery import deliver_pending
 
     # queued inside the deferred scope: template and context only, no text yet
-    with outbox.rendering_deferred() as ids:
+    with outbox.rendering_deferred() as queued:
         mail = outbox.enqueue_email(
             shop.db,
             workspace_id=shop.tenant.id,
@@ -200,7 +200,7 @@ def test_payment_emails_are_rendered_after_the_settling_transaction(shop: Shop) 
             },
         )
     shop.db.commit()
-    assert ids == [mail.id] and (mail.subject, mail.text_body) == ("", "")
+    assert queued == [mail] and (mail.subject, mail.text_body) == ("", "")
     assert json.loads(mail.context)["number"] == "INV-1"
     assert deliver_pending().logged >= 1  # delivery renders it from template + context
     shop.db.expire_all()

@@ -309,7 +309,20 @@ CASES: dict[str, Case] = {
     "FinanceState.add_retry": Case("/settings/finance"),
     "FinanceState.remove_retry": Case("/settings/finance", args=lambda s: (0,)),
     "FinanceState.set_notice_days": Case("/settings/finance", args=lambda s: ("5",)),
+    "FinanceState.set_partial": Case("/settings/finance", args=lambda s: (True,)),
+    "FinanceState.set_partial_minimum": Case("/settings/finance", args=lambda s: ("5",)),
     "FinanceState.save": Case("/settings/finance"),
+    # the invoice page's payment terms card (ui/states/payment_terms.py)
+    "PaymentTermsState.load": Case(INVOICE_PAGE, params=_invoice),
+    "PaymentTermsState.set_allow_partial": Case(INVOICE_PAGE, args=lambda s: (True,)),
+    "PaymentTermsState.set_minimum": Case(INVOICE_PAGE, args=lambda s: ("1",)),
+    "PaymentTermsState.set_deposit_kind": Case(INVOICE_PAGE, args=lambda s: ("percent",)),
+    "PaymentTermsState.set_deposit": Case(INVOICE_PAGE, args=lambda s: ("90",)),
+    "PaymentTermsState.save_terms": Case(
+        INVOICE_PAGE,
+        params=lambda s: {"invoice_id": str(s.b.draft.id)},
+        prep=lambda s: {"allow_partial": True, "deposit_kind": "percent", "deposit": "90"},
+    ),
     # billing documents and reports (ui/states/billing_extras.py)
     "AgingState.load": Case("/dashboard"),
     "RemindersState.load": Case("/settings/finance"),
@@ -379,6 +392,7 @@ CASES: dict[str, Case] = {
     "AuditState.load": Case("/settings/audit"),
     # the Client Portal
     "PortalState.load": Case("/portal"),
+    "PortalState.show_history": Case("/portal"),
     "PortalState.filter_history": Case(
         "/portal", args=lambda s: ({"search": s.b.open.number, "status": "open", "year": ""},)
     ),
@@ -402,6 +416,8 @@ CASES: dict[str, Case] = {
     ),
     "PortalInvoiceState.load": Case(PORTAL_INVOICE, params=_invoice),
     "PortalInvoiceState.pay_now": Case(PORTAL_INVOICE, params=_invoice),
+    "PortalInvoiceState.set_pay_choice": Case(PORTAL_INVOICE, args=lambda s: ("other",)),
+    "PortalInvoiceState.set_pay_amount": Case(PORTAL_INVOICE, args=lambda s: ("1.00",)),
     "PaymentMethodsState.load": Case(
         "/portal/payment-methods", params=lambda s: {"session_id": s.b.checkout}
     ),

@@ -4,6 +4,7 @@ setup-mode Checkout Session, and removing it."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -43,6 +44,15 @@ log = logging.getLogger(__name__)
 
 
 PURPOSE = "autopay_setup"
+# How a caller has Stripe asked: (question's key, the call) → the answer. The webhook worker
+# passes ``ask_stripe`` (the call runs with no transaction open, then the work runs again).
+StripeAsk = Callable[[str, Callable[[], Any]], Any]
+
+
+def _ask_now(_key: str, call: Callable[[], Any]) -> Any:
+    return call()
+
+
 PAUSED_METHOD_REMOVED = "payment method removed"
 
 
@@ -239,12 +249,13 @@ def complete_setup(db: Session, actor: Actor, session_id: str) -> bool:
 
 
 def save_method_from_setup_intent(
-    db: Session, workspace_id: int, mode: str, si: dict[str, Any]
+    db: Session, workspace_id: int, mode: str, si: dict[str, Any], ask: StripeAsk = _ask_now
 ) -> SavedPaymentMethod | None:
     """Record the card a succeeded SetupIntent saved (once per SetupIntent).
 
     It replaces the client's previous card of that mode, becomes the Stripe customer's
-    default, and un-pauses Autopay if it was paused for want of a card.
+    default, and un-pauses Autopay if it was paused for want of a card. Stripe is asked
+    through ``ask``: from a webhook, outside the event's transaction.
     """
     metadata = si.get("metadata") or {}
     if metadata.get("nextoria_purpose") != PURPOSE or si.get("status") != "succeeded":
@@ -284,7 +295,8 @@ def save_method_from_setup_intent(
     secret_key = secret_key_for(db, workspace_id, mode)
     pm = si.get("payment_method")
     if isinstance(pm, str) and pm:
-        pm = gateway.retrieve_payment_method(secret_key, pm)
+        pm_id = pm
+        pm = ask(f"pm:{pm_id}", lambda: gateway.retrieve_payment_method(secret_key, pm_id))
     if not isinstance(pm, dict) or not pm.get("id"):
         return None
     card = pm.get("card") or {}
@@ -335,11 +347,15 @@ def save_method_from_setup_intent(
         db.add(session_row)
     db.flush()
     if customer_id:
-        gateway.set_default_payment_method(
-            secret_key,
-            customer_id,
-            str(pm["id"]),
-            idempotency_key=f"default-pm-{workspace_id}-{method.id}",
+        pm_id = str(pm["id"])
+        ask(  # keyed by the SetupIntent: the same on every run of the work
+            f"default-pm:{si.get('id')}",
+            lambda: gateway.set_default_payment_method(
+                secret_key,
+                customer_id,
+                pm_id,
+                idempotency_key=f"default-pm-{workspace_id}-{si.get('id')}",
+            ),
         )
     record_audit(
         db,

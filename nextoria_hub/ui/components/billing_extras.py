@@ -15,7 +15,14 @@ from nextoria_hub.ui.states.billing_extras import (
 )
 from nextoria_hub.ui.theme import CARD_STYLE
 
-PAID_STATUSES = ("Paid", "Partially refunded", "Refunded", "Disputed", "Dispute lost")
+PAID_STATUSES = (
+    "Paid",
+    "Partially paid",
+    "Partially refunded",
+    "Refunded",
+    "Disputed",
+    "Dispute lost",
+)
 LABEL = {"font_weight": "500", "font_size": "14px"}
 
 

@@ -45,6 +45,27 @@ def brand() -> rx.Component:
     )
 
 
+def workspace_mark() -> rx.Component:
+    """The agency's logo where it set one (sign-in, join, Client Portal), else the product's."""
+    return rx.cond(
+        AppState.brand_logo != "",
+        rx.image(
+            src=AppState.brand_logo,
+            alt=AppState.workspace_name + " logo",
+            max_height="44px",
+            max_width="min(220px, 100%)",
+            object_fit="contain",
+            class_name="agency-logo",
+        ),
+        brand(),
+    )
+
+
+def brand_accent() -> rx.Var:
+    """The agency's accent for its buttons (checked dark enough for white text), else the theme's."""
+    return rx.cond(AppState.brand_accent != "", AppState.brand_accent, "var(--accent-9)")
+
+
 def test_mode_badge() -> rx.Component:
     return rx.cond(
         AppState.test_mode,
@@ -125,7 +146,7 @@ def sidebar(portal: bool) -> rx.Component:
         )
         links += [_staff_link(*item) for item in SETTINGS_NAV]
     return rx.vstack(
-        brand(),
+        workspace_mark() if portal else brand(),
         rx.text(AppState.workspace_name, size="2", color="var(--gray-11)", id="workspace-name"),
         rx.hstack(
             rx.badge("Client Portal", variant="soft") if portal else rx.fragment(),
@@ -146,7 +167,7 @@ def sidebar(portal: bool) -> rx.Component:
 def _mobile_nav(portal: bool) -> rx.Component:
     return rx.box(
         rx.hstack(
-            brand(),
+            workspace_mark() if portal else brand(),
             test_mode_badge(),
             rx.spacer(),
             rx.drawer.root(

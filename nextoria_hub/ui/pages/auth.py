@@ -5,17 +5,26 @@ from __future__ import annotations
 import reflex as rx
 
 from nextoria_hub.ui.components.forms import field, form_error, submit_button
-from nextoria_hub.ui.components.layout import brand, loading_page, message_page, no_workspace_page
+from nextoria_hub.ui.components.layout import (
+    brand,
+    brand_accent,
+    loading_page,
+    message_page,
+    no_workspace_page,
+    workspace_mark,
+)
 from nextoria_hub.ui.states.login import InviteState, LoginState, WelcomeState
 from nextoria_hub.ui.states.session import AppState
 from nextoria_hub.ui.states.signup import SignupState
 from nextoria_hub.ui.theme import CARD_STYLE, PAGE_BG
 
 
-def _card_page(*children: rx.Component, width: str = "26rem") -> rx.Component:
+def _card_page(
+    *children: rx.Component, width: str = "26rem", header: rx.Component | None = None
+) -> rx.Component:
     return rx.center(
         rx.vstack(
-            brand(),
+            header if header is not None else brand(),
             rx.box(rx.vstack(*children, spacing="4", width="100%"), style=CARD_STYLE),
             align="center",
             spacing="5",
@@ -115,7 +124,7 @@ def login() -> rx.Component:
                         width="100%",
                     ),
                 ),
-                submit_button("Sign in"),
+                submit_button("Sign in", background=brand_accent()),
                 spacing="4",
                 width="100%",
             ),
@@ -123,6 +132,7 @@ def login() -> rx.Component:
             reset_on_submit=False,
             width="100%",
         ),
+        header=workspace_mark(),
     )
     return rx.match(
         AppState.host_kind,
@@ -175,13 +185,14 @@ def invite() -> rx.Component:
                     auto_complete="new-password",
                 ),
                 form_error(_err(InviteState, "form")),
-                submit_button("Join workspace"),
+                submit_button("Join workspace", background=brand_accent()),
                 spacing="4",
                 width="100%",
             ),
             on_submit=InviteState.accept,
             width="100%",
         ),
+        header=workspace_mark(),
     )
     return rx.match(
         AppState.host_kind,

@@ -160,6 +160,34 @@ def _receipts() -> rx.Component:
     )
 
 
+def _partial() -> rx.Component:
+    return _section(
+        "Partial payments",
+        "New invoices let the client pay in parts of at least this amount (in the invoice's "
+        "currency; 0: Stripe's minimum). Each invoice can change it while it is a draft.",
+        rx.hstack(
+            rx.switch(id="partial", checked=F.partial, on_change=F.set_partial),
+            rx.el.label(rx.cond(F.partial, "On", "Off"), html_for="partial", style=LABEL),
+            align="center",
+        ),
+        rx.cond(
+            F.partial,
+            rx.hstack(
+                rx.el.label("Minimum part", html_for="partial_minimum", style=LABEL),
+                rx.input(
+                    id="partial_minimum",
+                    value=F.partial_minimum,
+                    on_change=F.set_partial_minimum,
+                    width="8rem",
+                    input_mode="decimal",
+                ),
+                align="center",
+            ),
+        ),
+        form_error(F.errors.get("partial_minimum", "")),
+    )
+
+
 def _retry_row(day: rx.Var, index: rx.Var) -> rx.Component:
     return rx.hstack(
         rx.el.label(
@@ -233,6 +261,7 @@ def finance_page() -> rx.Component:
             _currency(),
             _methods(),
             _receipts(),
+            _partial(),
             _retries(),
             _notice(),
             rx.button("Save changes", on_click=F.save),

@@ -15,7 +15,9 @@ from nextoria_hub.ui.components.invoice_form import (
     notes_field,
 )
 from nextoria_hub.ui.components.layout import empty_state, guarded, page_header
-from nextoria_hub.ui.components.status import status_badge, timeline
+from nextoria_hub.ui.components.payment_terms import payment_terms_card
+from nextoria_hub.ui.components.status import status_badge
+from nextoria_hub.ui.components.timeline import timeline
 from nextoria_hub.ui.states.invoices import InvoiceDetailState as D
 from nextoria_hub.ui.states.invoices import InvoiceEditorState as E
 from nextoria_hub.ui.states.invoices import InvoicesState as S
@@ -429,6 +431,7 @@ def invoice_detail_page() -> rx.Component:
             spacing="4",
             width="100%",
         ),
+        payment_terms_card(),
         _overpayments(),
         _payments_table(),
         spacing="4",

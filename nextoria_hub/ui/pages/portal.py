@@ -7,7 +7,8 @@ import reflex as rx
 from nextoria_hub.billing import profile as profile_svc
 from nextoria_hub.ui.components.billing_extras import LABEL, pdf_links
 from nextoria_hub.ui.components.forms import field, form_error, submit_button
-from nextoria_hub.ui.components.layout import empty_state, guarded, page_header
+from nextoria_hub.ui.components.layout import brand_accent, empty_state, guarded, page_header
+from nextoria_hub.ui.components.pay_parts import amount_picker, deposit_note, paid_so_far
 from nextoria_hub.ui.components.status import status_badge
 from nextoria_hub.ui.states.client_detail import PaymentMethodsState as P
 from nextoria_hub.ui.states.portal import PortalInvoiceState as I
@@ -15,76 +16,59 @@ from nextoria_hub.ui.states.portal import PortalProfileState as Pr
 from nextoria_hub.ui.states.portal import PortalState as S
 from nextoria_hub.ui.theme import CARD_STYLE
 
+# The portal home's cards (10 open + 25 history on the first screen) are plain elements
+# styled by classes of assets/portal.css: no per-element Emotion style to serialise and
+# hash on every render, so the list renders in a fraction of the stacks' time.
+
+
+def _number_and_due(i: dict) -> list[rx.Component]:
+    return [
+        rx.text(i["number"], weight="bold", as_="div"),
+        rx.text("Due ", i["due"], size="1", as_="div", class_name="nx-muted"),
+    ]
+
+
+def _amount_and_status(i: dict) -> rx.Component:
+    return rx.el.div(
+        rx.text(i["amount"], weight="medium", as_="div"),
+        status_badge(i["status"], i["color"]),
+        class_name="nx-end",
+    )
+
 
 def _invoice_card(i: dict) -> rx.Component:
     return rx.link(
-        rx.hstack(
-            rx.vstack(
-                rx.text(i["number"], weight="bold"),
-                rx.text("Due ", i["due"], size="1", color="var(--gray-11)"),
-                spacing="0",
-            ),
-            rx.spacer(),
-            rx.vstack(
-                rx.text(i["amount"], weight="medium"),
-                status_badge(i["status"], i["color"]),
-                align="end",
-                spacing="1",
-            ),
-            width="100%",
-            align="center",
-        ),
+        rx.el.div(rx.el.div(*_number_and_due(i)), _amount_and_status(i), class_name="nx-row"),
         href="/portal/invoices/" + i["id"],
         underline="none",
-        color="inherit",
-        style={**CARD_STYLE, "padding": "1rem 1.25rem", "display": "block"},
-        _hover={"border_color": "var(--accent-8)"},
-        class_name="portal-invoice",
+        class_name="portal-invoice nx-card nx-plain",
     )
 
 
 def _open_card(i: dict) -> rx.Component:
     """An invoice the client must act on, with its own Pay Now (none while a debit is processing)."""
-    return rx.box(
-        rx.hstack(
-            rx.link(
-                rx.vstack(
-                    rx.text(i["number"], weight="bold"),
-                    rx.text("Due ", i["due"], size="1", color="var(--gray-11)"),
-                    spacing="0",
-                ),
-                href="/portal/invoices/" + i["id"],
-                underline="none",
-                color="inherit",
-                class_name="portal-invoice",
-            ),
-            rx.spacer(),
-            rx.vstack(
-                rx.text(i["amount"], weight="medium"),
-                status_badge(i["status"], i["color"]),
-                align="end",
-                spacing="1",
-            ),
-            rx.cond(
-                i["pay"] != "",
-                rx.button(
-                    rx.icon("lock", size=14),
-                    "Pay Now",
-                    # The agency's accent when it set one (checked for white text on it).
-                    background=rx.cond(S.brand_accent != "", S.brand_accent, "var(--accent-9)"),
-                    loading=S.paying_id == i["id"],
-                    on_click=S.pay(i["id"]),
-                    aria_label="Pay Now " + i["number"],
-                    class_name="pay-now",
-                ),
-            ),
-            width="100%",
-            align="center",
-            wrap="wrap",
-            spacing="3",
+    return rx.el.div(
+        rx.link(
+            *_number_and_due(i),
+            href="/portal/invoices/" + i["id"],
+            underline="none",
+            class_name="portal-invoice nx-plain",
         ),
-        style={**CARD_STYLE, "padding": "1rem 1.25rem"},
-        class_name="portal-open",
+        _amount_and_status(i),
+        rx.cond(
+            i["pay"] != "",
+            rx.button(
+                rx.icon("lock", size=14),
+                "Pay Now",
+                # The agency's accent when it set one (checked for white text on it).
+                background=brand_accent(),
+                loading=S.paying_id == i["id"],
+                on_click=S.pay(i["id"]),
+                aria_label="Pay Now " + i["number"],
+                class_name="pay-now",
+            ),
+        ),
+        class_name="portal-open nx-card nx-open",
     )
 
 
@@ -226,7 +210,8 @@ def _payment_row(p: dict) -> rx.Component:
         rx.el.a(
             rx.icon("receipt", size=14),
             "Receipt",
-            href="/api/invoices/" + p["invoice_id"] + "/receipt.pdf",
+            # this payment's own receipt (an invoice paid in parts has one per part)
+            href="/api/invoices/" + p["invoice_id"] + "/receipt.pdf?payment=" + p["id"],
             download=True,
             reload_document=True,  # a plain request, not the app's client-side routing
             aria_label="Receipt for " + p["number"],
@@ -257,20 +242,15 @@ def _payments_section() -> rx.Component:
 def portal_invoices() -> rx.Component:
     return guarded(
         rx.vstack(
-            rx.cond(
-                S.brand_logo != "",
-                rx.image(
-                    src=S.brand_logo,
-                    alt="Agency logo",
-                    max_height="48px",
-                    max_width="12rem",
-                    object_fit="contain",
-                    id="agency-logo",
-                ),
-            ),
             page_header("Invoices", "Your invoices from this agency"),
+            # The first delta brings what to pay; once it is on screen, the page asks for
+            # the history and payments (an empty element whose mount sends the event).
             rx.cond(
-                S.loaded,
+                S.loaded & ~S.history_loaded,
+                rx.el.span(on_mount=S.show_history, hidden=True, id="portal-history-trigger"),
+            ),
+            rx.cond(
+                S.loaded & (S.history_loaded | (S.open_rows.length() > 0)),
                 rx.cond(
                     (S.open_rows.length() > 0)
                     | (S.history.length() > 0)
@@ -279,8 +259,11 @@ def portal_invoices() -> rx.Component:
                     | (S.year != ""),
                     rx.vstack(
                         _open_section(),
-                        _history_section(),
-                        _payments_section(),
+                        rx.cond(
+                            S.history_loaded,
+                            rx.fragment(_history_section(), _payments_section()),
+                            _skeleton(),
+                        ),
                         spacing="6",
                         width="100%",
                     ),
@@ -345,12 +328,14 @@ def _invoice_body() -> rx.Component:
                     rx.text(inv["total"], weight="bold"),
                     width="100%",
                 ),
+                paid_so_far(),
                 rx.hstack(
                     rx.text("Amount due", weight="bold"),
                     rx.spacer(),
                     rx.text(inv["amount_due"], weight="bold", id="amount-due"),
                     width="100%",
                 ),
+                rx.cond(inv["payable"] != "", deposit_note()),
                 rx.cond(
                     inv["notes"] != "",
                     rx.text(inv["notes"], size="2", color="var(--gray-11)", white_space="pre-wrap"),
@@ -378,11 +363,13 @@ def _invoice_body() -> rx.Component:
                 rx.cond(
                     inv["payable"] != "",
                     rx.vstack(
+                        amount_picker(),
                         rx.button(
                             rx.icon("lock", size=14),
                             "Pay Now",
                             size="3",
                             width="100%",
+                            background=brand_accent(),
                             loading=I.paying,
                             on_click=I.pay_now,
                         ),
@@ -442,7 +429,19 @@ def portal_return() -> rx.Component:
                             rx.text(
                                 "Invoice ",
                                 I.invoice["number"],
-                                " is paid.",
+                                rx.cond(
+                                    I.terms["paid"] != "",
+                                    rx.cond(
+                                        I.invoice["payable"] != "",
+                                        " is partly paid: the balance is "
+                                        + I.terms["balance"]
+                                        + ", due on "
+                                        + I.terms["due"]
+                                        + ".",
+                                        " is paid.",
+                                    ),
+                                    " is paid.",
+                                ),
                                 rx.cond(
                                     I.receipt_by_email, " A receipt is on its way by email.", ""
                                 ),

@@ -18,7 +18,7 @@ class BrandingState(AppState):
     saving: bool = False
 
     def _show(self, shown: branding.Branding) -> None:
-        self.logo_url = f"/api/branding/logo.png?v={shown.version}" if shown.has_logo else ""
+        self.logo_url = branding.logo_url(shown)
         self.accent = shown.accent
 
     @rx.event

@@ -32,7 +32,13 @@ METHOD_OPTIONS = [
 
 
 # Sections of the Finance page with a place for their own error (shown there, not twice).
-_INLINE_FIELDS = ("default_currency", "payment_methods", "retry_days", "autopay_notice_days")
+_INLINE_FIELDS = (
+    "default_currency",
+    "payment_methods",
+    "retry_days",
+    "autopay_notice_days",
+    "partial_minimum",
+)
 
 
 class FinanceState(AppState):
@@ -45,6 +51,9 @@ class FinanceState(AppState):
     receipts: bool = True
     retry_days: list[str] = ["1", "3", "5", "7"]
     notice_days: str = "3"
+    # New invoices: partial payments allowed, with this minimum (major units).
+    partial: bool = False
+    partial_minimum: str = "0"
     errors: dict[str, str] = {}
     warnings: list[str] = []
     # Method key → why the Stripe account cannot use it yet (shown next to the method).
@@ -57,6 +66,8 @@ class FinanceState(AppState):
         self.receipts = settings.receipts_enabled
         self.retry_days = [str(d) for d in retry_schedule(settings)]
         self.notice_days = str(settings.autopay_notice_days)
+        self.partial = settings.partial_payments
+        self.partial_minimum = settings.partial_minimum
 
     @rx.event
     def load(self):
@@ -108,6 +119,14 @@ class FinanceState(AppState):
         self.notice_days = value
 
     @rx.event
+    def set_partial(self, on: bool) -> None:
+        self.partial = bool(on)
+
+    @rx.event
+    def set_partial_minimum(self, value: str) -> None:
+        self.partial_minimum = str(value)[:20]
+
+    @rx.event
     def save(self):
         self.errors, self.warnings = {}, []
         update = FinanceUpdate(
@@ -117,6 +136,8 @@ class FinanceState(AppState):
             self.retry_days,
             self.notice_days,
             dashboard_methods=self.method_source == "dashboard",
+            partial_payments=self.partial,
+            partial_minimum=self.partial_minimum,
         )
         try:
             with self._unit() as (db, actor):

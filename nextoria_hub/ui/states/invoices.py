@@ -13,6 +13,7 @@ from nextoria_hub.billing.locales import format_day, format_moment
 from nextoria_hub.billing.money import SUPPORTED_CURRENCIES, currency_label, format_money
 from nextoria_hub.clock import utcnow
 from nextoria_hub.errors import AccessDenied, NotFound, NotSignedIn, ValidationError
+from nextoria_hub.ui.components.timeline import TimelineEntry, split_stripe_ids
 from nextoria_hub.ui.states.live import follow_invoice
 from nextoria_hub.ui.states.session import AppState
 
@@ -26,6 +27,7 @@ STATUS_COLORS = {
     "Refunded": "purple",
     "Partially refunded": "purple",
     "Processing": "amber",
+    "Partially paid": "cyan",
     "Disputed": "red",
     "Dispute lost": "red",
 }
@@ -218,7 +220,7 @@ class InvoiceDetailState(AppState):
     found: bool = False
     invoice: dict[str, str] = {}
     lines: list[dict[str, str]] = []
-    activity: list[dict[str, str]] = []
+    activity: list[TimelineEntry] = []
     payments: list[dict[str, str]] = []
     notes_failed_refunds: list[str] = []
     overpayments: list[dict[str, str]] = []
@@ -268,11 +270,11 @@ class InvoiceDetailState(AppState):
             for ln in view.lines
         ]
         self.activity = [
-            {
-                "at": format_moment(a.at),
-                "kind": a.kind.replace("_", " "),
-                "detail": a.detail,
-            }
+            TimelineEntry(
+                at=format_moment(a.at),
+                kind=a.kind.replace("_", " "),
+                parts=split_stripe_ids(a.detail),
+            )
             for a in view.activity
         ]
         self.notes_failed_refunds = [

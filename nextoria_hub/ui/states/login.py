@@ -70,7 +70,8 @@ class LoginState(AppState):
         """If already signed in here, go home instead of showing the form."""
         self.error = ""
         self.throttle_note = ""
-        actor = self._resolve()
+        with session_scope() as db:
+            actor = self._resolve(db)
         self.access = "ok"
         if actor is not None:
             return rx.redirect(_home_for(actor.role))
@@ -111,10 +112,10 @@ class InviteState(AppState):
 
     @rx.event
     def load_invite(self):
-        self._resolve()
         self.access = "ok"
         self.problem = ""
         with session_scope() as db:
+            self._resolve(db)
             workspace = workspace_for_host(db, self._host())
             if workspace is None:
                 return None

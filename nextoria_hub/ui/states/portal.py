@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import reflex as rx
 
-from nextoria_hub.accounts import branding
 from nextoria_hub.billing import invoices as svc
 from nextoria_hub.billing import portal as home_svc
 from nextoria_hub.billing import profile as profile_svc
-from nextoria_hub.billing.finance import get_finance
 from nextoria_hub.billing.live import invoice_version
 from nextoria_hub.billing.locales import format_day
 from nextoria_hub.billing.money import format_money
+from nextoria_hub.billing.payment_terms import PAY_CHOICES, terms_view
 from nextoria_hub.db import session_scope
 from nextoria_hub.errors import (
     AccessDenied,
+    NextoriaError,
     NotFound,
     NotSignedIn,
     ValidationError,
@@ -69,6 +69,7 @@ def home_vars(home: home_svc.PortalHome, payments: home_svc.PaymentHistory) -> d
         "years": [str(y) for y in home.years],
         "payments": [
             {
+                "id": str(p.id),
                 "invoice_id": str(p.invoice_id),
                 "number": p.number,
                 "amount": p.amount,
@@ -86,7 +87,8 @@ def home_vars(home: home_svc.PortalHome, payments: home_svc.PaymentHistory) -> d
 class PortalState(AppState):
     """The portal home: open invoices first, then a page of history and of payments."""
 
-    loaded: bool = False
+    loaded: bool = False  # what to pay is shown (the first delta)
+    history_loaded: bool = False  # the history and payments are (``show_history``)
     open_rows: list[dict[str, str]] = []
     open_totals: list[str] = []
     history: list[dict[str, str]] = []
@@ -102,39 +104,60 @@ class PortalState(AppState):
     payments_pages: int = 1
     paying_id: str = ""
     pay_error: str = ""
-    # The agency's brand (Settings → Branding): its logo URL and accent, or "".
-    brand_logo: str = ""
-    brand_accent: str = ""
 
     def _refresh(self, page: int, payments_page: int):  # type: ignore[no-untyped-def]
         try:
             with self._unit() as (db, actor):
-                home = home_svc.portal_home(
-                    db,
-                    actor,
-                    today(),
-                    page=page,
-                    search=self.search,
-                    status=self.status,
-                    year=int(self.year) if self.year.isdigit() else None,
-                )
-                payments = home_svc.payment_history(db, actor, page=payments_page)
-                brand = branding.get_branding(db, actor.workspace_id)
+                self._fill(db, actor, page, payments_page)
         except (NotSignedIn, AccessDenied) as err:
             return self._denied(err)
         except ValidationError:
             self.status = ""
-            return None
+        return None
+
+    def _fill(self, db, actor, page: int, payments_page: int) -> None:  # type: ignore[no-untyped-def]
+        home = home_svc.portal_home(
+            db,
+            actor,
+            today(),
+            page=page,
+            search=self.search,
+            status=self.status,
+            year=int(self.year) if self.year.isdigit() else None,
+        )
+        payments = home_svc.payment_history(db, actor, page=payments_page)
         for name, value in home_vars(home, payments).items():
             setattr(self, name, value)
-        self.brand_logo = f"/api/branding/logo.png?v={brand.version}" if brand.has_logo else ""
-        self.brand_accent = brand.accent
-        self.loaded = True
-        return None
+        self.loaded = self.history_loaded = True
 
     @rx.event
     def load(self):
+        """The page's only loader: who is looking and what the client must act on.
+
+        Access (what ``guard("client")`` decides) and the open invoices come from one unit
+        of work and reach the browser as the first delta after hydrate: the page renders
+        once, with the Pay Now buttons, instead of a skeleton frame first and the list one
+        event later. The history page and payments are asked for by the page once that is
+        on screen (``show_history``), so their render never holds up the open invoices."""
         self.search, self.status, self.year, self.pay_error, self.paying_id = "", "", "", "", ""
+        self.history_loaded = False
+        with session_scope() as db:
+            try:
+                actor = self._resolve(db)
+            except NextoriaError:  # as guard: treated as nobody signed in
+                actor = None
+            refused = self._admit(actor, "client")
+            if self.access != "ok" or actor is None:
+                return refused
+            home = home_svc.portal_home(db, actor, today(), with_history=False)
+            self.open_rows = [home_row(r) for r in home.open_rows]
+            self.open_totals = home.open_totals
+            self.loaded = True
+        return None
+
+    @rx.event
+    def show_history(self):
+        """The first page of history and of payments, once the open invoices are shown."""
         return self._refresh(1, 1)
 
     @rx.event
@@ -184,6 +207,11 @@ class PortalInvoiceState(AppState):
     lines: list[dict[str, str]] = []
     paying: bool = False
     pay_error: str = ""
+    # Payment terms (billing/payment_terms.py): the deposit, the balance, the parts allowed,
+    # and what the client picked: deposit | balance | other (``pay_amount`` typed).
+    terms: dict[str, str] = {}
+    pay_choice: str = "balance"
+    pay_amount: str = ""
     # The return page: processing | bank_processing | paid | canceled
     outcome: str = "processing"
     back_href: str = "/portal"
@@ -222,10 +250,17 @@ class PortalInvoiceState(AppState):
             }
             for ln in view.lines
         ]
+        terms = terms_view(inv)
+        if self.terms.get("choice") != terms["choice"] or (
+            self.pay_choice == "deposit" and not terms["deposit_due"]
+        ):
+            self.pay_choice = terms["choice"]  # the deposit first, then the balance
+        self.terms = terms
 
     @rx.event
     def load(self):
         self.found, self.pay_error, self.paying = False, "", False
+        self.terms, self.pay_amount = {}, ""  # another invoice: its own first choice
         try:
             with self._unit() as (db, actor):
                 self._show(svc.get_invoice_view(db, actor, self._invoice_id()))
@@ -250,16 +285,29 @@ class PortalInvoiceState(AppState):
     async def follow(self):
         await follow_invoice(self)
 
+    @rx.event
+    def set_pay_choice(self, value: str) -> None:
+        self.pay_choice = value if value in PAY_CHOICES else "balance"
+        self.pay_error = ""
+
+    @rx.event
+    def set_pay_amount(self, value: str) -> None:
+        self.pay_amount, self.pay_error = str(value)[:20], ""
+
     @rx.event(background=True)
     async def pay_now(self):
-        """Create the Checkout Session off the event loop (Stripe may be slow)."""
+        """Create the Checkout Session off the event loop (Stripe may be slow), for the
+        amount picked (the terms decide what is allowed)."""
         async with self:
             if self.paying:
                 return
             self.pay_error, self.paying = "", True
             invoice_id, origin = self._invoice_id(), self.router.url.origin
+            choice, typed = self.pay_choice, self.pay_amount
         done = await self._off_loop(
-            lambda db, actor: checkout.start_checkout(db, actor, invoice_id, base_url=origin)
+            lambda db, actor: checkout.start_chosen_checkout(
+                db, actor, invoice_id, base_url=origin, choice=choice, typed=typed
+            )
         )
         async with self:
             if done.ok:
@@ -300,12 +348,14 @@ class PortalInvoiceState(AppState):
         except StripeGatewayError:
             outcome = "processing"
         if outcome in ("paid", "bank_processing"):
-            shown = await self._off_loop(
-                lambda db, actor: (
-                    svc.get_invoice_view(db, actor, invoice_id),
-                    get_finance(db, actor.workspace_id).receipts_enabled,
+
+            def paid_view(db, actor):  # type: ignore[no-untyped-def]
+                view = svc.get_invoice_view(db, actor, invoice_id)
+                return view, profile_svc.receipt_is_emailed(
+                    db, actor.workspace_id, view.invoice.client_id
                 )
-            )
+
+            shown = await self._off_loop(paid_view)
             async with self:
                 if shown.ok:
                     view, receipts = shown.value  # type: ignore[misc]

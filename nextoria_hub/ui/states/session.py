@@ -22,6 +22,7 @@ from typing import Any, Generic, TypeVar
 import reflex as rx
 from sqlmodel import Session
 
+from nextoria_hub.accounts.branding import Branding, get_branding, logo_url
 from nextoria_hub.accounts.sessions import end_session
 from nextoria_hub.api import session_cookie
 from nextoria_hub.api.session_routes import safe_path
@@ -167,6 +168,10 @@ class AppState(rx.State):
     # True while the workspace uses Stripe test keys: every page shows a "Test mode" badge.
     test_mode: bool = False
     live_mode: bool = False  # the "Live mode" marker: real money moves
+    # The agency's brand (Settings → Branding) on the pages its clients and visitors see
+    # (sign-in, join, the Client Portal): its logo's URL and accent, or "" for the product's.
+    brand_logo: str = ""
+    brand_accent: str = ""
 
     @rx.var
     def is_staff(self) -> bool:
@@ -243,6 +248,10 @@ class AppState(rx.State):
         self.user_email = actor.email if actor else ""
         self.user_role = actor.role.value if actor else ""
 
+    def _show_brand(self, brand: Branding | None) -> None:
+        self.brand_logo = logo_url(brand) if brand is not None else ""
+        self.brand_accent = brand.accent if brand is not None else ""
+
     def _resolve(self, db: Session | None = None) -> Actor | None:
         """Set where the page is and who is looking; ``db``: a unit of work already open."""
         if db is None:
@@ -255,14 +264,19 @@ class AppState(rx.State):
         if is_apex(host):
             self.host_kind = "apex"
             self._set_identity(None, "", "")
+            self._show_brand(None)
             return None
         workspace, actor = resolve_actor(db, host, self._session_token())
         if workspace is None:
             self.host_kind = "unknown"
             self._set_identity(None, "", "")
+            self._show_brand(None)
             return None
         self.host_kind = "workspace"
         self._set_identity(actor, workspace.name, workspace.slug)
+        staff = actor is not None and actor.is_staff
+        # Staff pages keep the product's look (one query fewer); clients and visitors see the agency's.
+        self._show_brand(None if staff else get_branding(db, workspace.id))  # type: ignore[arg-type]
         self.test_mode = actor is not None and uses_test_keys(db, workspace.id)  # type: ignore[arg-type]
         self.live_mode = actor is not None and uses_live_keys(db, workspace.id)  # type: ignore[arg-type]
         return actor
@@ -275,7 +289,13 @@ class AppState(rx.State):
     @rx.event
     async def guard(self, need: str = "any"):
         """Page loader: check who may see this page. ``need``: any, public, staff, admin, client."""
-        actor = await self._resolve_off_loop()
+        return self._admit(await self._resolve_off_loop(), need)
+
+    def _admit(self, actor: Actor | None, need: str):  # type: ignore[no-untyped-def]
+        """Set ``access`` from what ``_resolve`` found; the sign-in redirect when nobody is.
+
+        Shared by ``guard`` and by page loaders that check access themselves in the same
+        unit of work as their first screen (one event and one delta instead of two)."""
         if self.host_kind != "workspace":
             self.access = "ok" if need == "public" else "forbidden"
             return None
