@@ -74,7 +74,7 @@ JOBS: list[JobSpec] = [
     ),
     JobSpec(
         "autopay_charge",
-        "nextoria_hub.payments.autopay:charge_due_invoices",
+        "nextoria_hub.payments.autopay.work_items:enqueue_due_items",
         trigger_args={"minutes": 5},
     ),
     JobSpec(

@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     # Redis shared by every process that calls Stripe (``redis://host:6379/0``): Stripe's
     # per-account rate limit is then kept across all of them. Empty: kept per process.
     redis_url: str = Field(default="", repr=False)
+    # Autopay's Stripe calls in flight at once in one process (each account still keeps to
+    # its per-second limit).
+    autopay_calls: int = Field(default=32, ge=1, le=256)
 
     @field_validator("base_domain")
     @classmethod

@@ -1,5 +1,6 @@
 """Workers: apply the webhook inbox through the handler registry, off the request path,
-and deliver the email outbox (``notifications.delivery_items``) in the same loop.
+deliver the email outbox (``notifications.delivery_items``) and charge the Autopay items the
+scheduled job queued (``payments/autopay/work_items.py``) in the same loop.
 
 Where they run:
 
@@ -48,6 +49,7 @@ from nextoria_hub.payments import (  # noqa: F401  (importing the handler module
     refund_failures,
     stripe_events,
 )
+from nextoria_hub.payments.autopay import work_items as autopay_items
 from nextoria_hub.payments.webhook_handlers import EventContext, NeedsStripe, dispatch
 from nextoria_hub.payments.webhooks import MALFORMED
 from nextoria_hub.settings import get_settings
@@ -292,6 +294,7 @@ def _loop(index: int, stop: threading.Event) -> None:
                 last_beat = time.monotonic()
             counts = run_once()
             emails = delivery_items.run_once().claimed  # the outbox: the same workers send
+            counts.claimed += autopay_items.work_once()  # Autopay charges queued by the job
         except Exception:  # a database outage: log it, wait, go on
             log.exception("worker %s: pass failed", name)
             counts, emails = WorkerCounts(), 0

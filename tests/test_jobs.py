@@ -87,7 +87,10 @@ def test_registry_holds_the_jobs() -> None:
         == "nextoria_hub.payments.reconciliation:reconcile_open_checkouts"
     )
     assert by_id["reconcile_checkouts"].trigger_args == {"minutes": 5}
-    assert by_id["autopay_charge"].func == "nextoria_hub.payments.autopay:charge_due_invoices"
+    # The job only queues; workers charge the items (payments/autopay/work_items.py).
+    assert (
+        by_id["autopay_charge"].func == "nextoria_hub.payments.autopay.work_items:enqueue_due_items"
+    )
     assert by_id["autopay_notices"].func == "nextoria_hub.payments.autopay:send_autopay_notices"
     for spec in jobs.JOBS:  # every target resolves
         assert callable(jobs.ref_to_obj(spec.func))

@@ -4,6 +4,7 @@ from nextoria_hub.models.audit import AuditEntry
 from nextoria_hub.models.auth import Invitation, LoginFailure, SignInLink, UserSession
 from nextoria_hub.models.autopay import (
     AutopayAttempt,
+    AutopayItem,
     AutopayNotice,
     ClientAutopay,
     Retainer,
@@ -41,6 +42,7 @@ from nextoria_hub.models.workspace_alias import WorkspaceAlias
 __all__ = [
     "AuditEntry",
     "AutopayAttempt",
+    "AutopayItem",
     "AutopayNotice",
     "CheckoutSession",
     "Client",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from nextoria_hub.clock import utcnow
@@ -69,6 +69,31 @@ class AutopayAttempt(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     settled_at: datetime | None = None
     next_retry_at: datetime | None = None
+
+
+class AutopayItem(SQLModel, table=True):
+    """One due invoice for any worker to charge: queued by the scheduled run, claimed with a
+    lease (``not_before`` is then its expiry, else when it may next be tried).
+
+    ``open_invoice_id`` is the invoice while the item is pending or claimed and NULL once done:
+    being unique, it lets two schedulers queue an invoice only once.
+    Statuses: ``pending``, ``claimed``, ``done``.
+    """
+
+    __tablename__ = "autopay_item"
+    __table_args__ = (Index("ix_autopay_item_due", "status", "not_before"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspace.id", index=True)
+    invoice_id: int = Field(foreign_key="invoice.id", index=True)
+    open_invoice_id: int | None = Field(default=None, unique=True)
+    status: str = Field(default="pending", max_length=10)
+    claim_token: str = Field(default="", max_length=32)
+    run_at: datetime = Field(default_factory=utcnow)  # when the scheduler found it due
+    not_before: datetime = Field(default_factory=utcnow)
+    tries: int = 0
+    outcome: str = Field(default="", max_length=20)
+    finished_at: datetime | None = None
 
 
 class AutopayNotice(SQLModel, table=True):

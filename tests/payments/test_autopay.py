@@ -32,6 +32,7 @@ from nextoria_hub.models import (
     SavedPaymentMethod,
     StripeCustomer,
 )
+from nextoria_hub.notifications.outbox import render_stored
 from nextoria_hub.payments import autopay
 from nextoria_hub.payments.checkout import start_checkout
 from stripe_sandbox.testing import SandboxServer
@@ -94,6 +95,9 @@ def ledger(shop: Shop) -> list[dict[str, Any]]:
 
 
 def emails(shop: Shop, kind: str) -> list[OutboxEmail]:
+    """The emails of ``kind`` as delivery sends them (rendered from their stored context)."""
+    shop.db.expire_all()
+    render_stored(list(shop.db.exec(select(OutboxEmail.id).where(OutboxEmail.kind == kind))))
     shop.db.expire_all()
     return list(shop.db.exec(select(OutboxEmail).where(OutboxEmail.kind == kind)))
 

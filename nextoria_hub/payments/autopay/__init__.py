@@ -4,8 +4,9 @@
   customer; the card is recorded from the ``checkout.session.completed`` /
   ``setup_intent.succeeded`` webhooks or, if they are late, from the return page
   (``complete_setup``). Both are idempotent.
-- Charging (``engine.charge_due_invoices``, a job): an attempt row is claimed by inserting
-  ``(invoice_id, attempt_no)`` (unique) and committed with its idempotency key BEFORE Stripe is
+- Charging (``work_items``, ``engine``): the ``autopay_charge`` job queues one item per due
+  invoice; any worker claims items under a lease and charges them. An attempt row is claimed
+  by inserting ``(invoice_id, attempt_no)`` (unique) and committed with its idempotency key BEFORE Stripe is
   called, so two workers can never both charge one attempt, and a crash after the call is
   settled on the next run by replaying the same request (Stripe returns the stored answer).
 - Failures (``declines``, ``policy``, ``outcomes``): soft declines are retried on the
@@ -31,7 +32,6 @@ from nextoria_hub.payments.autopay.engine import (
     CALL_WORKERS,
     WORKSPACE_WORKERS,
     ChargeCounts,
-    charge_due_invoices,
 )
 from nextoria_hub.payments.autopay.enrolment import (
     PAUSED_METHOD_REMOVED,
@@ -65,6 +65,7 @@ from nextoria_hub.payments.autopay.status import (
     autopay_status,
     portal_autopay,
 )
+from nextoria_hub.payments.autopay.work_items import charge_due_invoices, enqueue_due_items
 
 # Test hook: called after Stripe answered and before the outcome is committed (crash tests).
 after_stripe_call: Any = None
@@ -99,6 +100,7 @@ __all__ = [
     "complete_setup",
     "disable_autopay",
     "enable_autopay",
+    "enqueue_due_items",
     "list_payment_methods",
     "mark_processing",
     "next_step",

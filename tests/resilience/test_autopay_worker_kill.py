@@ -1,9 +1,12 @@
-"""``nextoria scheduler`` SIGKILLed at random points of an Autopay run over many due invoices
-across several workspaces, restarted each time, then left to finish: every invoice is paid
-exactly once and our Payments are the sandbox's ledger, charge for charge.
+"""Autopay as work items, with real processes: two ``nextoria scheduler --run-now
+autopay_charge`` processes queue the same due invoices (each once), then ``nextoria worker``
+processes are SIGKILLed at random points of charging them, restarted each time, and finally
+two workers finish the queue together: every invoice is paid exactly once and our Payments
+are the sandbox's ledger, charge for charge.
 
 Stripe answers slowly (sandbox latency) so the kills land between claiming an attempt,
-calling Stripe and recording the answer. The seed makes the kill points repeatable.
+calling Stripe and recording the answer; a killed worker's items come back when their short
+lease runs out. The seed makes the kill points repeatable.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import date
 from functools import partial
@@ -27,7 +31,7 @@ from sqlmodel import Session, col, select
 from nextoria_hub import jobs
 from nextoria_hub.billing.invoices import LineInput, create_invoice, send_invoice
 from nextoria_hub.db import get_engine
-from nextoria_hub.models import AutopayAttempt, Invoice
+from nextoria_hub.models import AutopayAttempt, AutopayItem, Invoice, WorkerHeartbeat
 from nextoria_hub.settings import PROJECT_ROOT
 from stripe_sandbox.testing import SandboxServer
 from tests.payments.conftest import Shop, make_shop
@@ -36,14 +40,14 @@ from tests.resilience.conftest import Chaos, assert_books_match
 
 SEED = 7
 WORKSPACES = ("acme", "globex", "umbrella")
-# More than one claim batch (autopay.RATE_PER_SECOND) per workspace: a batch is the
-# workspace's rate limit, 25 in test mode) so that kills find work left.
+# More items than one worker's claim (work_items.BATCH), so that kills find work left.
 INVOICES_PER_WORKSPACE = 40
 KILLS = 4
-# Autopay charges many invoices at once: each call must last long enough for a kill to land
-# while requests are in flight, and for four kills to find work left.
+# Each call must last long enough for a kill to land while requests are in flight, and for
+# four kills to find work left.
 LATENCY_MS = 1000
-AUTOPAY_DONE = "job nextoria_hub.payments.autopay:charge_due_invoices done"
+LEASE_SECONDS = 6
+QUEUED = "job nextoria_hub.payments.autopay.work_items:enqueue_due_items done"
 
 
 def _clear_job_store() -> None:
@@ -87,22 +91,21 @@ def _due_invoices(shop: Shop, due: date, n: int) -> list[int]:
     return ids  # type: ignore[return-value]
 
 
-class Scheduler:
-    """One ``nextoria scheduler --run-now autopay_charge`` process, its output in a file."""
+class Process:
+    """One ``nextoria`` process (a scheduler running the job once, or a worker), its output
+    in a file."""
 
-    def __init__(self, log_path: Path) -> None:
+    def __init__(self, log_path: Path, *args: str) -> None:
         self.log_path = log_path
         self.log: IO[str] = log_path.open("w")
-        env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "NEXTORIA_SCHEDULER": "off"}
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(PROJECT_ROOT),
+            "NEXTORIA_SCHEDULER": "off",
+            "NEXTORIA_WORKER_LEASE_SECONDS": str(LEASE_SECONDS),
+        }
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                "from nextoria_hub.cli import app; app()",
-                "scheduler",
-                "--run-now",
-                "autopay_charge",
-            ],
+            [sys.executable, "-c", "from nextoria_hub.cli import app; app()", *args],
             env=env,
             cwd=PROJECT_ROOT,
             stdout=self.log,
@@ -112,12 +115,9 @@ class Scheduler:
     def output(self) -> str:
         return self.log_path.read_text()
 
-    def finished(self) -> bool:
-        return AUTOPAY_DONE in self.output()
-
     def wait_for(self, needle: str, deadline: float) -> None:
         while needle not in self.output():
-            assert self.proc.poll() is None, f"scheduler exited:\n{self.output()[-3000:]}"
+            assert self.proc.poll() is None, f"process exited:\n{self.output()[-3000:]}"
             assert time.monotonic() < deadline, f"no {needle!r}:\n{self.output()[-3000:]}"
             time.sleep(0.05)
 
@@ -129,13 +129,26 @@ class Scheduler:
     def stop(self) -> int:
         self.proc.send_signal(signal.SIGTERM)
         try:
-            code = self.proc.wait(30)
+            code = self.proc.wait(60)
         finally:
             if self.proc.poll() is None:
                 self.proc.kill()
                 self.proc.wait(10)
             self.log.close()
         return code
+
+
+def scheduler(log_path: Path) -> Process:
+    return Process(log_path, "scheduler", "--run-now", "autopay_charge")
+
+
+def worker(log_path: Path) -> Process:
+    return Process(log_path, "worker")
+
+
+def _items() -> list[tuple[int, str]]:
+    with Session(get_engine()) as db:
+        return [(i, s) for i, s in db.exec(select(AutopayItem.invoice_id, AutopayItem.status))]
 
 
 def _progress() -> tuple[int, int, int]:
@@ -154,66 +167,87 @@ def _claimed_at_least(attempts: int) -> bool:
     return _progress()[0] >= attempts
 
 
-def _wait_until(scheduler: Scheduler, deadline: float, ready: Callable[[], bool]) -> None:
+def _beating(pid: int) -> bool:
+    with Session(get_engine()) as db:
+        beats = db.exec(select(WorkerHeartbeat.id)).all()
+    return any(b.split(":")[1] == str(pid) for b in beats)
+
+
+def _wait_until(process: Process, deadline: float, ready: Callable[[], bool]) -> None:
     while not ready():
-        assert scheduler.proc.poll() is None, scheduler.output()[-3000:]
+        assert process.proc.poll() is None, process.output()[-3000:]
         assert time.monotonic() < deadline, f"the run made no progress: {_progress()}"
         time.sleep(0.005)
 
 
-def test_scheduler_killed_mid_run_pays_every_invoice_exactly_once(
+def test_workers_killed_mid_batch_pay_every_invoice_exactly_once(
     shops: list[Shop], chaos: Chaos, tmp_path: Path
 ) -> None:
     rng = random.Random(SEED)
     due = date.today()
     invoices = [i for shop in shops for i in _due_invoices(shop, due, INVOICES_PER_WORKSPACE)]
+    deadline = time.monotonic() + 240  # a bound, not a goal
+
+    # Two schedulers run the job at once: each due invoice is queued once, nothing charged.
+    schedulers = [scheduler(tmp_path / f"scheduler-{k}.log") for k in range(2)]
+    for s in schedulers:
+        try:
+            s.wait_for(QUEUED, deadline)
+        finally:
+            s.stop()
+    items = _items()
+    assert sorted(i for i, _ in items) == sorted(invoices)
+    assert {status for _, status in items} == {"pending"}
+    assert _progress() == (0, 0, 0)
+
     chaos.on(seed=SEED, latency_ms=LATENCY_MS)
     # Webhooks wait until the end, so only the replay of its request can settle an attempt
     # that a kill left open; then they arrive late, and change nothing.
     shops[0].sandbox.control("POST", "webhooks/pause")
     started = time.monotonic()
-    deadline = time.monotonic() + 200  # a bound, not a goal
     kills = []
     for k in range(KILLS):
         before = _progress()
-        scheduler = Scheduler(tmp_path / f"scheduler-{k}.log")
+        process = worker(tmp_path / f"worker-{k}.log")
         try:
-            scheduler.wait_for('Running job "autopay_charge', deadline)
             if k % 2:  # right after a claim: between its commit and Stripe's answer
                 ready = partial(_new_claim_open, before[0])
                 pause = rng.uniform(0, LATENCY_MS / 2000)
             else:  # a few charges into the run, then a random moment
                 ready = partial(_claimed_at_least, before[0] + rng.randint(2, 8))
                 pause = rng.uniform(0, 0.3)
-            _wait_until(scheduler, deadline, lambda: ready() or scheduler.finished())  # noqa: B023
-            if not scheduler.finished():
+            _wait_until(process, deadline, lambda: ready() or _settled(invoices))  # noqa: B023
+            if not _settled(invoices):
                 time.sleep(pause)
         finally:
-            scheduler.kill()
-        if scheduler.finished():
-            break  # this run only replayed what the last kill left open, and nothing is left
+            process.kill()
         kills.append((before, _progress()))
+        if _settled(invoices):
+            break  # a fast worker finished the queue before this kill: nothing left to cut
     print(f"kills after {time.monotonic() - started:.1f}s (attempts, succeeded, open):", kills)
     # At least two kills cut a run short, and at least one left an attempt claimed, its
-    # outcome unknown, for the next run to settle by replaying its request.
-    assert len(kills) >= 2, kills
+    # outcome unknown, for a later worker to settle by replaying its request.
+    assert len([k for k in kills if k[1][1] < len(invoices)]) >= 2, kills
     assert any(after[2] for _, after in kills), kills
 
-    # Left alone, the next run settles the interrupted attempts by replaying their requests
-    # and charges the rest. A request still in flight when its process died can answer the
-    # replay with "busy": the run after that settles it, so allow a few clean runs.
-    for run in range(3):
-        scheduler = Scheduler(tmp_path / f"scheduler-final-{run}.log")
-        try:
-            scheduler.wait_for(AUTOPAY_DONE, deadline)
-        finally:
-            code = scheduler.stop()
-        assert code == 0, scheduler.output()[-3000:]
-        if _settled(invoices):
-            break
+    # Two workers finish the queue together: the killed workers' items come back when their
+    # leases run out, and whoever takes one replays its open attempt (same idempotency key).
+    finishers = [worker(tmp_path / f"worker-final-{k}.log") for k in range(2)]
+    try:
+        for f in finishers:  # up, with its signal handlers, before anything stops it
+            _wait_until(f, deadline, partial(_beating, f.proc.pid))
+        while not _settled(invoices) or any(s != "done" for _, s in _items()):
+            for f in finishers:
+                assert f.proc.poll() is None, f.output()[-3000:]
+            assert time.monotonic() < deadline, (
+                f"not settled: {_progress()}, {Counter(s for _, s in _items())}"
+            )
+            time.sleep(0.2)
+    finally:
+        codes = [f.stop() for f in finishers]
+    assert codes == [0, 0], [f.output()[-3000:] for f in finishers]
     chaos.off()
-    print(f"settled after {time.monotonic() - started:.1f}s in {run + 1} final run(s)")
-    assert _settled(invoices), f"attempts left open after the final runs: {_progress()}"
+    print(f"settled after {time.monotonic() - started:.1f}s")
     assert_books_match(shops[0].sandbox, [s.account for s in shops], invoices)
     shops[0].sandbox.control("POST", "webhooks/release")
     shops[0].settle_webhooks(60)  # delivered, and applied by the inbox worker
