@@ -28,7 +28,8 @@ def status_command(
     workspace: str | None = typer.Option(None, help=WORKSPACE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Invoices due now, attempts in flight, retrying and failed; the next scheduled run."""
+    """Invoices due now, work items queued and claimed, attempts in flight, retrying and
+    failed; the next scheduled run."""
     now = utcnow()
     ids = _workspace_ids(workspace)
     with unit_of_work() as db:
@@ -48,7 +49,8 @@ def status_command(
         typer.echo("no workspace has Autopay clients")
     for row in rows:
         typer.echo(
-            f"{row.workspace} ({row.mode}): due {row.due}, in flight {row.in_flight}, "
+            f"{row.workspace} ({row.mode}): due {row.due}, queued {row.queued}, "
+            f"claimed {row.claimed}, in flight {row.in_flight}, "
             f"retrying {row.retrying}, failed {row.failed}"
         )
 

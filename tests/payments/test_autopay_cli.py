@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from nextoria_hub.cli import app
+from nextoria_hub.payments.autopay.work_items import enqueue_due_items
 from stripe_sandbox.testing import SandboxServer
 from tests.payments.conftest import Shop
 from tests.payments.test_autopay import (
@@ -49,6 +50,8 @@ def test_status_then_run_now_charges_the_due_invoice(shop: Shop) -> None:
             "workspace": shop.tenant.workspace.slug,
             "mode": "test",
             "due": 1,
+            "queued": 0,
+            "claimed": 0,
             "in_flight": 0,
             "retrying": 0,
             "failed": 0,
@@ -57,8 +60,8 @@ def test_status_then_run_now_charges_the_due_invoice(shop: Shop) -> None:
     text = runner.invoke(app, ["autopay", "status"])
     assert text.exit_code == 0, text.output
     assert (
-        f"{shop.tenant.workspace.slug} (test): due 1, in flight 0, retrying 0, failed 0"
-        in text.output
+        f"{shop.tenant.workspace.slug} (test): due 1, queued 0, claimed 0, in flight 0, "
+        "retrying 0, failed 0" in text.output
     )
 
     run = runner.invoke(app, ["autopay", "run-now", "--workspace", shop.tenant.workspace.slug])
@@ -67,7 +70,8 @@ def test_status_then_run_now_charges_the_due_invoice(shop: Shop) -> None:
     assert [a.status for a in attempts(shop, invoice)] == ["succeeded"]
     assert len(ledger(shop)) == 1
     after = status(shop)["workspaces"][0]
-    assert (after["due"], after["in_flight"], after["failed"]) == (0, 0, 0)
+    assert (after["due"], after["queued"], after["claimed"]) == (0, 0, 0)
+    assert (after["in_flight"], after["failed"]) == (0, 0)
 
     again = runner.invoke(app, ["autopay", "run-now"])  # every workspace: nothing twice
     assert again.exit_code == 0, again.output
@@ -91,3 +95,21 @@ def test_an_unknown_workspace_is_a_one_line_error(shop: Shop) -> None:
         result = runner.invoke(app, ["autopay", *command, "--workspace", "nope"])
         assert result.exit_code == 1
         assert "error: No workspace called" in result.output
+
+
+def test_status_counts_the_work_items_the_job_queued(shop: Shop) -> None:
+    """The scheduler's job only queues; until a worker claims them the items show as queued."""
+    enable(shop)
+    save_card(shop)
+    autopay_invoice(shop, date.today())
+    queued = enqueue_due_items(workspace_ids=[shop.tenant.workspace.id])
+    assert queued["queued"] == 1
+    row = status(shop)["workspaces"][0]
+    assert (row["due"], row["queued"], row["claimed"]) == (1, 1, 0)
+
+    run = runner.invoke(app, ["autopay", "run-now", "--workspace", shop.tenant.workspace.slug])
+    assert run.exit_code == 0, run.output
+    assert "charged 1" in run.output
+    row = status(shop)["workspaces"][0]
+    assert (row["due"], row["queued"], row["claimed"]) == (0, 0, 0)
+    assert len(ledger(shop)) == 1

@@ -1,8 +1,9 @@
 """What an operator sees of the Autopay queue (``nextoria autopay status``).
 
-Counts per workspace: invoices due for an attempt now, attempts in flight (claimed, unknown
-or a bank debit processing), invoices waiting for a soft retry, and invoices Autopay stopped
-on (last attempt failed with no retry planned); plus the scheduler's next ``autopay_charge``.
+Counts per workspace: invoices due for an attempt now, work items queued for the workers and
+held by one, attempts in flight (claimed, unknown or a bank debit processing), invoices
+waiting for a soft retry, and invoices Autopay stopped on (last attempt failed with no retry
+planned); plus the scheduler's next ``autopay_charge``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,14 @@ from sqlalchemy import func, text
 from sqlalchemy import inspect as sa_inspect
 from sqlmodel import Session, col, select
 
-from nextoria_hub.models import AutopayAttempt, ClientAutopay, Invoice, InvoiceStatus, Workspace
+from nextoria_hub.models import (
+    AutopayAttempt,
+    AutopayItem,
+    ClientAutopay,
+    Invoice,
+    InvoiceStatus,
+    Workspace,
+)
 from nextoria_hub.payments.autopay.engine import _due_invoices
 from nextoria_hub.payments.stripe_connection import active_mode
 
@@ -28,6 +36,8 @@ class QueueStatus:
     workspace: str
     mode: str
     due: int
+    queued: int  # work items waiting for a worker
+    claimed: int  # work items a worker holds (charging now, or its lease has not run out)
     in_flight: int
     retrying: int
     failed: int
@@ -82,12 +92,24 @@ def queue_status(db: Session, workspace_id: int, now: datetime) -> QueueStatus:
             col(AutopayAttempt.status).in_(IN_FLIGHT),
         )
     ).one()
+    items = dict(
+        db.exec(
+            select(AutopayItem.status, func.count())
+            .where(
+                AutopayItem.workspace_id == workspace_id,
+                col(AutopayItem.status).in_(("pending", "claimed")),
+            )
+            .group_by(col(AutopayItem.status))
+        ).all()
+    )
     latest = [a for a in _latest_attempts(db, workspace_id) if a.status == "failed"]
     retrying = sum(1 for a in latest if a.next_retry_at is not None)
     return QueueStatus(
         workspace=workspace.slug,
         mode=mode,
         due=len(_due_invoices(db, workspace_id, mode, now)),
+        queued=int(items.get("pending", 0)),
+        claimed=int(items.get("claimed", 0)),
         in_flight=int(in_flight),
         retrying=retrying,
         failed=len(latest) - retrying,
