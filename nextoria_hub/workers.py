@@ -50,7 +50,7 @@ from nextoria_hub.payments import (  # noqa: F401  (importing the handler module
     stripe_events,
 )
 from nextoria_hub.payments.autopay import work_items as autopay_items
-from nextoria_hub.payments.webhook_handlers import EventContext, NeedsStripe, dispatch
+from nextoria_hub.payments.webhook_handlers import EventContext, answering_stripe, dispatch
 from nextoria_hub.payments.webhooks import MALFORMED
 from nextoria_hub.settings import get_settings
 
@@ -59,7 +59,6 @@ log = logging.getLogger(__name__)
 BATCH = 5  # claimed at once: small, so one lease covers the Stripe calls of all of them
 IDLE_WAIT_SECONDS = 1.0
 HEARTBEAT_SECONDS = 10.0
-MAX_STRIPE_QUESTIONS = 8  # per event and try: more means a handler that keeps asking
 ERROR_MAX = 4000
 
 
@@ -165,17 +164,7 @@ def apply_claimed(
         return
     try:
         ctx = _context(row)
-        for _ in range(MAX_STRIPE_QUESTIONS):
-            try:
-                outcome, _detail = _apply(ctx, row_id, token)
-                break
-            except NeedsStripe as need:  # rolled back: ask with no transaction open
-                try:
-                    ctx.answers[need.key] = need.call()
-                except Exception as err:  # the handler decides what Stripe's error means
-                    ctx.answers[need.key] = err
-        else:
-            raise RuntimeError("the handler kept asking Stripe")
+        outcome, _detail = answering_stripe(ctx, lambda: _apply(ctx, row_id, token))
     except LeaseLost:
         counts.lost += 1
         log.warning("inbox event %s: lease lost to another worker", row.event_id)

@@ -57,19 +57,32 @@ def ask_stripe(ctx: EventContext, key: str, call: Callable[[], Any]) -> Any:
     return answer
 
 
-def run_asking_stripe(ctx: EventContext, fn: Callable[[Session, EventContext], T]) -> T:
-    """Run ``fn`` in a transaction of its own, answering its Stripe questions (``ask_stripe``)
-    with no transaction open: what the worker does for events, for jobs that follow up."""
-    for _ in range(MAX_STRIPE_QUESTIONS + 1):
+def answering_stripe(ctx: EventContext, attempt: Callable[[], T]) -> T:
+    """Run ``attempt`` (which opens and closes its own transaction) until it stops asking
+    Stripe: each question (``NeedsStripe``) is answered with no transaction open, and the
+    attempt runs again with the answer in ``ctx``. The worker applies events this way."""
+    for tries in range(MAX_STRIPE_QUESTIONS + 1):
         try:
-            with session_scope() as db:
-                return fn(db, ctx)
+            return attempt()
         except NeedsStripe as need:  # rolled back: ask with nothing open
+            if tries == MAX_STRIPE_QUESTIONS:
+                break
             try:
                 ctx.answers[need.key] = need.call()
             except Exception as err:  # the handler decides what Stripe's error means
                 ctx.answers[need.key] = err
     raise RuntimeError("the handler kept asking Stripe")
+
+
+def run_asking_stripe(ctx: EventContext, fn: Callable[[Session, EventContext], T]) -> T:
+    """Run ``fn`` in a transaction of its own, answering its Stripe questions (``ask_stripe``)
+    with no transaction open: what the worker does for events, for jobs that follow up."""
+
+    def attempt() -> T:
+        with session_scope() as db:
+            return fn(db, ctx)
+
+    return answering_stripe(ctx, attempt)
 
 
 Handler = Callable[[Session, EventContext], HandlerResult]
