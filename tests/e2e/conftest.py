@@ -140,16 +140,17 @@ def app_server(
             workers = _backend_workers(proc.pid)
             if len(workers) < 2:
                 pytest.fail(f"expected two backend workers, found {workers}:\n{_tail(log)}")
-            # The scheduler delivers the outbox, to the local Resend capture.
+            # The worker processes deliver the outbox (to the local Resend capture); the
+            # scheduler decides when jobs run and releases a dead worker's claims.
             resend = request.getfixturevalue("_resend_server")
-            scheduler_env = {
+            job_env = {
                 **env,
                 "RESEND_API_KEY": RESEND_TEST_KEY,
                 "RESEND_API_URL": resend.base_url,
             }
-            scheduler = _start_scheduler(scheduler_env, data_dir / "scheduler.log")
+            scheduler = _start_scheduler(job_env, data_dir / "scheduler.log")
             for n in range(2):
-                inbox_workers.append(_start_worker(env, data_dir / f"worker-{n}.log"))
+                inbox_workers.append(_start_worker(job_env, data_dir / f"worker-{n}.log"))
         yield RunningApp(port, TOPOLOGY, proc.pid, PLATFORM_NAME)
     finally:
         os.environ.pop("NEXTORIA_PUBLIC_PORT", None)
@@ -240,7 +241,8 @@ def _start_scheduler(env: dict[str, str], log: Path) -> subprocess.Popen:
 
 
 def _start_worker(env: dict[str, str], log: Path) -> subprocess.Popen:
-    """``nextoria worker``: applies the webhook inbox; this topology runs two."""
+    """``nextoria worker``: applies the webhook inbox, delivers the outbox, charges Autopay
+    items; this topology runs two."""
     nextoria = Path(sys.executable).parent / "nextoria"
     with log.open("w") as out:
         proc = subprocess.Popen(
