@@ -27,10 +27,10 @@ def test_the_ids_of_a_paid_entry_become_their_own_parts() -> None:
 @pytest.mark.parametrize(
     "stripe_id",
     [
-        "re_1QbQfL2eZvKYlo2CkWn0aBcD",
-        "dp_1QbQfL2eZvKYlo2CkWn0aBcD",
-        "cs_live_b1QbQfL2eZvKYlo2CkWn0aBcD",
-        "py_1QbQfL2eZvKYlo2CkWn0aBcD",
+        "re_1QbQfL2eZvKYlo2Ck",
+        "dp_1QbQfL2eZvKYlo2Ck",
+        "cs_live_b1QbQfL2eZvKYlo2Ck",
+        "py_1QbQfL2eZvKYlo2Ck",
         "mandate_1QbQfL2eZvKYlo2Ck",
     ],
 )
